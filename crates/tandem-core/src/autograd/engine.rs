@@ -1,0 +1,189 @@
+//! Reverse-mode traversal: topological order, gradient accumulation, graph freeing.
+
+use super::mode::GradModeGuard;
+use super::node::{BackwardFn, Node};
+use crate::tensor::Tensor;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+/// Hasher for pointer keys: they are already unique, so a multiply is enough.
+#[derive(Default)]
+pub(crate) struct PtrHasher(u64);
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("PtrHasher only hashes usize keys")
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+pub(crate) type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+
+/// Attaches a backward function to a freshly computed output if any input needs a gradient.
+pub(crate) fn attach(
+    out: Tensor,
+    name: &'static str,
+    inputs: &[&Tensor],
+    backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+) -> Tensor {
+    let needs: Vec<bool> = inputs.iter().map(|t| super::mode::input_needs_grad(t)).collect();
+    let f: BackwardFn = Box::new(backward);
+    let node = Node {
+        name,
+        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        needs,
+        backward: parking_lot::Mutex::new(Some(f)),
+    };
+    out.with_grad_fn(Arc::new(node))
+}
+
+/// Whether an op over `inputs` records (grad mode on and some input needs a gradient).
+#[inline]
+pub(crate) fn should_record(inputs: &[&Tensor]) -> bool {
+    super::mode::is_grad_enabled() && inputs.iter().any(|t| super::mode::input_needs_grad(t))
+}
+
+/// Non-leaf tensors reachable from `roots`, in reverse topological order (outputs first).
+fn topo_order(roots: &[&Tensor]) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen: PtrMap<()> = PtrMap::default();
+    // iterative post-order DFS: (tensor, next child index)
+    let mut stack: Vec<(Tensor, usize)> = Vec::new();
+    for r in roots {
+        if r.0.grad_fn.is_some() && seen.insert(r.key(), ()).is_none() {
+            stack.push(((*r).clone(), 0));
+        }
+        while let Some((t, i)) = stack.pop() {
+            let node = t.0.grad_fn.as_ref().expect("non-leaf");
+            if i < node.inputs.len() {
+                let child = node.inputs[i].clone();
+                let need = node.needs[i];
+                stack.push((t, i + 1));
+                if need && child.0.grad_fn.is_some() && seen.insert(child.key(), ()).is_none() {
+                    stack.push((child, 0));
+                }
+            } else {
+                order.push(t);
+            }
+        }
+    }
+    order.reverse();
+    order
+}
+
+/// What to do with the gradients that reach leaves.
+pub(crate) enum Sink<'a> {
+    /// `backward()`: accumulate into `.grad` of leaves that require grad (and retained non-leaves).
+    Accumulate,
+    /// `autograd::grad` / `tape.gradient`: return the gradients of these tensors only.
+    Collect(&'a [&'a Tensor]),
+}
+
+fn add_grad(map: &mut PtrMap<Tensor>, key: usize, g: Tensor) {
+    match map.remove(&key) {
+        Some(prev) => {
+            map.insert(key, &prev + &g);
+        }
+        None => {
+            map.insert(key, g);
+        }
+    }
+}
+
+/// Runs reverse mode from `roots` seeded with `seeds`. Returns one entry per `Collect` target.
+pub(crate) fn run_backward(
+    roots: &[&Tensor],
+    seeds: Vec<Tensor>,
+    sink: Sink<'_>,
+    retain_graph: bool,
+    create_graph: bool,
+) -> Vec<Option<Tensor>> {
+    let _mode = GradModeGuard::new(create_graph);
+    let order = topo_order(roots);
+    let mut grads: PtrMap<Tensor> = PtrMap::default();
+    for (r, s) in roots.iter().zip(seeds) {
+        add_grad(&mut grads, r.key(), s);
+    }
+    let targets: &[&Tensor] = match sink {
+        Sink::Collect(t) => t,
+        Sink::Accumulate => &[],
+    };
+    let accumulate = matches!(sink, Sink::Accumulate);
+    let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
+    let mut leaf_grads: Vec<(Tensor, Tensor)> = Vec::new();
+
+    let record_target = |t: &Tensor, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
+        for (i, target) in targets.iter().enumerate() {
+            if target.same(t) {
+                collected[i] = Some(match collected[i].take() {
+                    Some(prev) => &prev + g,
+                    None => g.clone(),
+                });
+            }
+        }
+    };
+
+    for t in &order {
+        let Some(g) = grads.remove(&t.key()) else {
+            continue;
+        };
+        record_target(t, &g, &mut collected);
+        if accumulate && t.retains_grad() {
+            t.accumulate_grad(&g, create_graph);
+        }
+        let node = t.0.grad_fn.as_ref().expect("non-leaf");
+        let input_grads = {
+            let guard = node.backward.lock();
+            let f = guard.as_ref().unwrap_or_else(|| {
+                panic!(
+                    "Trying to backward through the graph a second time (or directly access saved \
+                     tensors after they have already been freed). Saved intermediate values of the \
+                     graph are freed when you call backward() or autograd::grad(). Specify \
+                     retain_graph=true if you need to backward through the graph a second time \
+                     (node {}).",
+                    node.name
+                )
+            });
+            f(&g, &node.needs)
+        };
+        if !retain_graph {
+            *node.backward.lock() = None;
+        }
+        for ((input, need), ig) in node.inputs.iter().zip(&node.needs).zip(input_grads) {
+            let Some(ig) = ig else { continue };
+            if !*need {
+                continue;
+            }
+            debug_assert_eq!(
+                ig.shape(),
+                input.shape(),
+                "{}: gradient shape mismatch",
+                node.name
+            );
+            if input.0.grad_fn.is_some() {
+                add_grad(&mut grads, input.key(), ig);
+            } else {
+                leaf_grads.push((input.clone(), ig));
+            }
+        }
+    }
+    // Roots that are leaves themselves.
+    for (k, g) in grads.drain() {
+        for r in roots {
+            if r.key() == k && r.0.grad_fn.is_none() {
+                leaf_grads.push(((*r).clone(), g.clone()));
+            }
+        }
+    }
+    for (leaf, g) in leaf_grads {
+        record_target(&leaf, &g, &mut collected);
+        if accumulate && leaf.requires_grad_flag() {
+            leaf.accumulate_grad(&g, create_graph);
+        }
+    }
+    collected
+}

@@ -1,0 +1,217 @@
+//! Reverse-mode automatic differentiation: one engine behind PyTorch's `backward` /
+//! `autograd::grad` and TensorFlow's `GradientTape`.
+
+mod engine;
+mod gradcheck;
+mod mode;
+mod node;
+mod tape;
+
+pub(crate) use engine::{attach, should_record};
+pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError};
+pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
+pub use node::Node;
+pub(crate) use node::Saved;
+pub use tape::{GradientTape, UnconnectedGradients};
+
+use crate::tensor::{check_can_require_grad, Tensor, TensorImpl};
+use engine::{run_backward, Sink};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Options of [`grad_with`] (`torch.autograd.grad`'s keyword arguments).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GradOptions {
+    /// Keep the graph so that it can be differentiated again.
+    pub retain_graph: Option<bool>,
+    /// Record the gradient computation itself, for higher-order derivatives.
+    pub create_graph: bool,
+    /// Return `None` for inputs the output does not depend on instead of panicking.
+    pub allow_unused: bool,
+}
+
+/// `torch.autograd.grad(outputs, inputs)`: gradients of a scalar `output` with respect to
+/// `inputs`, without touching their `.grad`.
+///
+/// ```
+/// use tandem_core::{autograd, Tensor};
+/// let w = Tensor::new(3.0).requires_grad_(true);
+/// let y = &w * &w;
+/// let g = autograd::grad(&y, &[&w]);
+/// assert_eq!(g[0].item::<f32>(), 6.0);
+/// ```
+pub fn grad(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
+    grad_with(output, inputs, None, GradOptions::default())
+        .into_iter()
+        .map(|g| g.expect("unreachable: allow_unused is false"))
+        .collect()
+}
+
+/// `torch.autograd.grad` with `grad_outputs` and options.
+pub fn grad_with(
+    output: &Tensor,
+    inputs: &[&Tensor],
+    grad_output: Option<&Tensor>,
+    opts: GradOptions,
+) -> Vec<Option<Tensor>> {
+    assert!(
+        output.requires_grad(),
+        "element 0 of tensors does not require grad and does not have a grad_fn"
+    );
+    let seed = seed_for(output, grad_output);
+    let retain = opts.retain_graph.unwrap_or(opts.create_graph);
+    let out = run_backward(&[output], vec![seed], Sink::Collect(inputs), retain, opts.create_graph);
+    if !opts.allow_unused {
+        for (i, g) in out.iter().enumerate() {
+            assert!(
+                g.is_some(),
+                "One of the differentiated Tensors (input {i}) appears to not have been used in \
+                 the graph. Set allow_unused=true if this is the desired behavior."
+            );
+        }
+    }
+    out
+}
+
+fn seed_for(output: &Tensor, grad_output: Option<&Tensor>) -> Tensor {
+    match grad_output {
+        Some(g) => {
+            assert_eq!(
+                g.shape(),
+                output.shape(),
+                "Mismatch in shape: grad_output has a shape of {:?} and output has a shape of {:?}",
+                g.shape(),
+                output.shape()
+            );
+            g.clone()
+        }
+        None => {
+            assert!(
+                output.numel() == 1,
+                "grad can be implicitly created only for scalar outputs (got shape {:?})",
+                output.shape()
+            );
+            crate::ops::create::ones_like(output)
+        }
+    }
+}
+
+impl Tensor {
+    /// Sets whether this leaf tensor records operations for gradients (`requires_grad_()`), and
+    /// returns it for chaining: `Tensor::new(2.9).requires_grad_(true)`.
+    pub fn requires_grad_(self, on: bool) -> Tensor {
+        if on {
+            check_can_require_grad(&self);
+        }
+        assert!(
+            self.is_leaf() || on,
+            "you can only change requires_grad flags of leaf variables"
+        );
+        self.0.meta.requires_grad.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// Whether gradients flow to or through this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.requires_grad_flag() || self.0.grad_fn.is_some()
+    }
+
+    /// True for tensors not produced by a recorded op (user-created tensors, parameters).
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+
+    /// The accumulated gradient (`.grad`), if any.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.meta.grad.lock().clone()
+    }
+
+    /// Replaces `.grad` (`t.grad = None` is `t.set_grad(None)`).
+    pub fn set_grad(&self, g: Option<Tensor>) {
+        *self.0.meta.grad.lock() = g;
+    }
+
+    /// Clears `.grad` (as `optimizer.zero_grad(set_to_none=True)`).
+    pub fn zero_grad(&self) {
+        self.set_grad(None);
+    }
+
+    /// Keeps `.grad` for this non-leaf tensor during `backward()`.
+    pub fn retain_grad(&self) {
+        self.0.meta.retains_grad.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `retain_grad` was called.
+    pub fn retains_grad(&self) -> bool {
+        self.0.meta.retains_grad.load(Ordering::Relaxed)
+    }
+
+    /// The name of the recorded backward function (`MulBackward0`), as in `grad_fn=<...>`.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.0.grad_fn.as_ref().map(|n| n.name)
+    }
+
+    /// A tensor sharing storage with this one but outside the graph (`detach()`).
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.shape.clone(),
+            self.0.strides.clone(),
+            self.0.offset,
+            self.0.dtype,
+        )
+    }
+
+    pub(crate) fn with_grad_fn(mut self, node: Arc<Node>) -> Tensor {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.grad_fn = Some(node);
+            return self;
+        }
+        Tensor(Arc::new(TensorImpl {
+            storage: self.0.storage.clone(),
+            shape: self.0.shape.clone(),
+            strides: self.0.strides.clone(),
+            offset: self.0.offset,
+            dtype: self.0.dtype,
+            grad_fn: Some(node),
+            meta: Default::default(),
+        }))
+    }
+
+    pub(crate) fn accumulate_grad(&self, g: &Tensor, create_graph: bool) {
+        let g = if create_graph { g.clone() } else { g.detach() };
+        let mut slot = self.0.meta.grad.lock();
+        *slot = Some(match slot.take() {
+            Some(prev) => &prev + &g,
+            None => {
+                if g.is_contiguous() && g.shape() == self.shape() {
+                    g
+                } else {
+                    g.contiguous()
+                }
+            }
+        });
+    }
+
+    /// Computes the gradient of this scalar with respect to every leaf that requires grad and
+    /// accumulates it into their `.grad` (`loss.backward()`). The graph is freed afterwards.
+    pub fn backward(&self) {
+        self.backward_with(None, false, false);
+    }
+
+    /// `backward(gradient, retain_graph, create_graph)`; `gradient` is required for non-scalars.
+    pub fn backward_with(&self, gradient: Option<&Tensor>, retain_graph: bool, create_graph: bool) {
+        assert!(
+            self.requires_grad(),
+            "element 0 of tensors does not require grad and does not have a grad_fn"
+        );
+        let seed = seed_for(self, gradient);
+        run_backward(
+            &[self],
+            vec![seed],
+            Sink::Accumulate,
+            retain_graph || create_graph,
+            create_graph,
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! Graph nodes and saved tensors.
+
+use crate::tensor::Tensor;
+use parking_lot::Mutex;
+
+/// A backward function: given the output's gradient and which inputs need one, returns one
+/// gradient per input (in input order).
+pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync>;
+
+/// One recorded operation: its inputs and how to send a gradient back to them.
+pub struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) needs: Vec<bool>,
+    pub(crate) backward: Mutex<Option<BackwardFn>>,
+}
+
+impl Node {
+    /// PyTorch's name for the backward function (`MulBackward0`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// A tensor kept for backward, with the storage version at the time it was saved.
+pub(crate) struct Saved {
+    t: Tensor,
+    version: u64,
+}
+
+impl Saved {
+    /// Saves an input of the op, keeping its graph so that higher-order gradients work.
+    pub(crate) fn new(t: &Tensor) -> Saved {
+        Saved {
+            t: t.clone(),
+            version: t.version(),
+        }
+    }
+
+    /// Saves the op's own output, detached (keeping its graph would make a reference cycle).
+    /// Backward formulas that need the output differentiably recompute it from the inputs.
+    pub(crate) fn output(t: &Tensor) -> Saved {
+        Saved {
+            t: t.detach(),
+            version: t.version(),
+        }
+    }
+
+    /// The saved tensor; panics as PyTorch does when it was modified in place since it was saved.
+    pub(crate) fn get(&self) -> &Tensor {
+        let now = self.t.version();
+        if now != self.version {
+            panic!(
+                "one of the variables needed for gradient computation has been modified by an \
+                 inplace operation: [{} {:?}] is at version {now}; expected version {} instead",
+                self.t.dtype(),
+                self.t.shape(),
+                self.version
+            );
+        }
+        &self.t
+    }
+}

@@ -1,0 +1,51 @@
+//! # tandem-core
+//!
+//! The engine under both of tandem's idioms: [`Tensor`] (shared storage with shape, strides and
+//! offset, so views never copy), six [`DType`]s with PyTorch's promotion rules, CPU kernels
+//! (vectorized elementwise math, `gemm` matrix products split across threads) and a
+//! reverse-mode [`autograd`] engine that serves both `backward()` and `GradientTape`.
+//!
+//! ```
+//! use tandem_core::{autograd, Tensor};
+//! let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
+//! let w = Tensor::new(2.9).requires_grad_(true);
+//! let b = Tensor::new(0.5).requires_grad_(true);
+//! let cost = (&(&w * &x + &b) - &x).square().mean();
+//! let g = autograd::grad(&cost, &[&w, &b]);
+//! assert!((g[0].item::<f32>() - 44.8).abs() < 1e-4);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod autograd;
+mod display;
+mod dtype;
+pub mod ops;
+mod shape;
+mod simd;
+mod storage;
+mod tensor;
+
+pub use dtype::{Buffer, DType, Element, Float};
+pub use ops::create::{
+    arange, eye, full, full_like, linspace, manual_seed, normal, ones, ones_like, rand, randint,
+    randn, randperm, uniform, with_rng, zeros, zeros_like,
+};
+pub use ops::{IntoIndex, Operand, TensorIndex};
+pub use shape::broadcast_shapes;
+pub use tensor::{Device, IntoTensor, Scalar, Tensor};
+
+#[cfg(test)]
+mod literal_inference {
+    use crate::Tensor;
+
+    #[test]
+    fn number_literals_infer_in_operators() {
+        let t = Tensor::new([1.0, 2.0]);
+        let a = &t * 2.0;
+        let b = 3 * &t;
+        assert_eq!(a.to_vec::<f32>(), vec![2.0, 4.0]);
+        assert_eq!(b.to_vec::<f32>(), vec![3.0, 6.0]);
+        assert_eq!((1.0 - &t).to_vec::<f32>(), vec![0.0, -1.0]);
+    }
+}

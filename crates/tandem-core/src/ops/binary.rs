@@ -1,0 +1,444 @@
+//! Elementwise functions of two tensors with NumPy broadcasting and PyTorch's type promotion,
+//! with gradients summed back to each input's shape.
+
+use super::kernel::{dispatch_all, dispatch_float, dispatch_num, map_slice, zip_slices};
+use crate::autograd::{attach, should_record, Saved};
+use crate::dtype::{DType, Element};
+use crate::shape::{broadcast_shapes, broadcast_strides, numel, walk_rows2};
+use crate::tensor::{buffer_from_f64, Tensor};
+
+/// The right-hand side of a binary op: a tensor or a Rust number (a "wrapped number" in
+/// PyTorch's promotion rules: it never widens a tensor of its own category).
+#[derive(Clone, Debug)]
+pub enum Operand {
+    /// A tensor operand.
+    Tensor(Tensor),
+    /// A number; `true` when it was written as a float.
+    Scalar(f64, bool),
+}
+
+impl From<&Tensor> for Operand {
+    fn from(t: &Tensor) -> Self {
+        Operand::Tensor(t.clone())
+    }
+}
+impl From<Tensor> for Operand {
+    fn from(t: Tensor) -> Self {
+        Operand::Tensor(t)
+    }
+}
+macro_rules! operand_from {
+    ($($t:ty: $f:expr),*) => {$(
+        impl From<$t> for Operand {
+            fn from(v: $t) -> Self { Operand::Scalar(v as f64, $f) }
+        }
+    )*};
+}
+operand_from!(f64: true, f32: true, i64: false, i32: false, usize: false, u8: false);
+
+impl Operand {
+    /// The operand as a tensor usable against `like`.
+    pub(crate) fn tensor_for(self, like: &Tensor) -> Tensor {
+        match self {
+            Operand::Tensor(t) => t,
+            Operand::Scalar(v, is_float) => {
+                let dt = like.dtype();
+                let dtype = if is_float {
+                    if dt.is_float() {
+                        dt
+                    } else {
+                        DType::Float32
+                    }
+                } else if dt == DType::Bool {
+                    DType::Int64
+                } else {
+                    dt
+                };
+                Tensor::from_buffer(buffer_from_f64(std::iter::once(v), dtype), &[])
+            }
+        }
+    }
+}
+
+/// The dtype two operands are computed in.
+pub(crate) fn result_dtype(a: &Tensor, b: &Tensor) -> DType {
+    DType::promote_with_dims(a.dtype(), a.ndim() == 0, b.dtype(), b.ndim() == 0)
+}
+
+fn out_shape(a: &Tensor, b: &Tensor, op: &str) -> crate::shape::Dims {
+    broadcast_shapes(a.shape(), b.shape()).unwrap_or_else(|| {
+        panic!(
+            "{op}: the size of tensor a ({:?}) must match the size of tensor b ({:?}) at a \
+             non-singleton dimension (dtypes {} and {})",
+            a.shape(),
+            b.shape(),
+            a.dtype(),
+            b.dtype()
+        )
+    })
+}
+
+/// Applies `f` elementwise over `a` and `b` (both of element type `T`) with broadcasting.
+pub(crate) fn binary_kernel<T: Element, U: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    op: &str,
+    f: impl Fn(T, T) -> U + Sync + Copy,
+) -> Tensor {
+    let shape = out_shape(a, b, op);
+    if a.is_contiguous() && b.is_contiguous() {
+        if a.shape() == b.shape() {
+            let v = a.with_slice::<T, _>(|x| b.with_slice::<T, _>(|y| zip_slices(x, y, f)));
+            return Tensor::from_vec(v, &shape);
+        }
+        if b.numel() == 1 && a.shape() == shape.as_slice() {
+            let y = b.with_slice::<T, _>(|s| s[0]);
+            return Tensor::from_vec(a.with_slice::<T, _>(|x| map_slice(x, |v| f(v, y))), &shape);
+        }
+        if a.numel() == 1 && b.shape() == shape.as_slice() {
+            let x = a.with_slice::<T, _>(|s| s[0]);
+            return Tensor::from_vec(b.with_slice::<T, _>(|y| map_slice(y, |v| f(x, v))), &shape);
+        }
+    }
+    let sa = broadcast_strides(a.shape(), a.strides(), &shape);
+    let sb = broadcast_strides(b.shape(), b.strides(), &shape);
+    let ga = a.0.storage.data.read_recursive();
+    let gb = b.0.storage.data.read_recursive();
+    let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
+    let mut out: Vec<U> = Vec::with_capacity(numel(&shape));
+    walk_rows2(&shape, &sa, a.storage_offset(), &sb, b.storage_offset(), |pa, pb, n, ia, ib| {
+        match (ia, ib) {
+            (1, 1) => out.extend(xa[pa..pa + n].iter().zip(&xb[pb..pb + n]).map(|(&x, &y)| f(x, y))),
+            (1, 0) => {
+                let y = xb[pb];
+                out.extend(xa[pa..pa + n].iter().map(|&x| f(x, y)))
+            }
+            (0, 1) => {
+                let x = xa[pa];
+                out.extend(xb[pb..pb + n].iter().map(|&y| f(x, y)))
+            }
+            _ => out.extend((0..n).map(|i| f(xa[pa + i * ia], xb[pb + i * ib]))),
+        }
+    });
+    drop((ga, gb));
+    Tensor::from_vec(out, &shape)
+}
+
+impl Tensor {
+    /// Sums a broadcast gradient back to `shape` (the inverse of broadcasting).
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Tensor {
+        if self.shape() == shape {
+            return self.clone();
+        }
+        let lead = self.ndim() - shape.len();
+        let dims: Vec<isize> = (0..self.ndim())
+            .filter(|&i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
+            .map(|i| i as isize)
+            .collect();
+        let s = if dims.is_empty() {
+            self.clone()
+        } else {
+            self.sum_dims(&dims, true)
+        };
+        let target: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
+        s.reshape(&target)
+    }
+}
+
+/// The gradient for input `x` from the output gradient `g`: summed to `x`'s shape and dtype.
+fn reduce_grad(g: Tensor, x: &Tensor) -> Tensor {
+    let g = g.sum_to_shape(x.shape());
+    if g.dtype() != x.dtype() {
+        g.to_dtype(x.dtype())
+    } else {
+        g
+    }
+}
+
+fn cast_pair(a: &Tensor, b: &Tensor, dt: DType) -> (Tensor, Tensor) {
+    (a.to_dtype(dt), b.to_dtype(dt))
+}
+
+fn arith(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
+    let mut dt = result_dtype(a, b);
+    if kind == b'/' && !dt.is_float() {
+        dt = DType::Float32;
+    }
+    let (x, y) = cast_pair(a, b, dt);
+    dispatch_num!(dt, op, T => match kind {
+        b'+' => binary_kernel::<T, T>(&x, &y, op, |p, q| p + q),
+        b'-' => binary_kernel::<T, T>(&x, &y, op, |p, q| p - q),
+        b'*' => binary_kernel::<T, T>(&x, &y, op, |p, q| p * q),
+        b'/' => binary_kernel::<T, T>(&x, &y, op, |p, q| p / q),
+        b'M' => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p > q { p } else { q }),
+        b'm' => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p < q { p } else { q }),
+        b'^' => binary_kernel::<T, T>(&x, &y, op, |p, q| T::from_f64(p.to_f64().powf(q.to_f64()))),
+        _ => unreachable!(),
+    })
+}
+
+impl Tensor {
+    /// `self + other` (`torch.add`, `tf.math.add`); `other` may be a tensor or a number.
+    pub fn add(&self, other: impl Into<Operand>) -> Tensor {
+        let b = other.into().tensor_for(self);
+        let out = arith(self, &b, "add", b'+');
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (a2, b2) = (self.clone(), b.clone());
+        attach(out, "AddBackward0", &[self, &b], move |g, n| {
+            vec![
+                n[0].then(|| reduce_grad(g.clone(), &a2)),
+                n[1].then(|| reduce_grad(g.clone(), &b2)),
+            ]
+        })
+    }
+
+    /// `self - other` (`torch.subtract`, `tf.math.subtract`).
+    pub fn sub(&self, other: impl Into<Operand>) -> Tensor {
+        let b = other.into().tensor_for(self);
+        let out = arith(self, &b, "sub", b'-');
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (a2, b2) = (self.clone(), b.clone());
+        attach(out, "SubBackward0", &[self, &b], move |g, n| {
+            vec![
+                n[0].then(|| reduce_grad(g.clone(), &a2)),
+                n[1].then(|| reduce_grad(g.neg(), &b2)),
+            ]
+        })
+    }
+
+    /// `sub` under the name `torch.subtract` uses.
+    pub fn subtract(&self, other: impl Into<Operand>) -> Tensor {
+        self.sub(other)
+    }
+
+    /// `self * other` (`torch.multiply`, `tf.math.multiply`).
+    pub fn mul(&self, other: impl Into<Operand>) -> Tensor {
+        let b = other.into().tensor_for(self);
+        let out = arith(self, &b, "mul", b'*');
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (sa, sb) = (Saved::new(self), Saved::new(&b));
+        attach(out, "MulBackward0", &[self, &b], move |g, n| {
+            let (a, b) = (sa.get(), sb.get());
+            vec![
+                n[0].then(|| reduce_grad(g * b, a)),
+                n[1].then(|| reduce_grad(g * a, b)),
+            ]
+        })
+    }
+
+    /// `mul` under the name `torch.multiply` uses.
+    pub fn multiply(&self, other: impl Into<Operand>) -> Tensor {
+        self.mul(other)
+    }
+
+    /// True division `self / other` (`torch.divide`); integers divide into float32.
+    pub fn div(&self, other: impl Into<Operand>) -> Tensor {
+        let b = other.into().tensor_for(self);
+        let out = arith(self, &b, "div", b'/');
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (sa, sb) = (Saved::new(self), Saved::new(&b));
+        attach(out, "DivBackward0", &[self, &b], move |g, n| {
+            let (a, b) = (sa.get(), sb.get());
+            vec![
+                n[0].then(|| reduce_grad(g / b, a)),
+                n[1].then(|| reduce_grad(-(g * a) / b.square(), b)),
+            ]
+        })
+    }
+
+    /// `div` under the name `torch.divide` uses.
+    pub fn divide(&self, other: impl Into<Operand>) -> Tensor {
+        self.div(other)
+    }
+
+    /// `self ** exponent` (`torch.pow`, `tf.math.pow`); the exponent may be a tensor.
+    pub fn pow(&self, exponent: impl Into<Operand>) -> Tensor {
+        let e = exponent.into();
+        if let Operand::Scalar(p, _) = e {
+            return self.pow_scalar(p);
+        }
+        let b = e.tensor_for(self);
+        let out = arith(self, &b, "pow", b'^');
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (sa, sb) = (Saved::new(self), Saved::new(&b));
+        attach(out, "PowBackward1", &[self, &b], move |g, n| {
+            let (a, b) = (sa.get(), sb.get());
+            vec![
+                n[0].then(|| reduce_grad(g * &(b * &a.pow(&(b - 1.0))), a)),
+                n[1].then(|| {
+                    // d/db a^b = a^b ln a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
+                    let safe = a.eq(0.0).logical_and(&b.ge(0.0));
+                    let term = (&a.pow(b) * &a.log()).masked_fill(&safe, 0.0);
+                    reduce_grad(g * &term, b)
+                }),
+            ]
+        })
+    }
+
+    fn pow_scalar(&self, p: f64) -> Tensor {
+        let out = if self.dtype().is_float() {
+            dispatch_float!(self.dtype(), "pow", T => self.with_slice::<T, _>(|s| {
+                let v: Vec<T> = match p {
+                    1.0 => s.to_vec(),
+                    2.0 => map_slice(s, |x| x * x),
+                    3.0 => map_slice(s, |x| x * x * x),
+                    -1.0 => map_slice(s, |x| 1.0 / x),
+                    0.5 => map_slice(s, |x| x.sqrt()),
+                    _ => {
+                        let pt = p as T;
+                        map_slice(s, |x| x.powf(pt))
+                    }
+                };
+                Tensor::from_vec(v, self.shape())
+            }))
+        } else if p.fract() == 0.0 && p >= 0.0 {
+            let c = self.contiguous();
+            let v: Vec<f64> = c.to_vec::<f64>().into_iter().map(|x| x.powf(p)).collect();
+            Tensor::from_buffer(buffer_from_f64(v.into_iter(), self.dtype()), self.shape())
+        } else {
+            self.to_dtype(DType::Float32).pow_scalar(p)
+        };
+        if !should_record(&[self]) {
+            return out;
+        }
+        let sa = Saved::new(self);
+        attach(out, "PowBackward0", &[self], move |g, _| {
+            let a = sa.get();
+            let d = if p == 0.0 {
+                a.zeros_like()
+            } else if p == 2.0 {
+                a * 2.0
+            } else {
+                &a.pow_scalar(p - 1.0) * p
+            };
+            vec![Some(g * &d)]
+        })
+    }
+
+    /// Elementwise maximum (`torch.maximum`); NaN propagates; ties split the gradient.
+    pub fn maximum(&self, other: impl Into<Operand>) -> Tensor {
+        self.extremum(other, b'M', "MaximumBackward0")
+    }
+
+    /// Elementwise minimum (`torch.minimum`); NaN propagates; ties split the gradient.
+    pub fn minimum(&self, other: impl Into<Operand>) -> Tensor {
+        self.extremum(other, b'm', "MinimumBackward0")
+    }
+
+    fn extremum(&self, other: impl Into<Operand>, kind: u8, name: &'static str) -> Tensor {
+        let b = other.into().tensor_for(self);
+        let out = arith(self, &b, name, kind);
+        if !should_record(&[self, &b]) {
+            return out;
+        }
+        let (sa, sb) = (Saved::new(self), Saved::new(&b));
+        attach(out, name, &[self, &b], move |g, n| {
+            let (a, b) = (sa.get().detach(), sb.get().detach());
+            let (wins_a, ties) = if kind == b'M' { (a.gt(&b), a.eq(&b)) } else { (a.lt(&b), a.eq(&b)) };
+            let dt = g.dtype();
+            let half = &ties.to_dtype(dt) * 0.5;
+            let wa = &wins_a.to_dtype(dt) + &half;
+            let wb = &(1.0 - &wins_a.to_dtype(dt)) - &ties.to_dtype(dt) + &half;
+            vec![
+                n[0].then(|| reduce_grad(g * &wa, &a)),
+                n[1].then(|| reduce_grad(g * &wb, &b)),
+            ]
+        })
+    }
+}
+
+fn compare(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
+    let dt = result_dtype(a, b);
+    let (x, y) = cast_pair(a, b, dt);
+    dispatch_all!(dt, T => match kind {
+        0 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p == q),
+        1 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p != q),
+        2 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p < q),
+        3 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p <= q),
+        4 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p > q),
+        _ => binary_kernel::<T, bool>(&x, &y, op, |p, q| p >= q),
+    })
+}
+
+macro_rules! comparisons {
+    ($($name:ident $kind:literal $doc:literal),*) => {$(
+        #[doc = $doc]
+        pub fn $name(&self, other: impl Into<Operand>) -> Tensor {
+            let b = other.into().tensor_for(self);
+            compare(self, &b, stringify!($name), $kind)
+        }
+    )*};
+}
+
+impl Tensor {
+    comparisons!(
+        eq 0 "Elementwise `==`, as a bool tensor (`torch.eq`, `tf.equal`).",
+        ne 1 "Elementwise `!=`, as a bool tensor.",
+        lt 2 "Elementwise `<`, as a bool tensor.",
+        le 3 "Elementwise `<=`, as a bool tensor.",
+        gt 4 "Elementwise `>`, as a bool tensor.",
+        ge 5 "Elementwise `>=`, as a bool tensor."
+    );
+
+    fn as_bool(&self) -> Tensor {
+        if self.dtype() == DType::Bool {
+            self.clone()
+        } else {
+            self.ne(0)
+        }
+    }
+
+    /// Elementwise logical and (non-zero is true).
+    pub fn logical_and(&self, other: &Tensor) -> Tensor {
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_and", |p, q| p & q)
+    }
+
+    /// Elementwise logical or.
+    pub fn logical_or(&self, other: &Tensor) -> Tensor {
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_or", |p, q| p | q)
+    }
+
+    /// Elementwise logical exclusive or.
+    pub fn logical_xor(&self, other: &Tensor) -> Tensor {
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_xor", |p, q| p ^ q)
+    }
+
+    /// Elementwise logical not.
+    pub fn logical_not(&self) -> Tensor {
+        let b = self.as_bool();
+        b.with_slice::<bool, _>(|s| Tensor::from_vec(map_slice(s, |v| !v), self.shape()))
+    }
+
+    /// Elementwise NaN test.
+    pub fn isnan(&self) -> Tensor {
+        self.ne(self)
+    }
+
+    /// Elementwise finiteness test (not NaN, not infinite).
+    pub fn isfinite(&self) -> Tensor {
+        if !self.dtype().is_float() {
+            return super::create::ones(self.shape(), DType::Bool);
+        }
+        let x = self.to_dtype(DType::Float64);
+        x.with_slice::<f64, _>(|s| Tensor::from_vec(map_slice(s, |v| v.is_finite()), self.shape()))
+    }
+
+    /// True when shapes match and all elements are within `atol + rtol * |other|`.
+    pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64) -> bool {
+        if self.shape() != other.shape() {
+            return false;
+        }
+        let (a, b) = (self.to_vec::<f64>(), other.to_vec::<f64>());
+        a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= atol + rtol * y.abs() || (x.is_nan() && y.is_nan()))
+    }
+}

@@ -1,0 +1,291 @@
+//! Copying ops: concatenation, splitting, gathering and scattering by index, masks.
+
+use super::kernel::dispatch_all;
+use crate::autograd::{attach, should_record, Saved};
+use crate::dtype::{DType, Element};
+use crate::shape::wrap_dim;
+use crate::tensor::Tensor;
+
+/// Writes `src` (broadcast to `dst`'s shape) into the elements of the view `dst`, in place.
+pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
+    let src = src.to_dtype(dst.dtype()).broadcast_to(dst.shape()).detach();
+    let vals = src.contiguous_buffer();
+    dispatch_all!(dst.dtype(), T => {
+        let v = T::slice(&vals).expect("dtype");
+        let mut guard = dst.0.storage.data.write();
+        let out = T::slice_mut(&mut guard).expect("dtype");
+        let mut i = 0;
+        crate::shape::walk_rows(dst.shape(), dst.strides(), dst.storage_offset(), |p, n, s| {
+            for j in 0..n {
+                out[p + j * s] = v[i + j];
+            }
+            i += n;
+        });
+    });
+    dst.0.storage.bump_version();
+}
+
+/// Gradient of a slice: `g` placed at `start..` by `step` along `dim` in zeros of `shape`.
+pub(crate) fn slice_backward(g: &Tensor, shape: &[usize], dim: usize, start: usize, step: usize) -> Tensor {
+    let out = super::create::zeros(shape, g.dtype());
+    let len = g.shape()[dim];
+    let end = (start + (len.max(1) - 1) * step + 1) as isize;
+    copy_into(&out.detach().slice(dim as isize, start as isize, end, step), &g.detach());
+    if !should_record(&[g]) {
+        return out;
+    }
+    attach(out, "SliceBackwardBackward0", &[g], move |gg, _| {
+        vec![Some(gg.slice(dim as isize, start as isize, end, step))]
+    })
+}
+
+impl Tensor {
+    /// Joins tensors along an existing dimension (`torch.cat`, `tf.concat`).
+    pub fn cat(tensors: &[&Tensor], dim: isize) -> Tensor {
+        assert!(!tensors.is_empty(), "cat: expected a non-empty list of Tensors");
+        let first = tensors[0];
+        let d = wrap_dim(dim, first.ndim(), "cat");
+        let dtype = tensors.iter().map(|t| t.dtype()).reduce(DType::promote).expect("non-empty");
+        let mut shape = first.shape().to_vec();
+        shape[d] = 0;
+        for (i, t) in tensors.iter().enumerate() {
+            assert_eq!(t.ndim(), first.ndim(), "cat: tensors must have the same number of dimensions: got {} and {} (tensor {i})", first.ndim(), t.ndim());
+            for j in 0..t.ndim() {
+                assert!(j == d || t.shape()[j] == first.shape()[j], "cat: sizes of tensors must match except in dimension {d}. Expected size {} but got size {} for tensor number {i} in the list", first.shape()[j], t.shape()[j]);
+            }
+            shape[d] += t.shape()[d];
+        }
+        let out = super::create::zeros(&shape, dtype);
+        let mut at = 0;
+        let sizes: Vec<usize> = tensors.iter().map(|t| t.shape()[d]).collect();
+        for t in tensors {
+            let n = t.shape()[d];
+            copy_into(&out.narrow(d as isize, at, n), t);
+            at += n;
+        }
+        let inputs: Vec<&Tensor> = tensors.to_vec();
+        if !should_record(&inputs) {
+            return out;
+        }
+        let dtypes: Vec<DType> = tensors.iter().map(|t| t.dtype()).collect();
+        attach(out, "CatBackward0", &inputs, move |g, need| {
+            let mut at = 0;
+            sizes
+                .iter()
+                .zip(need)
+                .zip(&dtypes)
+                .map(|((&n, &nd), &dt)| {
+                    let part = nd.then(|| g.narrow(d as isize, at, n).to_dtype(dt));
+                    at += n;
+                    part
+                })
+                .collect()
+        })
+    }
+
+    /// Joins tensors along a new dimension (`torch.stack`, `tf.stack`).
+    pub fn stack(tensors: &[&Tensor], dim: isize) -> Tensor {
+        assert!(!tensors.is_empty(), "stack: expected a non-empty list of Tensors");
+        let d = wrap_dim(dim, tensors[0].ndim() + 1, "stack");
+        for t in tensors {
+            assert_eq!(t.shape(), tensors[0].shape(), "stack: expects each tensor to be equal size, but got {:?} and {:?}", tensors[0].shape(), t.shape());
+        }
+        let parts: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(d as isize)).collect();
+        let refs: Vec<&Tensor> = parts.iter().collect();
+        Tensor::cat(&refs, d as isize)
+    }
+
+    /// Splits into pieces of `size` along `dim` (the last may be smaller) (`torch.split`).
+    pub fn split(&self, size: usize, dim: isize) -> Vec<Tensor> {
+        assert!(size > 0, "split: size must be positive");
+        let d = wrap_dim(dim, self.ndim(), "split");
+        let total = self.shape()[d];
+        (0..total).step_by(size).map(|s| self.narrow(d as isize, s, size.min(total - s))).collect()
+    }
+
+    /// Splits into pieces of the given sizes along `dim` (`torch.split` with a list, `tf.split`).
+    pub fn split_sizes(&self, sizes: &[usize], dim: isize) -> Vec<Tensor> {
+        let d = wrap_dim(dim, self.ndim(), "split");
+        assert_eq!(sizes.iter().sum::<usize>(), self.shape()[d], "split_with_sizes expects split_sizes to sum exactly to {} (input tensor's size at dimension {d}), but got split_sizes={sizes:?}", self.shape()[d]);
+        let mut at = 0;
+        sizes.iter().map(|&n| { let t = self.narrow(d as isize, at, n); at += n; t }).collect()
+    }
+
+    /// Splits into `chunks` nearly equal pieces along `dim` (`torch.chunk`).
+    pub fn chunk(&self, chunks: usize, dim: isize) -> Vec<Tensor> {
+        let d = wrap_dim(dim, self.ndim(), "chunk");
+        let size = self.shape()[d].div_ceil(chunks.max(1)).max(1);
+        self.split(size, d as isize)
+    }
+
+    /// Picks values along `dim` at `index` (int64, same rank) (`torch.gather`).
+    pub fn gather(&self, dim: isize, index: &Tensor) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "gather");
+        assert_eq!(index.ndim(), self.ndim(), "gather: index tensor must have the same number of dimensions as input tensor");
+        let idx = index.to_vec::<i64>();
+        let ishape = index.shape().to_vec();
+        let src = self.detach().contiguous();
+        let sstr = src.strides().to_vec();
+        let size = self.shape()[d] as i64;
+        let out = dispatch_all!(self.dtype(), T => src.with_slice::<T, _>(|s| {
+            let mut out = Vec::with_capacity(idx.len());
+            for_each_index(&ishape, |flat, pos| {
+                let i = idx[flat];
+                assert!((0..size).contains(&i), "gather: index {i} is out of bounds for dimension {d} with size {size}");
+                let mut off = 0;
+                for (k, &p) in pos.iter().enumerate() {
+                    off += if k == d { i as usize } else { p } * sstr[k];
+                }
+                out.push(s[off]);
+            });
+            Tensor::from_vec(out, &ishape)
+        }));
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (shape, index) = (self.shape().to_vec(), index.clone());
+        attach(out, "GatherBackward0", &[self], move |g, _| {
+            vec![Some(super::create::zeros(&shape, g.dtype()).scatter_add(d as isize, &index, g))]
+        })
+    }
+
+    /// Adds `src` into a copy of `self` at `index` along `dim` (`torch.scatter_add`).
+    pub fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "scatter_add");
+        let idx = index.to_vec::<i64>();
+        let ishape = index.shape().to_vec();
+        let sv = src.detach().to_dtype(self.dtype()).contiguous();
+        let out = self.detach().contiguous_copy();
+        let ostr = out.strides().to_vec();
+        let size = self.shape()[d] as i64;
+        let sstr = sv.strides().to_vec();
+        dispatch_all!(self.dtype(), T => {
+            let vals = sv.to_vec::<T>();
+            let mut guard = out.0.storage.data.write();
+            let o = T::slice_mut(&mut guard).expect("dtype");
+            for_each_index(&ishape, |flat, pos| {
+                let i = idx[flat];
+                assert!((0..size).contains(&i), "scatter_add: index {i} is out of bounds for dimension {d} with size {size}");
+                let (mut off, mut soff) = (0, 0);
+                for (k, &p) in pos.iter().enumerate() {
+                    off += if k == d { i as usize } else { p } * ostr[k];
+                    soff += p * sstr[k];
+                }
+                o[off] = T::from_f64(o[off].to_f64() + vals[soff].to_f64());
+            });
+        });
+        if !should_record(&[self, src]) {
+            return out;
+        }
+        let index = index.clone();
+        attach(out, "ScatterAddBackward0", &[self, src], move |g, need| {
+            vec![need[0].then(|| g.clone()), need[1].then(|| g.gather(d as isize, &index))]
+        })
+    }
+
+    /// Rows (or slices along `dim`) at the positions in the 1-D `index` (`torch.index_select`,
+    /// `tf.gather`).
+    pub fn index_select(&self, dim: isize, index: &Tensor) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "index_select");
+        assert!(index.ndim() <= 1, "index_select: index must be 0- or 1-D");
+        let idx = index.to_vec::<i64>();
+        let size = self.shape()[d] as i64;
+        let parts: Vec<Tensor> = idx
+            .iter()
+            .map(|&i| {
+                assert!((-size..size).contains(&i), "index_select: index {i} is out of bounds for dimension {d} with size {size}");
+                self.detach().narrow(d as isize, i.rem_euclid(size) as usize, 1)
+            })
+            .collect();
+        let out = if parts.is_empty() {
+            let mut s = self.shape().to_vec();
+            s[d] = 0;
+            super::create::zeros(&s, self.dtype())
+        } else {
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            Tensor::cat(&refs, d as isize)
+        };
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (shape, index) = (self.shape().to_vec(), index.clone());
+        attach(out, "IndexSelectBackward0", &[self], move |g, _| {
+            vec![Some(super::create::zeros(&shape, g.dtype()).index_add(d as isize, &index, g))]
+        })
+    }
+
+    /// Adds slices of `src` into a copy of `self` at the 1-D `index` along `dim` (`index_add`).
+    pub fn index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "index_add");
+        let mut ishape = vec![1usize; self.ndim()];
+        ishape[d] = index.numel();
+        let mut expand: Vec<usize> = src.shape().to_vec();
+        expand[d] = index.numel();
+        let full_index = index.to_dtype(DType::Int64).reshape(&ishape.iter().map(|&v| v as isize).collect::<Vec<_>>()).broadcast_to(&expand).contiguous();
+        self.scatter_add(d as isize, &full_index, src)
+    }
+
+    /// `value` where `mask` is true, else `self` (`masked_fill`); the mask broadcasts.
+    pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Tensor {
+        let fill = super::create::full(&[], value, self.dtype());
+        Tensor::where_(mask, &fill, self)
+    }
+
+    /// Elementwise choice: `a` where `cond` is true, else `b`, with broadcasting
+    /// (`torch.where`, `tf.where`).
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
+        let c = if cond.dtype() == DType::Bool { cond.clone() } else { cond.ne(0) };
+        let dt = super::binary::result_dtype(a, b);
+        let shape = crate::shape::broadcast_shapes(c.shape(), a.shape())
+            .and_then(|s| crate::shape::broadcast_shapes(&s, b.shape()))
+            .unwrap_or_else(|| panic!("where: shapes {:?}, {:?} and {:?} do not broadcast", c.shape(), a.shape(), b.shape()));
+        let (ce, ae, be) = (c.broadcast_to(&shape).detach(), a.to_dtype(dt).broadcast_to(&shape).detach(), b.to_dtype(dt).broadcast_to(&shape).detach());
+        let cv = ce.to_vec::<bool>();
+        let out = dispatch_all!(dt, T => {
+            let (av, bv) = (ae.to_vec::<T>(), be.to_vec::<T>());
+            let v: Vec<T> = cv.iter().zip(av.iter().zip(&bv)).map(|(&c, (&x, &y))| if c { x } else { y }).collect();
+            Tensor::from_vec(v, &shape)
+        });
+        if !should_record(&[a, b]) {
+            return out;
+        }
+        let (sa, sb, cond2) = (Saved::new(a), Saved::new(b), c.clone());
+        attach(out, "WhereBackward0", &[a, b], move |g, need| {
+            let z = super::create::zeros(&[], g.dtype());
+            vec![
+                need[0].then(|| Tensor::where_(&cond2, g, &z).sum_to_shape(sa.get().shape()).to_dtype(sa.get().dtype())),
+                need[1].then(|| Tensor::where_(&cond2, &z, g).sum_to_shape(sb.get().shape()).to_dtype(sb.get().dtype())),
+            ]
+        })
+    }
+
+    /// One-hot encoding of integer class labels into `num_classes` columns, as int64
+    /// (`F.one_hot`; `tf.one_hot` and `to_categorical` give float32 via `.float()`).
+    pub fn one_hot(&self, num_classes: usize) -> Tensor {
+        let labels = self.to_vec::<i64>();
+        let mut out = vec![0i64; labels.len() * num_classes];
+        for (i, &l) in labels.iter().enumerate() {
+            assert!((0..num_classes as i64).contains(&l), "one_hot: class values must be in [0, {num_classes}), got {l}");
+            out[i * num_classes + l as usize] = 1;
+        }
+        let mut shape = self.shape().to_vec();
+        shape.push(num_classes);
+        Tensor::from_vec(out, &shape)
+    }
+}
+
+/// Calls `f(flat, position)` for each position of `shape` in row-major order.
+fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
+    let n: usize = shape.iter().product();
+    let mut pos = vec![0usize; shape.len()];
+    for flat in 0..n {
+        f(flat, &pos);
+        for d in (0..shape.len()).rev() {
+            pos[d] += 1;
+            if pos[d] < shape[d] {
+                break;
+            }
+            pos[d] = 0;
+        }
+    }
+}

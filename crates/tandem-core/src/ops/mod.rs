@@ -1,0 +1,16 @@
+//! CPU operations on tensors, each with its gradient.
+
+pub(crate) mod binary;
+pub(crate) mod copy;
+pub mod create;
+pub(crate) mod index;
+pub(crate) mod inplace;
+pub(crate) mod kernel;
+pub(crate) mod matmul;
+pub(crate) mod operators;
+pub(crate) mod reduce;
+pub(crate) mod unary;
+pub(crate) mod view;
+
+pub use binary::Operand;
+pub use view::{IntoIndex, TensorIndex};

@@ -1,0 +1,475 @@
+//! Reductions (sum, mean, max, prod, var, logsumexp, all/any), scans (cumsum, cumprod) and the
+//! numerically stable softmax family.
+
+use super::kernel::{dispatch_all, dispatch_float};
+use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
+use crate::dtype::{DType, Element};
+use crate::shape::{numel, wrap_dim};
+use crate::simd;
+use crate::tensor::Tensor;
+
+/// `x` with the `dims` moved last and made contiguous; returns it with the kept shape and the
+/// number of reduced elements per output element.
+fn reduced_last(x: &Tensor, dims: &[usize]) -> (Tensor, Vec<usize>, usize) {
+    let nd = x.ndim();
+    let kept: Vec<usize> = (0..nd).filter(|d| !dims.contains(d)).collect();
+    let mut perm: Vec<isize> = kept.iter().map(|&d| d as isize).collect();
+    perm.extend(dims.iter().map(|&d| d as isize));
+    let p = if perm.iter().enumerate().all(|(i, &d)| i as isize == d) {
+        x.detach()
+    } else {
+        x.detach().permute(&perm)
+    };
+    let kept_shape: Vec<usize> = kept.iter().map(|&d| x.shape()[d]).collect();
+    let r: usize = dims.iter().map(|&d| x.shape()[d]).product();
+    (p.contiguous(), kept_shape, r)
+}
+
+fn norm_dims(x: &Tensor, dims: &[isize], op: &str) -> Vec<usize> {
+    let mut d: Vec<usize> = if dims.is_empty() {
+        (0..x.ndim()).collect()
+    } else {
+        dims.iter().map(|&d| wrap_dim(d, x.ndim(), op)).collect()
+    };
+    d.sort_unstable();
+    d.dedup();
+    d
+}
+
+fn keep_shape(x: &Tensor, dims: &[usize], keepdim: bool) -> Vec<usize> {
+    (0..x.ndim())
+        .filter_map(|i| {
+            if dims.contains(&i) {
+                keepdim.then_some(1)
+            } else {
+                Some(x.shape()[i])
+            }
+        })
+        .collect()
+}
+
+/// Row sums of a contiguous `[outer, r]` layout, in the accumulation type of `T`.
+fn sum_rows<T: Element>(x: &Tensor, outer: usize, r: usize) -> Vec<f64> {
+    x.with_slice::<T, _>(|s| {
+        (0..outer)
+            .map(|o| {
+                let row = &s[o * r..(o + 1) * r];
+                if let Some(f) = super::kernel::as_f32(row) {
+                    simd::sum_f32(f)
+                } else {
+                    row.iter().map(|v| v.to_f64()).sum()
+                }
+            })
+            .collect()
+    })
+}
+
+/// Column sums of a contiguous `[r, inner]` layout (a reduction over leading dims).
+fn sum_cols_f32(x: &Tensor, r: usize, inner: usize) -> Vec<f32> {
+    x.with_slice::<f32, _>(|s| {
+        let mut acc = vec![0.0f32; inner];
+        for row in s.chunks_exact(inner).take(r) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
+        acc
+    })
+}
+
+impl Tensor {
+    /// Sum of all elements (`torch.sum`, `tf.reduce_sum`); integers and bools sum to int64.
+    pub fn sum(&self) -> Tensor {
+        self.sum_dims(&[], false)
+    }
+
+    /// Sum over `dims` (all when empty), keeping them as size 1 when `keepdim`.
+    pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        let d = norm_dims(self, dims, "sum");
+        let out_shape = keep_shape(self, &d, keepdim);
+        let out_dtype = if self.dtype().is_float() { self.dtype() } else { DType::Int64 };
+        let prefix = d.iter().enumerate().all(|(i, &v)| i == v);
+        let out = if self.dtype() == DType::Float32 && prefix && self.is_contiguous() && !d.is_empty() && d.len() < self.ndim() {
+            let r: usize = d.iter().map(|&i| self.shape()[i]).product();
+            Tensor::from_vec(sum_cols_f32(self, r, self.numel() / r.max(1)), &out_shape)
+        } else {
+            let (x, kept, r) = reduced_last(self, &d);
+            let outer = numel(&kept);
+            let sums = dispatch_all!(self.dtype(), T => sum_rows::<T>(&x, outer, r));
+            Tensor::from_buffer(crate::tensor::buffer_from_f64(sums.into_iter(), out_dtype), &out_shape)
+        };
+        if !should_record(&[self]) {
+            return out;
+        }
+        let in_shape = self.shape().to_vec();
+        attach(out, "SumBackward1", &[self], move |g, _| {
+            vec![Some(expand_back(g, &in_shape, &d, keepdim))]
+        })
+    }
+
+    /// Mean of all elements (`torch.mean`, `tf.reduce_mean`).
+    pub fn mean(&self) -> Tensor {
+        self.mean_dims(&[], false)
+    }
+
+    /// Mean over `dims` (all when empty).
+    pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        assert!(
+            self.dtype().is_float(),
+            "mean(): could not infer output dtype. Input dtype must be floating point, got {}",
+            self.dtype()
+        );
+        let d = norm_dims(self, dims, "mean");
+        let count: usize = d.iter().map(|&i| self.shape()[i]).product();
+        self.sum_dims(dims, keepdim) / count as f64
+    }
+
+    /// Variance over `dims` with `correction` (1: unbiased, PyTorch's default; 0: TensorFlow's
+    /// `reduce_variance`).
+    pub fn var_dims(&self, dims: &[isize], correction: usize, keepdim: bool) -> Tensor {
+        let d = norm_dims(self, dims, "var");
+        let count: usize = d.iter().map(|&i| self.shape()[i]).product();
+        let centered = self - &self.mean_dims(dims, true);
+        centered.square().sum_dims(dims, keepdim) / (count as f64 - correction as f64).max(0.0)
+    }
+
+    /// Unbiased variance of all elements (`torch.var`).
+    pub fn var(&self) -> Tensor {
+        self.var_dims(&[], 1, false)
+    }
+
+    /// Standard deviation over `dims` with `correction`.
+    pub fn std_dims(&self, dims: &[isize], correction: usize, keepdim: bool) -> Tensor {
+        self.var_dims(dims, correction, keepdim).sqrt()
+    }
+
+    /// Unbiased standard deviation of all elements (`torch.std`).
+    pub fn std(&self) -> Tensor {
+        self.std_dims(&[], 1, false)
+    }
+
+    /// Product of all elements (`torch.prod`).
+    pub fn prod(&self) -> Tensor {
+        self.prod_dims(&[], false)
+    }
+
+    /// Product over `dims`.
+    pub fn prod_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        let d = norm_dims(self, dims, "prod");
+        let out_shape = keep_shape(self, &d, keepdim);
+        let (x, kept, r) = reduced_last(self, &d);
+        let outer = numel(&kept);
+        let out_dtype = if self.dtype().is_float() { self.dtype() } else { DType::Int64 };
+        let vals: Vec<f64> = dispatch_all!(self.dtype(), T => x.with_slice::<T, _>(|s| {
+            (0..outer).map(|o| s[o * r..(o + 1) * r].iter().map(|v| v.to_f64()).product()).collect()
+        }));
+        let out = Tensor::from_buffer(crate::tensor::buffer_from_f64(vals.into_iter(), out_dtype), &out_shape);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (sx, in_shape) = (Saved::new(self), self.shape().to_vec());
+        let sy = Saved::output(&out);
+        attach(out, "ProdBackward1", &[self], move |g, _| {
+            // d(prod)/dx_i = prod / x_i (inputs without zeros).
+            let x = sx.get();
+            let y = if is_grad_enabled() { x.prod_dims(&d.iter().map(|&v| v as isize).collect::<Vec<_>>(), keepdim) } else { sy.get().clone() };
+            let gy = expand_back(&(g * &y), &in_shape, &d, keepdim);
+            vec![Some(&gy / x)]
+        })
+    }
+
+    fn extreme_all(&self, is_max: bool) -> Tensor {
+        assert!(self.numel() > 0, "max(): Expected reduction dim to be specified for input.numel() == 0");
+        let out = dispatch_all!(self.dtype(), T => {
+            let v = self.with_slice::<T, _>(|s| {
+                let mut best = s[0];
+                for &x in s {
+                    if x != x { best = x; break; }
+                    if (is_max && x > best) || (!is_max && x < best) { best = x; }
+                }
+                best
+            });
+            Tensor::scalar(v)
+        });
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (sx, sy) = (Saved::new(self), Saved::output(&out));
+        attach(out, if is_max { "MaxBackward1" } else { "MinBackward1" }, &[self], move |g, _| {
+            // Evenly distributed among ties, as PyTorch does.
+            let mask = sx.get().detach().eq(sy.get()).to_dtype(g.dtype());
+            let count = mask.sum();
+            vec![Some(&(g * &mask) / &count)]
+        })
+    }
+
+    /// Largest element (`torch.max(x)`, `tf.reduce_max`).
+    pub fn max(&self) -> Tensor {
+        self.extreme_all(true)
+    }
+
+    /// Smallest element (`torch.min(x)`, `tf.reduce_min`).
+    pub fn min(&self) -> Tensor {
+        self.extreme_all(false)
+    }
+
+    fn extreme_dim(&self, dim: isize, keepdim: bool, is_max: bool) -> (Tensor, Tensor) {
+        let d = wrap_dim(dim, self.ndim(), "max");
+        let (x, kept, r) = reduced_last(self, &[d]);
+        let outer = numel(&kept);
+        let out_shape = keep_shape(self, &[d], keepdim);
+        let (values, indices) = dispatch_all!(self.dtype(), T => x.with_slice::<T, _>(|s| {
+            let mut vals: Vec<T> = Vec::with_capacity(outer);
+            let mut idx: Vec<i64> = Vec::with_capacity(outer);
+            for o in 0..outer {
+                let row = &s[o * r..(o + 1) * r];
+                let (mut bi, mut bv) = (0usize, row[0]);
+                for (i, &v) in row.iter().enumerate() {
+                    if bv != bv { break; }
+                    if v != v || (is_max && v > bv) || (!is_max && v < bv) { bi = i; bv = v; }
+                }
+                vals.push(bv);
+                idx.push(bi as i64);
+            }
+            (Tensor::from_vec(vals, &out_shape), Tensor::from_vec(idx, &out_shape))
+        }));
+        if !should_record(&[self]) {
+            return (values, indices);
+        }
+        let in_shape = self.shape().to_vec();
+        let idx = indices.clone();
+        let values = attach(values, if is_max { "MaxBackward0" } else { "MinBackward0" }, &[self], move |g, _| {
+            let (g, i) = if keepdim { (g.clone(), idx.clone()) } else { (g.unsqueeze(d as isize), idx.unsqueeze(d as isize)) };
+            let z = crate::ops::create::zeros(&in_shape, g.dtype());
+            vec![Some(z.scatter_add(d as isize, &i, &g))]
+        });
+        (values, indices)
+    }
+
+    /// Largest values along `dim` and their indices (`torch.max(x, dim)`); the first index wins
+    /// ties.
+    pub fn max_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
+        self.extreme_dim(dim, keepdim, true)
+    }
+
+    /// Smallest values along `dim` and their indices (`torch.min(x, dim)`).
+    pub fn min_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
+        self.extreme_dim(dim, keepdim, false)
+    }
+
+    /// Largest values along `dims` (`torch.amax`, `tf.reduce_max(x, axis)`).
+    pub fn amax(&self, dim: isize, keepdim: bool) -> Tensor {
+        self.max_dim(dim, keepdim).0
+    }
+
+    /// Index of the largest element along `dim`, or of the flattened tensor (`argmax`).
+    pub fn argmax(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
+        match dim {
+            Some(d) => self.detach().max_dim(d, keepdim).1,
+            None => self.detach().reshape(&[-1]).max_dim(0, false).1,
+        }
+    }
+
+    /// Index of the smallest element along `dim`, or of the flattened tensor (`argmin`).
+    pub fn argmin(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
+        match dim {
+            Some(d) => self.detach().min_dim(d, keepdim).1,
+            None => self.detach().reshape(&[-1]).min_dim(0, false).1,
+        }
+    }
+
+    /// Whether every element is non-zero (`torch.all`, `tf.reduce_all`).
+    pub fn all(&self) -> bool {
+        self.ne(0).to_vec::<bool>().iter().all(|&b| b)
+    }
+
+    /// Whether any element is non-zero (`torch.any`, `tf.reduce_any`).
+    pub fn any(&self) -> bool {
+        self.ne(0).to_vec::<bool>().iter().any(|&b| b)
+    }
+
+    /// `log(sum(exp(x)))` over `dims`, computed stably (`torch.logsumexp`).
+    pub fn logsumexp(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        let m = self.detach().amax_dims(dims);
+        let m = m.masked_fill(&m.isfinite().logical_not(), 0.0);
+        let s = (self - &m).exp().sum_dims(dims, true).log() + &m;
+        if keepdim {
+            s
+        } else {
+            let d = norm_dims(self, dims, "logsumexp");
+            let shape: Vec<isize> = keep_shape(self, &d, false).iter().map(|&v| v as isize).collect();
+            s.reshape(&shape)
+        }
+    }
+
+    fn amax_dims(&self, dims: &[isize]) -> Tensor {
+        let d = norm_dims(self, dims, "amax");
+        let mut m = self.clone();
+        for &i in &d {
+            m = m.max_dim(i as isize, true).0;
+        }
+        m
+    }
+
+    /// Softmax along `dim`, stable for large inputs (`torch.softmax`, `tf.nn.softmax`).
+    pub fn softmax(&self, dim: isize) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "softmax");
+        let out = softmax_kernel(self, d, false);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (sx, sy) = (Saved::new(self), Saved::output(&out));
+        attach(out, "SoftmaxBackward0", &[self], move |g, _| {
+            let y = if is_grad_enabled() { sx.get().softmax(d as isize) } else { sy.get().clone() };
+            let gy = g * &y;
+            vec![Some(&gy - &(&y * &gy.sum_dims(&[d as isize], true)))]
+        })
+    }
+
+    /// Log of the softmax along `dim`, computed stably (`torch.log_softmax`).
+    pub fn log_softmax(&self, dim: isize) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "log_softmax");
+        let out = softmax_kernel(self, d, true);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (sx, sy) = (Saved::new(self), Saved::output(&out));
+        attach(out, "LogSoftmaxBackward0", &[self], move |g, _| {
+            let y = if is_grad_enabled() { sx.get().log_softmax(d as isize) } else { sy.get().clone() };
+            vec![Some(g - &(&y.exp() * &g.sum_dims(&[d as isize], true)))]
+        })
+    }
+
+    /// Running sum along `dim` (`torch.cumsum`, `tf.math.cumsum`).
+    pub fn cumsum(&self, dim: isize) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "cumsum");
+        let out = scan(self, d, false);
+        if !should_record(&[self]) {
+            return out;
+        }
+        attach(out, "CumsumBackward0", &[self], move |g, _| {
+            // reversed cumulative sum: total - cumsum(g) + g
+            let di = d as isize;
+            vec![Some(&(&g.sum_dims(&[di], true) - &g.cumsum(di)) + g)]
+        })
+    }
+
+    /// Running product along `dim` (`torch.cumprod`, `tf.math.cumprod`).
+    pub fn cumprod(&self, dim: isize) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "cumprod");
+        let out = scan(self, d, true);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let (sx, sy) = (Saved::new(self), Saved::output(&out));
+        attach(out, "CumprodBackward0", &[self], move |g, _| {
+            // d/dx_i sum_j g_j y_j = (sum_{j>=i} g_j y_j) / x_i  (inputs without zeros)
+            let di = d as isize;
+            let x = sx.get();
+            let y = if is_grad_enabled() { x.cumprod(di) } else { sy.get().clone() };
+            let gy = g * &y;
+            let rev = &(&gy.sum_dims(&[di], true) - &gy.cumsum(di)) + &gy;
+            vec![Some(&rev / x)]
+        })
+    }
+}
+
+/// Gradient of a reduction over `dims`, broadcast back to the input shape.
+fn expand_back(g: &Tensor, in_shape: &[usize], dims: &[usize], keepdim: bool) -> Tensor {
+    let mut g = g.clone();
+    if !keepdim {
+        for &d in dims {
+            g = g.unsqueeze(d as isize);
+        }
+    }
+    g.broadcast_to(in_shape)
+}
+
+fn softmax_kernel(x: &Tensor, d: usize, log: bool) -> Tensor {
+    let last = d + 1 == x.ndim();
+    let (src, _, r) = reduced_last(x, &[d]);
+    let outer = src.numel() / r.max(1);
+    let out = dispatch_float!(x.dtype(), "softmax", T => src.with_slice::<T, _>(|s| {
+        let mut out: Vec<T> = vec![T::default(); s.len()];
+        let mut scratch: Vec<T> = vec![T::default(); r];
+        for o in 0..outer {
+            let row = &s[o * r..(o + 1) * r];
+            let dst = &mut out[o * r..(o + 1) * r];
+            softmax_row(row, dst, &mut scratch, log);
+        }
+        Tensor::from_vec(out, src.shape())
+    }));
+    if last {
+        out
+    } else {
+        // undo the move of `d` to the end
+        let nd = x.ndim() as isize;
+        let mut perm: Vec<isize> = (0..nd - 1).collect();
+        perm.insert(d, nd - 1);
+        out.permute(&perm).contiguous()
+    }
+}
+
+fn softmax_row<T: Element>(row: &[T], dst: &mut [T], scratch: &mut [T], log: bool) {
+    if let (Some(dst), Some(row)) = (super::kernel::as_f32_mut(dst), super::kernel::as_f32(row)) {
+        let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a || b != b { b } else { a });
+        let m = if m.is_finite() { m } else { 0.0 };
+        for (s, &v) in scratch_f32(scratch).iter_mut().zip(row) {
+            *s = v - m;
+        }
+        let shifted = scratch_f32(scratch);
+        // SAFETY: MaybeUninit<f32> has the layout of f32, and every element is written.
+        let dst_u = unsafe { &mut *(dst as *mut [f32] as *mut [std::mem::MaybeUninit<f32>]) };
+        simd::exp_f32(shifted, dst_u);
+        let sum = simd::sum_f32(dst) as f32;
+        if log {
+            let ls = sum.ln();
+            for (o, &v) in dst.iter_mut().zip(shifted.iter()) {
+                *o = v - ls;
+            }
+        } else {
+            let inv = 1.0 / sum;
+            for o in dst.iter_mut() {
+                *o *= inv;
+            }
+        }
+        return;
+    }
+    let m = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+    let m = if m.is_finite() { m } else { 0.0 };
+    let sum: f64 = row.iter().map(|v| (v.to_f64() - m).exp()).sum();
+    for (o, &v) in dst.iter_mut().zip(row) {
+        let z = v.to_f64() - m;
+        *o = T::from_f64(if log { z - sum.ln() } else { z.exp() / sum });
+    }
+}
+
+fn scratch_f32<T: Element>(s: &mut [T]) -> &mut [f32] {
+    super::kernel::as_f32_mut(s).expect("f32 scratch")
+}
+
+fn scan(x: &Tensor, d: usize, product: bool) -> Tensor {
+    let (src, _, r) = reduced_last(x, &[d]);
+    let outer = src.numel() / r.max(1);
+    let out_dtype = if x.dtype().is_float() { x.dtype() } else { DType::Int64 };
+    let vals: Vec<f64> = dispatch_all!(x.dtype(), T => src.with_slice::<T, _>(|s| {
+        let mut out = Vec::with_capacity(s.len());
+        for o in 0..outer {
+            let mut acc = if product { 1.0f64 } else { 0.0 };
+            for &v in &s[o * r..(o + 1) * r] {
+                if product { acc *= v.to_f64() } else { acc += v.to_f64() }
+                out.push(acc);
+            }
+        }
+        out
+    }));
+    let y = Tensor::from_buffer(crate::tensor::buffer_from_f64(vals.into_iter(), out_dtype), src.shape());
+    if d + 1 == x.ndim() {
+        y
+    } else {
+        let nd = x.ndim() as isize;
+        let mut perm: Vec<isize> = (0..nd - 1).collect();
+        perm.insert(d, nd - 1);
+        y.permute(&perm).contiguous()
+    }
+}

@@ -1,0 +1,284 @@
+//! Elementwise functions of one tensor, with their gradients.
+
+use super::kernel::{alloc_fill, dispatch_all, float_of, map_slice};
+use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
+use crate::dtype::{DType, Element};
+use crate::simd;
+use crate::tensor::Tensor;
+use std::mem::MaybeUninit;
+
+type SliceKernel = fn(&[f32], &mut [MaybeUninit<f32>]);
+
+/// How an op treats integer inputs.
+enum IntRule {
+    /// Computes in f64 and converts back to the input's integer type.
+    Keep(fn(f64) -> f64),
+    /// Promotes the input to float32 first.
+    Promote,
+}
+
+fn unary_impl(
+    x: &Tensor,
+    op: &str,
+    f32k: Result<SliceKernel, fn(f32) -> f32>,
+    f64f: fn(f64) -> f64,
+    ints: IntRule,
+) -> Tensor {
+    match x.dtype() {
+        DType::Float32 => x.with_slice::<f32, _>(|s| {
+            let v = match f32k {
+                Ok(kernel) => alloc_fill(s.len(), |start, dst| {
+                    kernel(&s[start..start + dst.len()], dst)
+                }),
+                Err(f) => map_slice(s, f),
+            };
+            Tensor::from_vec(v, x.shape())
+        }),
+        DType::Float64 => x.with_slice::<f64, _>(|s| Tensor::from_vec(map_slice(s, f64f), x.shape())),
+        DType::Bool => panic!("{op}: not implemented for 'Bool' tensors"),
+        dt => match ints {
+            IntRule::Keep(f) => dispatch_all!(dt, T => x.with_slice::<T, _>(|s| {
+                Tensor::from_vec(map_slice(s, |v: T| T::from_f64(f(v.to_f64()))), x.shape())
+            })),
+            IntRule::Promote => unary_impl(&x.to_dtype(float_of(dt)), op, f32k, f64f, ints),
+        },
+    }
+}
+
+/// Records a unary op whose gradient is `g * dfdx(x)` (built from differentiable ops).
+fn record(
+    out: Tensor,
+    x: &Tensor,
+    name: &'static str,
+    grad: impl Fn(&Tensor, &Tensor) -> Tensor + Send + Sync + 'static,
+) -> Tensor {
+    if !should_record(&[x]) {
+        return out;
+    }
+    let saved = Saved::new(x);
+    attach(out, name, &[x], move |g, _| vec![Some(grad(g, saved.get()))])
+}
+
+/// Records a unary op whose gradient uses its output `y`: fast from the saved output, and
+/// recomputed differentiably from `x` when a higher-order graph is being built.
+fn record_with_output(
+    out: Tensor,
+    x: &Tensor,
+    name: &'static str,
+    forward: fn(&Tensor) -> Tensor,
+    grad: impl Fn(&Tensor, &Tensor) -> Tensor + Send + Sync + 'static,
+) -> Tensor {
+    if !should_record(&[x]) {
+        return out;
+    }
+    let (sx, sy) = (Saved::new(x), Saved::output(&out));
+    attach(out, name, &[x], move |g, _| {
+        let y = if is_grad_enabled() {
+            forward(sx.get())
+        } else {
+            sy.get().clone()
+        };
+        vec![Some(grad(g, &y))]
+    })
+}
+
+impl Tensor {
+    /// `-x` (`torch.neg`, `tf.math.negative`).
+    pub fn neg(&self) -> Tensor {
+        let out = unary_impl(self, "neg", Err(|v| -v), |v| -v, IntRule::Keep(|v| -v));
+        record(out, self, "NegBackward0", |g, _| g.neg())
+    }
+
+    /// `|x|` (`torch.abs`); gradient `sign(x)`.
+    pub fn abs(&self) -> Tensor {
+        let out = unary_impl(self, "abs", Err(f32::abs), f64::abs, IntRule::Keep(f64::abs));
+        record(out, self, "AbsBackward0", |g, x| g * &x.sign())
+    }
+
+    /// `-1`, `0` or `1` by sign (`torch.sign`); zero gradient.
+    pub fn sign(&self) -> Tensor {
+        fn sgn(v: f64) -> f64 {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v
+            }
+        }
+        let out = unary_impl(
+            self,
+            "sign",
+            Err(|v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v }),
+            sgn,
+            IntRule::Keep(sgn),
+        );
+        record(out, self, "SignBackward0", |g, _| g.zeros_like())
+    }
+
+    /// Round half to even (`torch.round`, `tf.math.round`); zero gradient.
+    pub fn round(&self) -> Tensor {
+        let out = unary_impl(self, "round", Err(f32::round_ties_even), f64::round_ties_even, IntRule::Keep(|v| v));
+        record(out, self, "RoundBackward0", |g, _| g.zeros_like())
+    }
+
+    /// Round up (`torch.ceil`); zero gradient.
+    pub fn ceil(&self) -> Tensor {
+        let out = unary_impl(self, "ceil", Err(f32::ceil), f64::ceil, IntRule::Keep(|v| v));
+        record(out, self, "CeilBackward0", |g, _| g.zeros_like())
+    }
+
+    /// Round down (`torch.floor`); zero gradient.
+    pub fn floor(&self) -> Tensor {
+        let out = unary_impl(self, "floor", Err(f32::floor), f64::floor, IntRule::Keep(|v| v));
+        record(out, self, "FloorBackward0", |g, _| g.zeros_like())
+    }
+
+    /// `x * x` (`torch.square`, `tf.square`).
+    pub fn square(&self) -> Tensor {
+        let out = unary_impl(self, "square", Err(|v| v * v), |v| v * v, IntRule::Keep(|v| v * v));
+        record(out, self, "PowBackward0", |g, x| g * &(x * 2.0))
+    }
+
+    /// Square root (`torch.sqrt`).
+    pub fn sqrt(&self) -> Tensor {
+        let out = unary_impl(self, "sqrt", Err(f32::sqrt), f64::sqrt, IntRule::Promote);
+        record_with_output(out, self, "SqrtBackward0", Tensor::sqrt, |g, y| g / &(y * 2.0))
+    }
+
+    /// `1 / sqrt(x)` (`torch.rsqrt`).
+    pub fn rsqrt(&self) -> Tensor {
+        let out = unary_impl(self, "rsqrt", Err(|v| 1.0 / v.sqrt()), |v| 1.0 / v.sqrt(), IntRule::Promote);
+        record_with_output(out, self, "RsqrtBackward0", Tensor::rsqrt, |g, y| {
+            g * &(&y.pow(3.0) * -0.5)
+        })
+    }
+
+    /// `1 / x` (`torch.reciprocal`).
+    pub fn reciprocal(&self) -> Tensor {
+        let out = unary_impl(self, "reciprocal", Err(|v| 1.0 / v), |v| 1.0 / v, IntRule::Promote);
+        record_with_output(out, self, "ReciprocalBackward0", Tensor::reciprocal, |g, y| {
+            -(g * &y.square())
+        })
+    }
+
+    /// `e^x` (`torch.exp`); vectorized for float32.
+    pub fn exp(&self) -> Tensor {
+        let out = unary_impl(self, "exp", Ok(simd::exp_f32), f64::exp, IntRule::Promote);
+        record_with_output(out, self, "ExpBackward0", Tensor::exp, |g, y| g * y)
+    }
+
+    /// Natural logarithm (`torch.log`, `tf.math.log`); vectorized for float32.
+    pub fn log(&self) -> Tensor {
+        let out = unary_impl(self, "log", Ok(simd::ln_f32), f64::ln, IntRule::Promote);
+        record(out, self, "LogBackward0", |g, x| g / x)
+    }
+
+    /// `ln(1 + x)`, accurate near zero (`torch.log1p`).
+    pub fn log1p(&self) -> Tensor {
+        let out = unary_impl(self, "log1p", Err(f32::ln_1p), f64::ln_1p, IntRule::Promote);
+        record(out, self, "Log1PBackward0", |g, x| g / &(x + 1.0))
+    }
+
+    /// `e^x - 1`, accurate near zero (`torch.expm1`).
+    pub fn expm1(&self) -> Tensor {
+        let out = unary_impl(self, "expm1", Err(f32::exp_m1), f64::exp_m1, IntRule::Promote);
+        record(out, self, "Expm1Backward0", |g, x| g * &x.exp())
+    }
+
+    /// Sine (`torch.sin`).
+    pub fn sin(&self) -> Tensor {
+        let out = unary_impl(self, "sin", Err(f32::sin), f64::sin, IntRule::Promote);
+        record(out, self, "SinBackward0", |g, x| g * &x.cos())
+    }
+
+    /// Cosine (`torch.cos`).
+    pub fn cos(&self) -> Tensor {
+        let out = unary_impl(self, "cos", Err(f32::cos), f64::cos, IntRule::Promote);
+        record(out, self, "CosBackward0", |g, x| -(g * &x.sin()))
+    }
+
+    /// Hyperbolic tangent (`torch.tanh`); vectorized for float32.
+    pub fn tanh(&self) -> Tensor {
+        let out = unary_impl(self, "tanh", Ok(simd::tanh_f32), f64::tanh, IntRule::Promote);
+        record_with_output(out, self, "TanhBackward0", Tensor::tanh, |g, y| {
+            g * &(1.0 - &y.square())
+        })
+    }
+
+    /// Logistic sigmoid `1 / (1 + e^-x)` (`torch.sigmoid`); vectorized for float32.
+    pub fn sigmoid(&self) -> Tensor {
+        let out = unary_impl(
+            self,
+            "sigmoid",
+            Ok(simd::sigmoid_f32),
+            |v| 1.0 / (1.0 + (-v).exp()),
+            IntRule::Promote,
+        );
+        record_with_output(out, self, "SigmoidBackward0", Tensor::sigmoid, |g, y| {
+            g * &(y * &(1.0 - y))
+        })
+    }
+
+    /// `max(x, 0)` (`torch.relu`); gradient 1 where `x > 0`.
+    pub fn relu(&self) -> Tensor {
+        let out = unary_impl(
+            self,
+            "relu",
+            Err(|v| if v > 0.0 { v } else { 0.0 }),
+            |v| if v > 0.0 { v } else { 0.0 },
+            IntRule::Keep(|v| v.max(0.0)),
+        );
+        if !should_record(&[self]) {
+            return out;
+        }
+        let sy = Saved::output(&out);
+        attach(out, "ReluBackward0", &[self], move |g, _| {
+            vec![Some(relu_backward(g, sy.get()))]
+        })
+    }
+
+    /// Limits every element to `[min, max]` (`torch.clamp`, `tf.clip_by_value`); gradient 1
+    /// inside the range.
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+        let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+        let out = dispatch_all!(self.dtype(), T => {
+            assert!(T::DTYPE != DType::Bool, "clamp: not implemented for 'Bool' tensors");
+            let (l, h) = (T::from_f64(lo.max(T::from_f64(f64::MIN).to_f64())), T::from_f64(hi));
+            let has_lo = min.is_some();
+            let has_hi = max.is_some();
+            self.with_slice::<T, _>(|s| Tensor::from_vec(map_slice(s, |v: T| {
+                let v = if has_lo && v < l { l } else { v };
+                if has_hi && v > h { h } else { v }
+            }), self.shape()))
+        });
+        record(out, self, "ClampBackward1", move |g, x| {
+            let inside = x.ge(lo).logical_and(&x.le(hi));
+            g * &inside.to_dtype(g.dtype())
+        })
+    }
+
+    /// Zeros shaped and typed like this tensor.
+    pub fn zeros_like(&self) -> Tensor {
+        super::create::zeros_like(self)
+    }
+
+    /// Ones shaped and typed like this tensor.
+    pub fn ones_like(&self) -> Tensor {
+        super::create::ones_like(self)
+    }
+}
+
+/// `g` where `y > 0`, else 0 (differentiable in `g`).
+fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
+    if is_grad_enabled() {
+        return g * &y.gt(0.0).to_dtype(g.dtype());
+    }
+    if g.dtype() == DType::Float32 && y.dtype() == DType::Float32 {
+        let v = g.with_slice::<f32, _>(|gs| {
+            y.with_slice::<f32, _>(|ys| super::kernel::zip_slices(gs, ys, |a, b| if b > 0.0 { a } else { 0.0 }))
+        });
+        return Tensor::from_vec(v, g.shape());
+    }
+    g * &y.gt(0.0).to_dtype(g.dtype())
+}

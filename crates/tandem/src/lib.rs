@@ -1,0 +1,58 @@
+//! # tandem — deep learning in Rust, in the words you already know
+//!
+//! One engine, two idioms. Write the PyTorch program you know with [`torch`], or the
+//! TensorFlow/Keras one with [`tf`]; tensors move freely between the two.
+//!
+//! The seed's linear regression, PyTorch style:
+//!
+//! ```
+//! use tandem::torch;
+//! let x_train = torch::tensor([1.0, 2.0, 3.0, 4.0, 5.0]);
+//! let y_train = torch::tensor([1.0, 2.0, 3.0, 4.0, 5.0]);
+//! let mut w = torch::tensor(2.9).requires_grad_(true);
+//! let mut b = torch::tensor(0.5).requires_grad_(true);
+//! let lr = 0.01;
+//! for _ in 0..100 {
+//!     let hyp = &w * &x_train + &b;
+//!     let cost = torch::mean(&(&hyp - &y_train).pow(2));
+//!     let grads = torch::autograd::grad(&cost, &[&w, &b]);
+//!     torch::no_grad(|| {
+//!         w -= lr * &grads[0];
+//!         b -= lr * &grads[1];
+//!     });
+//! }
+//! assert!((w.item::<f32>() - 1.0).abs() < 0.1);
+//! ```
+//!
+//! and TensorFlow style:
+//!
+//! ```
+//! use tandem::tf;
+//! let x_train = tf::constant([1.0, 2.0, 3.0, 4.0, 5.0]);
+//! let y_train = tf::constant([1.0, 2.0, 3.0, 4.0, 5.0]);
+//! let w = tf::Variable::new(2.9);
+//! let b = tf::Variable::new(0.5);
+//! let lr = 0.01;
+//! for _ in 0..100 {
+//!     let tape = tf::GradientTape::new();
+//!     let hyp = &w * &x_train + &b;
+//!     let cost = tf::reduce_mean(&tf::square(&(&hyp - &y_train)));
+//!     let grads = tape.gradient(&cost, &[&w, &b]);
+//!     w.assign_sub(&(lr * grads[0].as_ref().unwrap()));
+//!     b.assign_sub(&(lr * grads[1].as_ref().unwrap()));
+//! }
+//! assert!((w.item::<f32>() - 1.0).abs() < 0.1);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod tf;
+pub mod torch;
+
+pub use tandem_core::{autograd, DType, Device, Tensor};
+
+/// The names most programs need: `Tensor`, `DType`, `Device` and the two idiom modules.
+pub mod prelude {
+    pub use crate::{tf, torch};
+    pub use tandem_core::{DType, Device, Tensor};
+}

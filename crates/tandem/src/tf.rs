@@ -1,0 +1,329 @@
+//! The TensorFlow idiom: `tf::constant`, `tf::Variable`, `tf::GradientTape`, `tf::math`,
+//! `tf::reduce_mean`, ... over tandem's one engine. A tensor made here is the same
+//! [`Tensor`] the torch idiom uses.
+//!
+//! ```
+//! use tandem::tf;
+//! let x = tf::constant([4.0, -5.0]);
+//! assert_eq!(tf::math::negative(&x).to_tf_string(), "tf.Tensor([-4.  5.], shape=(2,), dtype=float32)");
+//! ```
+#![allow(non_upper_case_globals)]
+
+pub use tandem_core::autograd::{GradientTape, UnconnectedGradients};
+pub use tandem_core::{DType, IntoTensor, Operand, Tensor};
+
+/// `tf.float32`.
+pub const float32: DType = DType::Float32;
+/// `tf.float64`.
+pub const float64: DType = DType::Float64;
+/// `tf.int64`.
+pub const int64: DType = DType::Int64;
+/// `tf.int32`.
+pub const int32: DType = DType::Int32;
+/// `tf.uint8`.
+pub const uint8: DType = DType::UInt8;
+/// `tf.bool`.
+pub const bool: DType = DType::Bool;
+
+/// `tf.constant(value)`: Rust floats become float32 and integers int64 (use
+/// [`constant_with`] for TensorFlow's int32 default).
+pub fn constant(value: impl IntoTensor) -> Tensor {
+    Tensor::new(value)
+}
+
+/// `tf.constant(value, dtype)`, as the seed's `tf.constant(3.0, tf.float32)`.
+pub fn constant_with(value: impl IntoTensor, dtype: DType) -> Tensor {
+    Tensor::new_with_dtype(value, dtype)
+}
+
+/// `tf.Variable`: a trainable tensor that tapes watch and `assign_sub` updates in place.
+///
+/// `Variable::new` returns a [`Tensor`] marked as a variable, so it is used in arithmetic like
+/// any tensor.
+pub struct Variable;
+
+impl Variable {
+    /// `tf.Variable(2.9)`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(init: impl IntoTensor) -> Tensor {
+        Tensor::variable(init)
+    }
+
+    /// `tf.Variable(init, name=...)`.
+    pub fn with_name(init: impl IntoTensor, name: &str) -> Tensor {
+        let v = Tensor::variable(init);
+        v.set_name(name);
+        v
+    }
+
+    /// `tf.Variable(init, trainable=False)`: not watched by tapes.
+    pub fn non_trainable(init: impl IntoTensor) -> Tensor {
+        let v = Tensor::variable(init);
+        v.set_trainable(false);
+        v
+    }
+}
+
+/// `tf.cast(x, dtype)`.
+pub fn cast(x: &Tensor, dtype: DType) -> Tensor {
+    x.to_dtype(dtype)
+}
+
+/// `tf.stop_gradient(x)`.
+pub fn stop_gradient(x: &Tensor) -> Tensor {
+    x.detach()
+}
+
+/// `tf.zeros(shape)` (float32).
+pub fn zeros(shape: &[usize]) -> Tensor {
+    tandem_core::zeros(shape, DType::Float32)
+}
+
+/// `tf.ones(shape)` (float32).
+pub fn ones(shape: &[usize]) -> Tensor {
+    tandem_core::ones(shape, DType::Float32)
+}
+
+/// `tf.random`.
+pub mod random {
+    use super::Tensor;
+
+    /// `tf.random.set_seed(seed)`.
+    pub fn set_seed(seed: u64) {
+        tandem_core::manual_seed(seed)
+    }
+
+    /// `tf.random.normal(shape, mean, stddev)`.
+    pub fn normal(shape: &[usize], mean: f64, stddev: f64) -> Tensor {
+        tandem_core::normal(shape, mean, stddev)
+    }
+
+    /// `tf.random.uniform(shape, minval, maxval)`.
+    pub fn uniform(shape: &[usize], minval: f64, maxval: f64) -> Tensor {
+        tandem_core::uniform(shape, minval, maxval)
+    }
+}
+
+/// `tf.math`: every function of the seed, with TensorFlow's names.
+pub mod math {
+    use super::{Operand, Tensor};
+
+    macro_rules! binary_fns {
+        ($($name:ident => $method:ident, $doc:literal;)*) => {$(
+            #[doc = $doc]
+            pub fn $name(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+                x.$method(y)
+            }
+        )*};
+    }
+    binary_fns! {
+        add => add, "`tf.math.add(x, y)`";
+        subtract => sub, "`tf.math.subtract(x, y)`";
+        multiply => mul, "`tf.math.multiply(x, y)`";
+        divide => div, "`tf.math.divide(x, y)`";
+        pow => pow, "`tf.math.pow(x, y)`";
+        maximum => maximum, "`tf.math.maximum(x, y)`";
+        minimum => minimum, "`tf.math.minimum(x, y)`";
+        equal => eq, "`tf.math.equal(x, y)`";
+        not_equal => ne, "`tf.math.not_equal(x, y)`";
+        less => lt, "`tf.math.less(x, y)`";
+        less_equal => le, "`tf.math.less_equal(x, y)`";
+        greater => gt, "`tf.math.greater(x, y)`";
+        greater_equal => ge, "`tf.math.greater_equal(x, y)`";
+    }
+
+    macro_rules! unary_fns {
+        ($($name:ident => $method:ident, $doc:literal;)*) => {$(
+            #[doc = $doc]
+            pub fn $name(x: &Tensor) -> Tensor {
+                x.$method()
+            }
+        )*};
+    }
+    unary_fns! {
+        negative => neg, "`tf.math.negative(x)` (PyTorch's `neg`).";
+        abs => abs, "`tf.math.abs(x)`.";
+        sign => sign, "`tf.math.sign(x)`.";
+        round => round, "`tf.math.round(x)` (half to even).";
+        ceil => ceil, "`tf.math.ceil(x)`.";
+        floor => floor, "`tf.math.floor(x)`.";
+        square => square, "`tf.math.square(x)`.";
+        sqrt => sqrt, "`tf.math.sqrt(x)`.";
+        rsqrt => rsqrt, "`tf.math.rsqrt(x)`.";
+        reciprocal => reciprocal, "`tf.math.reciprocal(x)`.";
+        log => log, "`tf.math.log(x)`.";
+        log1p => log1p, "`tf.math.log1p(x)`.";
+        exp => exp, "`tf.math.exp(x)`.";
+        expm1 => expm1, "`tf.math.expm1(x)`.";
+        sin => sin, "`tf.math.sin(x)`.";
+        cos => cos, "`tf.math.cos(x)`.";
+        tanh => tanh, "`tf.math.tanh(x)`.";
+        sigmoid => sigmoid, "`tf.math.sigmoid(x)`.";
+        is_nan => isnan, "`tf.math.is_nan(x)`.";
+        is_finite => isfinite, "`tf.math.is_finite(x)`.";
+        logical_not => logical_not, "`tf.math.logical_not(x)`.";
+    }
+
+    /// `tf.math.cumsum(x, axis)`.
+    pub fn cumsum(x: &Tensor, axis: isize) -> Tensor {
+        x.cumsum(axis)
+    }
+
+    /// `tf.math.cumprod(x, axis)`.
+    pub fn cumprod(x: &Tensor, axis: isize) -> Tensor {
+        x.cumprod(axis)
+    }
+
+    /// `tf.math.reduce_sum(x)` over all elements.
+    pub fn reduce_sum(x: &Tensor) -> Tensor {
+        x.sum()
+    }
+
+    /// `tf.math.reduce_mean(x)` over all elements.
+    pub fn reduce_mean(x: &Tensor) -> Tensor {
+        x.mean()
+    }
+
+    /// `tf.math.reduce_max(x)` over all elements.
+    pub fn reduce_max(x: &Tensor) -> Tensor {
+        x.max()
+    }
+
+    /// `tf.math.reduce_min(x)` over all elements.
+    pub fn reduce_min(x: &Tensor) -> Tensor {
+        x.min()
+    }
+
+    /// `tf.math.reduce_prod(x)` over all elements.
+    pub fn reduce_prod(x: &Tensor) -> Tensor {
+        x.prod()
+    }
+
+    /// `tf.math.reduce_variance(x)` (biased, as TensorFlow's).
+    pub fn reduce_variance(x: &Tensor) -> Tensor {
+        x.var_dims(&[], 0, false)
+    }
+
+    /// `tf.math.reduce_std(x)` (biased, as TensorFlow's).
+    pub fn reduce_std(x: &Tensor) -> Tensor {
+        x.std_dims(&[], 0, false)
+    }
+
+    /// `tf.math.reduce_logsumexp(x)` over all elements.
+    pub fn reduce_logsumexp(x: &Tensor) -> Tensor {
+        x.logsumexp(&[], false)
+    }
+
+    /// `tf.math.reduce_sum(x, axis, keepdims)`.
+    pub fn reduce_sum_axis(x: &Tensor, axis: &[isize], keepdims: bool) -> Tensor {
+        x.sum_dims(axis, keepdims)
+    }
+
+    /// `tf.math.reduce_mean(x, axis, keepdims)`.
+    pub fn reduce_mean_axis(x: &Tensor, axis: &[isize], keepdims: bool) -> Tensor {
+        x.mean_dims(axis, keepdims)
+    }
+
+    /// `tf.math.argmax(x, axis)`.
+    pub fn argmax(x: &Tensor, axis: isize) -> Tensor {
+        x.argmax(Some(axis), false)
+    }
+
+    /// `tf.math.argmin(x, axis)`.
+    pub fn argmin(x: &Tensor, axis: isize) -> Tensor {
+        x.argmin(Some(axis), false)
+    }
+}
+
+pub use math::{
+    abs, add, argmax, argmin, cumsum, divide, equal, exp, floor, maximum, minimum, multiply,
+    negative, pow, reduce_logsumexp, reduce_max, reduce_mean, reduce_mean_axis, reduce_min,
+    reduce_prod, reduce_std, reduce_sum, reduce_sum_axis, reduce_variance, round, sign, sqrt,
+    square, subtract,
+};
+
+/// `tf.matmul(a, b)`.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
+    a.matmul(b)
+}
+
+/// `tf.reshape(x, shape)`.
+pub fn reshape(x: &Tensor, shape: &[isize]) -> Tensor {
+    x.reshape(shape)
+}
+
+/// `tf.transpose(x)` (reverses the dimensions).
+pub fn transpose(x: &Tensor) -> Tensor {
+    let p: Vec<isize> = (0..x.ndim() as isize).rev().collect();
+    x.permute(&p)
+}
+
+/// `tf.transpose(x, perm)`.
+pub fn transpose_perm(x: &Tensor, perm: &[isize]) -> Tensor {
+    x.permute(perm)
+}
+
+/// `tf.concat(values, axis)`.
+pub fn concat(values: &[&Tensor], axis: isize) -> Tensor {
+    Tensor::cat(values, axis)
+}
+
+/// `tf.stack(values, axis)`.
+pub fn stack(values: &[&Tensor], axis: isize) -> Tensor {
+    Tensor::stack(values, axis)
+}
+
+/// `tf.expand_dims(x, axis)`.
+pub fn expand_dims(x: &Tensor, axis: isize) -> Tensor {
+    x.unsqueeze(axis)
+}
+
+/// `tf.squeeze(x)`.
+pub fn squeeze(x: &Tensor) -> Tensor {
+    x.squeeze(None)
+}
+
+/// `tf.where(cond, x, y)`.
+pub fn where_(cond: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
+    Tensor::where_(cond, x, y)
+}
+
+/// `tf.gather(params, indices, axis)`.
+pub fn gather(params: &Tensor, indices: &Tensor, axis: isize) -> Tensor {
+    params.index_select(axis, indices)
+}
+
+/// `tf.one_hot(indices, depth)` as float32.
+pub fn one_hot(indices: &Tensor, depth: usize) -> Tensor {
+    indices.one_hot(depth).to_dtype(DType::Float32)
+}
+
+/// `tf.clip_by_value(x, min, max)`.
+pub fn clip_by_value(x: &Tensor, min: f64, max: f64) -> Tensor {
+    x.clamp(Some(min), Some(max))
+}
+
+/// `tf.nn`.
+pub mod nn {
+    use super::Tensor;
+
+    /// `tf.nn.relu(x)`.
+    pub fn relu(x: &Tensor) -> Tensor {
+        x.relu()
+    }
+
+    /// `tf.nn.sigmoid(x)`.
+    pub fn sigmoid(x: &Tensor) -> Tensor {
+        x.sigmoid()
+    }
+
+    /// `tf.nn.softmax(logits, axis=-1)`.
+    pub fn softmax(logits: &Tensor) -> Tensor {
+        logits.softmax(-1)
+    }
+
+    /// `tf.nn.log_softmax(logits, axis=-1)`.
+    pub fn log_softmax(logits: &Tensor) -> Tensor {
+        logits.log_softmax(-1)
+    }
+}
