@@ -6,7 +6,8 @@ use std::mem::MaybeUninit;
 #[inline(always)]
 fn exp1(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
-    let xc = x.clamp(-87.336_54, 88.376_26);
+    // max/min (not clamp) so that NaN maps to a finite value here; it is restored below.
+    let xc = x.max(-87.336_54).min(88.376_26);
     let fx = (xc * LOG2E + 0.5).floor();
     let r = xc - fx * 0.693_359_4 - fx * -2.121_944_4e-4;
     let r2 = r * r;
@@ -17,7 +18,9 @@ fn exp1(x: f32) -> f32 {
         * r2
         + r
         + 1.0;
-    let pow2 = f32::from_bits((((fx as i32) + 127) as u32) << 23);
+    // SAFETY: fx is a finite whole number in [-126, 128] (xc is clamped and finite).
+    let n: i32 = unsafe { fx.to_int_unchecked() };
+    let pow2 = f32::from_bits(((n + 127) as u32) << 23);
     let y = p * pow2;
     let y = if x > 88.722_83 { f32::INFINITY } else { y };
     let y = if x < -103.97 { 0.0 } else { y };

@@ -29,15 +29,60 @@ pub(crate) fn alloc_fill<U: Element>(
     out
 }
 
+#[inline(always)]
+fn map_body<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        d.write(f(x));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_avx2<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    map_body(src, dst, f)
+}
+
+#[inline(always)]
+fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        d.write(f(x, y));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    zip_body(a, b, dst, f)
+}
+
+/// Whether the AVX2+FMA builds of the loops can run here (checked once, then cached).
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `dst[i] = f(src[i])`, compiled for AVX2 when the CPU has it.
+#[inline]
+pub(crate) fn map_into<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA.
+        return unsafe { map_avx2(src, dst, f) };
+    }
+    map_body(src, dst, f)
+}
+
 /// Elementwise map of a contiguous slice into a new vector.
 #[inline]
 pub(crate) fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    alloc_fill(src.len(), |start, dst| {
-        let s = &src[start..start + dst.len()];
-        for (d, &x) in dst.iter_mut().zip(s) {
-            d.write(f(x));
-        }
-    })
+    alloc_fill(src.len(), |start, dst| map_into(&src[start..start + dst.len()], dst, &f))
 }
 
 /// Elementwise map of two equally long contiguous slices.
@@ -50,9 +95,12 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
     alloc_fill(a.len(), |start, dst| {
         let n = dst.len();
         let (a, b) = (&a[start..start + n], &b[start..start + n]);
-        for i in 0..n {
-            dst[i].write(f(a[i], b[i]));
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { zip_avx2(a, b, dst, &f) };
         }
+        zip_body(a, b, dst, &f)
     })
 }
 

@@ -9,6 +9,8 @@ use gemm::Parallelism;
 
 /// Products smaller than this many multiply-adds run on one thread.
 const PAR_FLOPS: usize = 1 << 18;
+/// From this size on, the crate's own parallelism (which splits rows and columns) is faster.
+const LARGE_FLOPS: usize = 1 << 27;
 
 /// `dst[m x n] = lhs[m x k] * rhs[k x n]`, operands given by element strides (row, column).
 #[allow(clippy::too_many_arguments)]
@@ -28,6 +30,7 @@ fn gemm_strided<T: Element>(
     let threads = rayon::current_num_threads();
     // Addresses travel between threads as integers; each thread writes disjoint columns.
     let (lhs_a, rhs_a, dst_a) = (lhs as usize, rhs as usize, dst as usize);
+    let big = m * n * k >= LARGE_FLOPS;
     let call = move |col: usize, n: usize| unsafe {
         let one: T = T::from_f64(1.0);
         let zero: T = T::from_f64(0.0);
@@ -50,10 +53,10 @@ fn gemm_strided<T: Element>(
             false,
             false,
             false,
-            Parallelism::None,
+            if big { Parallelism::Rayon(threads) } else { Parallelism::None },
         );
     };
-    if threads < 2 || m * n * k < PAR_FLOPS || n < 16 {
+    if big || threads < 2 || m * n * k < PAR_FLOPS || n < 16 {
         call(0, n);
         return;
     }

@@ -266,7 +266,14 @@ impl Tensor {
     pub fn argmax(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
         match dim {
             Some(d) => self.detach().max_dim(d, keepdim).1,
-            None => self.detach().reshape(&[-1]).max_dim(0, false).1,
+            None => {
+                let i = self.detach().reshape(&[-1]).max_dim(0, false).1;
+                if keepdim {
+                    i.reshape(&vec![1; self.ndim()])
+                } else {
+                    i
+                }
+            }
         }
     }
 
@@ -274,7 +281,14 @@ impl Tensor {
     pub fn argmin(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
         match dim {
             Some(d) => self.detach().min_dim(d, keepdim).1,
-            None => self.detach().reshape(&[-1]).min_dim(0, false).1,
+            None => {
+                let i = self.detach().reshape(&[-1]).min_dim(0, false).1;
+                if keepdim {
+                    i.reshape(&vec![1; self.ndim()])
+                } else {
+                    i
+                }
+            }
         }
     }
 

@@ -17,20 +17,21 @@ enum IntRule {
     Promote,
 }
 
-fn unary_impl(
+fn unary_impl<F: Fn(f32) -> f32 + Sync, G: Fn(f64) -> f64 + Sync>(
     x: &Tensor,
     op: &str,
-    f32k: Result<SliceKernel, fn(f32) -> f32>,
-    f64f: fn(f64) -> f64,
+    f32k: Option<SliceKernel>,
+    f32f: F,
+    f64f: G,
     ints: IntRule,
 ) -> Tensor {
     match x.dtype() {
         DType::Float32 => x.with_slice::<f32, _>(|s| {
             let v = match f32k {
-                Ok(kernel) => alloc_fill(s.len(), |start, dst| {
+                Some(kernel) => alloc_fill(s.len(), |start, dst| {
                     kernel(&s[start..start + dst.len()], dst)
                 }),
-                Err(f) => map_slice(s, f),
+                None => map_slice(s, f32f),
             };
             Tensor::from_vec(v, x.shape())
         }),
@@ -40,7 +41,7 @@ fn unary_impl(
             IntRule::Keep(f) => dispatch_all!(dt, T => x.with_slice::<T, _>(|s| {
                 Tensor::from_vec(map_slice(s, |v: T| T::from_f64(f(v.to_f64()))), x.shape())
             })),
-            IntRule::Promote => unary_impl(&x.to_dtype(float_of(dt)), op, f32k, f64f, ints),
+            IntRule::Promote => unary_impl(&x.to_dtype(float_of(dt)), op, f32k, f32f, f64f, ints),
         },
     }
 }
@@ -85,13 +86,13 @@ fn record_with_output(
 impl Tensor {
     /// `-x` (`torch.neg`, `tf.math.negative`).
     pub fn neg(&self) -> Tensor {
-        let out = unary_impl(self, "neg", Err(|v| -v), |v| -v, IntRule::Keep(|v| -v));
+        let out = unary_impl(self, "neg", None, |v| -v, |v| -v, IntRule::Keep(|v| -v));
         record(out, self, "NegBackward0", |g, _| g.neg())
     }
 
     /// `|x|` (`torch.abs`); gradient `sign(x)`.
     pub fn abs(&self) -> Tensor {
-        let out = unary_impl(self, "abs", Err(f32::abs), f64::abs, IntRule::Keep(f64::abs));
+        let out = unary_impl(self, "abs", None, f32::abs, f64::abs, IntRule::Keep(f64::abs));
         record(out, self, "AbsBackward0", |g, x| g * &x.sign())
     }
 
@@ -109,7 +110,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "sign",
-            Err(|v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v }),
+            None, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v },
             sgn,
             IntRule::Keep(sgn),
         );
@@ -118,37 +119,37 @@ impl Tensor {
 
     /// Round half to even (`torch.round`, `tf.math.round`); zero gradient.
     pub fn round(&self) -> Tensor {
-        let out = unary_impl(self, "round", Err(f32::round_ties_even), f64::round_ties_even, IntRule::Keep(|v| v));
+        let out = unary_impl(self, "round", None, f32::round_ties_even, f64::round_ties_even, IntRule::Keep(|v| v));
         record(out, self, "RoundBackward0", |g, _| g.zeros_like())
     }
 
     /// Round up (`torch.ceil`); zero gradient.
     pub fn ceil(&self) -> Tensor {
-        let out = unary_impl(self, "ceil", Err(f32::ceil), f64::ceil, IntRule::Keep(|v| v));
+        let out = unary_impl(self, "ceil", None, f32::ceil, f64::ceil, IntRule::Keep(|v| v));
         record(out, self, "CeilBackward0", |g, _| g.zeros_like())
     }
 
     /// Round down (`torch.floor`); zero gradient.
     pub fn floor(&self) -> Tensor {
-        let out = unary_impl(self, "floor", Err(f32::floor), f64::floor, IntRule::Keep(|v| v));
+        let out = unary_impl(self, "floor", None, f32::floor, f64::floor, IntRule::Keep(|v| v));
         record(out, self, "FloorBackward0", |g, _| g.zeros_like())
     }
 
     /// `x * x` (`torch.square`, `tf.square`).
     pub fn square(&self) -> Tensor {
-        let out = unary_impl(self, "square", Err(|v| v * v), |v| v * v, IntRule::Keep(|v| v * v));
+        let out = unary_impl(self, "square", None, |v| v * v, |v| v * v, IntRule::Keep(|v| v * v));
         record(out, self, "PowBackward0", |g, x| g * &(x * 2.0))
     }
 
     /// Square root (`torch.sqrt`).
     pub fn sqrt(&self) -> Tensor {
-        let out = unary_impl(self, "sqrt", Err(f32::sqrt), f64::sqrt, IntRule::Promote);
+        let out = unary_impl(self, "sqrt", None, f32::sqrt, f64::sqrt, IntRule::Promote);
         record_with_output(out, self, "SqrtBackward0", Tensor::sqrt, |g, y| g / &(y * 2.0))
     }
 
     /// `1 / sqrt(x)` (`torch.rsqrt`).
     pub fn rsqrt(&self) -> Tensor {
-        let out = unary_impl(self, "rsqrt", Err(|v| 1.0 / v.sqrt()), |v| 1.0 / v.sqrt(), IntRule::Promote);
+        let out = unary_impl(self, "rsqrt", None, |v| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt(), IntRule::Promote);
         record_with_output(out, self, "RsqrtBackward0", Tensor::rsqrt, |g, y| {
             g * &(&y.pow(3.0) * -0.5)
         })
@@ -156,7 +157,7 @@ impl Tensor {
 
     /// `1 / x` (`torch.reciprocal`).
     pub fn reciprocal(&self) -> Tensor {
-        let out = unary_impl(self, "reciprocal", Err(|v| 1.0 / v), |v| 1.0 / v, IntRule::Promote);
+        let out = unary_impl(self, "reciprocal", None, |v| 1.0 / v, |v| 1.0 / v, IntRule::Promote);
         record_with_output(out, self, "ReciprocalBackward0", Tensor::reciprocal, |g, y| {
             -(g * &y.square())
         })
@@ -164,43 +165,43 @@ impl Tensor {
 
     /// `e^x` (`torch.exp`); vectorized for float32.
     pub fn exp(&self) -> Tensor {
-        let out = unary_impl(self, "exp", Ok(simd::exp_f32), f64::exp, IntRule::Promote);
+        let out = unary_impl(self, "exp", Some(simd::exp_f32), f32::exp, f64::exp, IntRule::Promote);
         record_with_output(out, self, "ExpBackward0", Tensor::exp, |g, y| g * y)
     }
 
     /// Natural logarithm (`torch.log`, `tf.math.log`); vectorized for float32.
     pub fn log(&self) -> Tensor {
-        let out = unary_impl(self, "log", Ok(simd::ln_f32), f64::ln, IntRule::Promote);
+        let out = unary_impl(self, "log", Some(simd::ln_f32), f32::ln, f64::ln, IntRule::Promote);
         record(out, self, "LogBackward0", |g, x| g / x)
     }
 
     /// `ln(1 + x)`, accurate near zero (`torch.log1p`).
     pub fn log1p(&self) -> Tensor {
-        let out = unary_impl(self, "log1p", Err(f32::ln_1p), f64::ln_1p, IntRule::Promote);
+        let out = unary_impl(self, "log1p", None, f32::ln_1p, f64::ln_1p, IntRule::Promote);
         record(out, self, "Log1PBackward0", |g, x| g / &(x + 1.0))
     }
 
     /// `e^x - 1`, accurate near zero (`torch.expm1`).
     pub fn expm1(&self) -> Tensor {
-        let out = unary_impl(self, "expm1", Err(f32::exp_m1), f64::exp_m1, IntRule::Promote);
+        let out = unary_impl(self, "expm1", None, f32::exp_m1, f64::exp_m1, IntRule::Promote);
         record(out, self, "Expm1Backward0", |g, x| g * &x.exp())
     }
 
     /// Sine (`torch.sin`).
     pub fn sin(&self) -> Tensor {
-        let out = unary_impl(self, "sin", Err(f32::sin), f64::sin, IntRule::Promote);
+        let out = unary_impl(self, "sin", None, f32::sin, f64::sin, IntRule::Promote);
         record(out, self, "SinBackward0", |g, x| g * &x.cos())
     }
 
     /// Cosine (`torch.cos`).
     pub fn cos(&self) -> Tensor {
-        let out = unary_impl(self, "cos", Err(f32::cos), f64::cos, IntRule::Promote);
+        let out = unary_impl(self, "cos", None, f32::cos, f64::cos, IntRule::Promote);
         record(out, self, "CosBackward0", |g, x| -(g * &x.sin()))
     }
 
     /// Hyperbolic tangent (`torch.tanh`); vectorized for float32.
     pub fn tanh(&self) -> Tensor {
-        let out = unary_impl(self, "tanh", Ok(simd::tanh_f32), f64::tanh, IntRule::Promote);
+        let out = unary_impl(self, "tanh", Some(simd::tanh_f32), f32::tanh, f64::tanh, IntRule::Promote);
         record_with_output(out, self, "TanhBackward0", Tensor::tanh, |g, y| {
             g * &(1.0 - &y.square())
         })
@@ -211,8 +212,9 @@ impl Tensor {
         let out = unary_impl(
             self,
             "sigmoid",
-            Ok(simd::sigmoid_f32),
-            |v| 1.0 / (1.0 + (-v).exp()),
+            Some(simd::sigmoid_f32),
+            |v: f32| 1.0 / (1.0 + (-v).exp()),
+            |v: f64| 1.0 / (1.0 + (-v).exp()),
             IntRule::Promote,
         );
         record_with_output(out, self, "SigmoidBackward0", Tensor::sigmoid, |g, y| {
@@ -225,7 +227,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "relu",
-            Err(|v| if v > 0.0 { v } else { 0.0 }),
+            None, |v| if v > 0.0 { v } else { 0.0 },
             |v| if v > 0.0 { v } else { 0.0 },
             IntRule::Keep(|v| v.max(0.0)),
         );
