@@ -166,6 +166,9 @@ impl Tensor {
 
     /// Whether the elements are laid out row-major without gaps.
     pub fn is_contiguous(&self) -> bool {
+        if self.numel() == 0 {
+            return true;
+        }
         let mut expected = 1;
         for i in (0..self.ndim()).rev() {
             if self.0.shape[i] != 1 && self.0.strides[i] != expected {
