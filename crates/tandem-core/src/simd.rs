@@ -1,5 +1,6 @@
-//! Vectorizable float32 transcendentals (Cephes-style polynomials, about 1 ulp) with runtime
-//! selection of an AVX2+FMA build of each loop. Scalar libm calls are about 3x slower.
+//! Vectorizable float32 transcendentals (Cephes-style polynomials, about 1 ulp), run through
+//! the kernels' runtime-selected AVX-512 / AVX2+FMA loops. Scalar libm calls are about 3x
+//! slower.
 
 use std::mem::MaybeUninit;
 
@@ -9,15 +10,14 @@ fn exp1(x: f32) -> f32 {
     // max/min (not clamp) so that NaN maps to a finite value here; it is restored below.
     let xc = x.max(-87.336_54).min(88.376_26);
     let fx = (xc * LOG2E + 0.5).floor();
-    let r = xc - fx * 0.693_359_4 - fx * -2.121_944_4e-4;
+    let r = fx.mul_add(2.121_944_4e-4, fx.mul_add(-0.693_359_4, xc));
     let r2 = r * r;
-    let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1)
-        * r2
-        + r
-        + 1.0;
+    let mut p = 1.987_569_1e-4f32.mul_add(r, 1.398_199_9e-3);
+    p = p.mul_add(r, 8.333_452e-3);
+    p = p.mul_add(r, 4.166_579_6e-2);
+    p = p.mul_add(r, 1.666_666_5e-1);
+    p = p.mul_add(r, 5.000_000_1e-1);
+    let p = p.mul_add(r2, r) + 1.0;
     // SAFETY: fx is a finite whole number in [-126, 128] (xc is clamped and finite).
     let n: i32 = unsafe { fx.to_int_unchecked() };
     let pow2 = f32::from_bits(((n + 127) as u32) << 23);
@@ -41,20 +41,15 @@ fn ln1(x: f32) -> f32 {
     m = if small { m + m - 1.0 } else { m - 1.0 };
     let ef = e as f32;
     let z = m * m;
-    let mut y = ((((((((7.037_683_6e-2 * m - 1.151_461_e-1) * m + 1.167_699_9e-1) * m
-        - 1.242_014_1e-1)
-        * m
-        + 1.424_932_3e-1)
-        * m
-        - 1.666_805_8e-1)
-        * m
-        + 2.000_071_4e-1)
-        * m
-        - 2.499_999_4e-1)
-        * m
-        + 3.333_333_1e-1)
-        * m
-        * z;
+    let mut p = 7.037_683_6e-2f32.mul_add(m, -1.151_461_e-1);
+    p = p.mul_add(m, 1.167_699_9e-1);
+    p = p.mul_add(m, -1.242_014_1e-1);
+    p = p.mul_add(m, 1.424_932_3e-1);
+    p = p.mul_add(m, -1.666_805_8e-1);
+    p = p.mul_add(m, 2.000_071_4e-1);
+    p = p.mul_add(m, -2.499_999_4e-1);
+    p = p.mul_add(m, 3.333_333_1e-1);
+    let mut y = p * m * z;
     y += ef * -2.121_944_4e-4;
     y += -0.5 * z;
     let r = m + y + ef * 0.693_359_4;
@@ -93,40 +88,27 @@ fn sigmoid1(x: f32) -> f32 {
 }
 
 macro_rules! vector_fn {
-    ($name:ident, $avx:ident, $scalar:ident, $doc:literal) => {
+    ($name:ident, $scalar:ident, $doc:literal) => {
         #[doc = $doc]
         pub(crate) fn $name(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports the features the function is compiled for.
-                    unsafe { $avx(src, dst) };
-                    return;
-                }
-            }
-            for (d, &x) in dst.iter_mut().zip(src) {
-                d.write($scalar(x));
-            }
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
-            for (d, &x) in dst.iter_mut().zip(src) {
-                d.write($scalar(x));
-            }
+            crate::ops::kernel::map_into(src, dst, &$scalar)
         }
     };
 }
 
-vector_fn!(exp_f32, exp_f32_avx2, exp1, "`exp` over a slice.");
-vector_fn!(ln_f32, ln_f32_avx2, ln1, "`ln` over a slice.");
-vector_fn!(tanh_f32, tanh_f32_avx2, tanh1, "`tanh` over a slice.");
-vector_fn!(sigmoid_f32, sigmoid_f32_avx2, sigmoid1, "`sigmoid` over a slice.");
+vector_fn!(exp_f32, exp1, "`exp` over a slice.");
+vector_fn!(ln_f32, ln1, "`ln` over a slice.");
+vector_fn!(tanh_f32, tanh1, "`tanh` over a slice.");
+vector_fn!(sigmoid_f32, sigmoid1, "`sigmoid` over a slice.");
 
 /// Sum of a float32 slice: 16 lanes per block, blocks accumulated in f64 (accurate to about
 /// 1e-7 relative for a million elements, and vectorized).
 pub(crate) fn sum_f32(s: &[f32]) -> f64 {
+    if s.len() >= crate::ops::kernel::PAR_MIN * 4 && rayon::current_num_threads() > 1 {
+        let (a, b) = s.split_at(s.len() / 2);
+        let (x, y) = rayon::join(|| sum_f32(a), || sum_f32(b));
+        return x + y;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {

@@ -72,7 +72,10 @@ fn op(name: &str, a: &Tensor, b: &Tensor, c: &Tensor) -> Tensor {
 fn main() {
     let only: Option<String> = std::env::args().nth(1);
     torch::manual_seed(0);
-    for size in [1_000_000usize, 1000] {
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .map(|v| v.split(',').map(|x| x.parse().expect("size")).collect())
+        .unwrap_or_else(|_| vec![1_000_000, 1000]);
+    for size in sizes {
         let a = torch::rand(&[size]) + 0.5;
         let b = torch::rand(&[size]) + 0.5;
         let c = 1.0 + (torch::rand(&[size]) - 0.5) * 2e-4;

@@ -37,23 +37,21 @@ macro_rules! operand_from {
 operand_from!(f64: true, f32: true, i64: false, i32: false, usize: false, u8: false);
 
 impl Operand {
+    /// The dtype a number takes against a tensor of dtype `dt` (PyTorch's wrapped-number rule).
+    fn scalar_dtype(&self, dt: DType) -> DType {
+        match self {
+            Operand::Scalar(_, true) if !dt.is_float() => DType::Float32,
+            Operand::Scalar(_, false) if dt == DType::Bool => DType::Int64,
+            _ => dt,
+        }
+    }
+
     /// The operand as a tensor usable against `like`.
-    pub(crate) fn tensor_for(self, like: &Tensor) -> Tensor {
+    pub fn tensor_for(self, like: &Tensor) -> Tensor {
         match self {
             Operand::Tensor(t) => t,
-            Operand::Scalar(v, is_float) => {
-                let dt = like.dtype();
-                let dtype = if is_float {
-                    if dt.is_float() {
-                        dt
-                    } else {
-                        DType::Float32
-                    }
-                } else if dt == DType::Bool {
-                    DType::Int64
-                } else {
-                    dt
-                };
+            Operand::Scalar(v, _) => {
+                let dtype = self.scalar_dtype(like.dtype());
                 Tensor::from_buffer(buffer_from_f64(std::iter::once(v), dtype), &[])
             }
         }
@@ -130,7 +128,14 @@ impl Tensor {
         if self.shape() == shape {
             return self.clone();
         }
+        if shape.is_empty() {
+            return self.sum();
+        }
         let lead = self.ndim() - shape.len();
+        if (lead..self.ndim()).all(|i| shape[i - lead] == self.shape()[i]) {
+            let dims: Vec<isize> = (0..lead as isize).collect();
+            return self.sum_dims(&dims, false);
+        }
         let dims: Vec<isize> = (0..self.ndim())
             .filter(|&i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
             .map(|i| i as isize)
@@ -178,9 +183,56 @@ fn arith(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
 }
 
 impl Tensor {
+    /// `self (op) v` for a Rust number `v`, without materializing it as a tensor: `kind` is one
+    /// of `+ - * /`, or `r` for `v - self`.
+    pub(crate) fn scalar_op(&self, v: f64, is_float: bool, kind: u8) -> Tensor {
+        let mut dt = Operand::Scalar(v, is_float).scalar_dtype(self.dtype());
+        if kind == b'/' && !dt.is_float() {
+            dt = DType::Float32;
+        }
+        let x = self.to_dtype(dt);
+        let out = dispatch_num!(dt, "scalar op", T => {
+            let s = T::from_f64(v);
+            x.with_slice::<T, _>(|xs| {
+                let v: Vec<T> = match kind {
+                    b'+' => map_slice(xs, |a| a + s),
+                    b'-' => map_slice(xs, |a| a - s),
+                    b'*' => map_slice(xs, |a| a * s),
+                    b'/' => map_slice(xs, |a| a / s),
+                    _ => map_slice(xs, |a| s - a),
+                };
+                Tensor::from_vec(v, self.shape())
+            })
+        });
+        if !should_record(&[self]) {
+            return out;
+        }
+        let name = match kind {
+            b'+' => "AddBackward1",
+            b'-' => "SubBackward1",
+            b'*' => "MulBackward1",
+            b'/' => "DivBackward1",
+            _ => "RsubBackward1",
+        };
+        let from = self.dtype();
+        attach(out, name, &[self], move |g, _| {
+            let d = match kind {
+                b'+' | b'-' => g.clone(),
+                b'*' => g.scalar_op(v, true, b'*'),
+                b'/' => g.scalar_op(v, true, b'/'),
+                _ => g.neg(),
+            };
+            vec![Some(d.to_dtype(from))]
+        })
+    }
+
     /// `self + other` (`torch.add`, `tf.math.add`); `other` may be a tensor or a number.
     pub fn add(&self, other: impl Into<Operand>) -> Tensor {
-        let b = other.into().tensor_for(self);
+        let other = other.into();
+        if let Operand::Scalar(v, f) = other {
+            return self.scalar_op(v, f, b'+');
+        }
+        let b = other.tensor_for(self);
         let out = arith(self, &b, "add", b'+');
         if !should_record(&[self, &b]) {
             return out;
@@ -196,7 +248,11 @@ impl Tensor {
 
     /// `self - other` (`torch.subtract`, `tf.math.subtract`).
     pub fn sub(&self, other: impl Into<Operand>) -> Tensor {
-        let b = other.into().tensor_for(self);
+        let other = other.into();
+        if let Operand::Scalar(v, f) = other {
+            return self.scalar_op(v, f, b'-');
+        }
+        let b = other.tensor_for(self);
         let out = arith(self, &b, "sub", b'-');
         if !should_record(&[self, &b]) {
             return out;
@@ -217,7 +273,11 @@ impl Tensor {
 
     /// `self * other` (`torch.multiply`, `tf.math.multiply`).
     pub fn mul(&self, other: impl Into<Operand>) -> Tensor {
-        let b = other.into().tensor_for(self);
+        let other = other.into();
+        if let Operand::Scalar(v, f) = other {
+            return self.scalar_op(v, f, b'*');
+        }
+        let b = other.tensor_for(self);
         let out = arith(self, &b, "mul", b'*');
         if !should_record(&[self, &b]) {
             return out;
@@ -239,7 +299,11 @@ impl Tensor {
 
     /// True division `self / other` (`torch.divide`); integers divide into float32.
     pub fn div(&self, other: impl Into<Operand>) -> Tensor {
-        let b = other.into().tensor_for(self);
+        let other = other.into();
+        if let Operand::Scalar(v, f) = other {
+            return self.scalar_op(v, f, b'/');
+        }
+        let b = other.tensor_for(self);
         let out = arith(self, &b, "div", b'/');
         if !should_record(&[self, &b]) {
             return out;

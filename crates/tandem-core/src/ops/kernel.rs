@@ -42,6 +42,12 @@ unsafe fn map_avx2<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<
     map_body(src, dst, f)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn map_avx512<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    map_body(src, dst, f)
+}
+
 #[inline(always)]
 fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
@@ -53,6 +59,28 @@ fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUnin
 #[target_feature(enable = "avx2,fma")]
 unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
     zip_body(a, b, dst, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn zip_avx512<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    zip_body(a, b, dst, f)
+}
+
+/// Whether the AVX-512 builds of the loops can run here (checked once, then cached).
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// Whether the AVX2+FMA builds of the loops can run here (checked once, then cached).
@@ -72,9 +100,15 @@ pub(crate) fn has_avx2() -> bool {
 #[inline]
 pub(crate) fn map_into<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA.
-        return unsafe { map_avx2(src, dst, f) };
+    {
+        if has_avx512() {
+            // SAFETY: the CPU supports the AVX-512 subsets the function is built for.
+            return unsafe { map_avx512(src, dst, f) };
+        }
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { map_avx2(src, dst, f) };
+        }
     }
     map_body(src, dst, f)
 }
@@ -96,9 +130,15 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
         let n = dst.len();
         let (a, b) = (&a[start..start + n], &b[start..start + n]);
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { zip_avx2(a, b, dst, &f) };
+        {
+            if has_avx512() {
+                // SAFETY: the CPU supports the AVX-512 subsets the function is built for.
+                return unsafe { zip_avx512(a, b, dst, &f) };
+            }
+            if has_avx2() {
+                // SAFETY: the CPU supports AVX2 and FMA.
+                return unsafe { zip_avx2(a, b, dst, &f) };
+            }
         }
         zip_body(a, b, dst, &f)
     })

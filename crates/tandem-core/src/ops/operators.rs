@@ -43,16 +43,26 @@ macro_rules! binop {
         }
         impl $Trait<&Tensor> for $s {
             type Output = Tensor;
-            fn $method(self, rhs: &Tensor) -> Tensor { Operand::from(self).tensor_for(rhs).$f(rhs) }
+            fn $method(self, rhs: &Tensor) -> Tensor { scalar_lhs(Operand::from(self), stringify!($f), rhs) }
         }
         impl $Trait<Tensor> for $s {
             type Output = Tensor;
-            fn $method(self, rhs: Tensor) -> Tensor { Operand::from(self).tensor_for(&rhs).$f(&rhs) }
+            fn $method(self, rhs: Tensor) -> Tensor { scalar_lhs(Operand::from(self), stringify!($f), &rhs) }
         }
         impl $Assign<$s> for Tensor {
             fn $amethod(&mut self, rhs: $s) { self.$inplace(rhs); }
         }
     )*};
+}
+
+/// `number (op) tensor`: commutative ops and `number - tensor` skip building a tensor.
+fn scalar_lhs(s: Operand, op: &str, rhs: &Tensor) -> Tensor {
+    match (op, s) {
+        ("add", s) => rhs.add(s),
+        ("mul", s) => rhs.mul(s),
+        ("sub", Operand::Scalar(v, f)) => rhs.scalar_op(v, f, b'r'),
+        (_, s) => s.tensor_for(rhs).div(rhs),
+    }
 }
 
 binop!(Add, add, add, AddAssign, add_assign, add_);

@@ -462,22 +462,139 @@ fn scratch_f32<T: Element>(s: &mut [T]) -> &mut [f32] {
     super::kernel::as_f32_mut(s).expect("f32 scratch")
 }
 
+#[inline(always)]
+fn combine<const PROD: bool>(a: f64, b: f64) -> f64 {
+    if PROD {
+        a * b
+    } else {
+        a + b
+    }
+}
+
+/// Scans `CHAINS` equal blocks of `src` side by side (independent dependency chains), each
+/// starting from its carry.
+fn scan_group<T: Element, const PROD: bool>(src: &[T], dst: &mut [T], block: usize, carries: &[f64]) {
+    const CHAINS: usize = 4;
+    let n = src.len();
+    let full = n / block;
+    let mut acc = [0.0f64; CHAINS];
+    acc[..carries.len().min(CHAINS)].copy_from_slice(&carries[..carries.len().min(CHAINS)]);
+    if full == CHAINS {
+        let (s0, rest) = src.split_at(block);
+        let (s1, rest) = rest.split_at(block);
+        let (s2, s3) = rest.split_at(block);
+        let (d0, rest) = dst.split_at_mut(block);
+        let (d1, rest) = rest.split_at_mut(block);
+        let (d2, d3) = rest.split_at_mut(block);
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        for i in 0..block {
+            a0 = combine::<PROD>(a0, s0[i].to_f64());
+            a1 = combine::<PROD>(a1, s1[i].to_f64());
+            a2 = combine::<PROD>(a2, s2[i].to_f64());
+            a3 = combine::<PROD>(a3, s3[i].to_f64());
+            d0[i] = T::from_f64(a0);
+            d1[i] = T::from_f64(a1);
+            d2[i] = T::from_f64(a2);
+            d3[i] = T::from_f64(a3);
+        }
+    } else {
+        for (c, a) in acc.iter_mut().enumerate() {
+            let (lo, hi) = ((c * block).min(n), ((c + 1) * block).min(n));
+            for j in lo..hi {
+                *a = combine::<PROD>(*a, src[j].to_f64());
+                dst[j] = T::from_f64(*a);
+            }
+        }
+    }
+}
+
+/// Inclusive scan of one row in f64 precision. The row is cut into blocks: their totals come
+/// first (a vectorizable pass), then each block is scanned from its carry, four blocks at a
+/// time per thread so that the additions do not wait on each other.
+fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
+    const CHAINS: usize = 4;
+    let n = src.len();
+    let init = if PROD { 1.0 } else { 0.0 };
+    if n < 64 {
+        let mut acc = init;
+        for (d, &v) in dst.iter_mut().zip(src) {
+            acc = combine::<PROD>(acc, v.to_f64());
+            *d = T::from_f64(acc);
+        }
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallel = n >= super::kernel::PAR_MIN * 2 && threads > 1;
+    let groups = if parallel { threads } else { 1 };
+    let block = n.div_ceil(CHAINS * groups);
+    let total = |c: &[T]| -> f64 {
+        let mut a = [init; 8];
+        let mut it = c.chunks_exact(8);
+        for ch in &mut it {
+            for k in 0..8 {
+                a[k] = combine::<PROD>(a[k], ch[k].to_f64());
+            }
+        }
+        let mut t = it.remainder().iter().fold(init, |x, &v| combine::<PROD>(x, v.to_f64()));
+        for v in a {
+            t = combine::<PROD>(t, v);
+        }
+        t
+    };
+    let totals: Vec<f64> = if parallel {
+        use rayon::prelude::*;
+        src.par_chunks(block).map(total).collect()
+    } else {
+        src.chunks(block).map(total).collect()
+    };
+    let mut carries = Vec::with_capacity(totals.len());
+    let mut c = init;
+    for t in &totals {
+        carries.push(c);
+        c = combine::<PROD>(c, *t);
+    }
+    let span = block * CHAINS;
+    if parallel {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(span)
+            .zip(src.par_chunks(span))
+            .enumerate()
+            .for_each(|(g, (d, s))| scan_group::<T, PROD>(s, d, block, &carries[g * CHAINS..]));
+    } else {
+        for (g, (d, s)) in dst.chunks_mut(span).zip(src.chunks(span)).enumerate() {
+            scan_group::<T, PROD>(s, d, block, &carries[g * CHAINS..]);
+        }
+    }
+}
+
 fn scan(x: &Tensor, d: usize, product: bool) -> Tensor {
     let (src, _, r) = reduced_last(x, &[d]);
     let outer = src.numel() / r.max(1);
-    let out_dtype = if x.dtype().is_float() { x.dtype() } else { DType::Int64 };
-    let vals: Vec<f64> = dispatch_all!(x.dtype(), T => src.with_slice::<T, _>(|s| {
-        let mut out = Vec::with_capacity(s.len());
+    let y = if x.dtype().is_float() {
+        dispatch_float!(x.dtype(), "scan", T => src.with_slice::<T, _>(|s| {
+            let mut out = vec![T::default(); s.len()];
+            for o in 0..outer {
+                let (src, dst) = (&s[o * r..(o + 1) * r], &mut out[o * r..(o + 1) * r]);
+                if product {
+                    scan_row::<T, true>(src, dst)
+                } else {
+                    scan_row::<T, false>(src, dst)
+                }
+            }
+            Tensor::from_vec(out, src.shape())
+        }))
+    } else {
+        let v = src.to_vec::<i64>();
+        let mut out = vec![0i64; v.len()];
         for o in 0..outer {
-            let mut acc = if product { 1.0f64 } else { 0.0 };
-            for &v in &s[o * r..(o + 1) * r] {
-                if product { acc *= v.to_f64() } else { acc += v.to_f64() }
-                out.push(acc);
+            let mut acc = if product { 1i64 } else { 0 };
+            for j in o * r..(o + 1) * r {
+                acc = if product { acc.wrapping_mul(v[j]) } else { acc.wrapping_add(v[j]) };
+                out[j] = acc;
             }
         }
-        out
-    }));
-    let y = Tensor::from_buffer(crate::tensor::buffer_from_f64(vals.into_iter(), out_dtype), src.shape());
+        Tensor::from_vec(out, src.shape())
+    };
     if d + 1 == x.ndim() {
         y
     } else {

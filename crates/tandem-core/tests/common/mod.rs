@@ -151,7 +151,10 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
         "logical_or" => a(0).logical_or(&a(1)),
         "add_scalar" => a(0).add(scalar(attr(attrs, "value"))),
         "sub_scalar" => a(0).sub(scalar(attr(attrs, "value"))),
-        "rsub_scalar" => scalar(attr(attrs, "value")).tensor_for_test(&a(0)).sub(&a(0)),
+        "rsub_scalar" => match attr(attrs, "value") {
+            v if v.is_i64() => v.as_i64().unwrap() - &a(0),
+            v => v.as_f64().unwrap() - &a(0),
+        },
         "mul_scalar" => a(0).mul(scalar(attr(attrs, "value"))),
         "div_scalar" => a(0).div(scalar(attr(attrs, "value"))),
         "pow_scalar" => a(0).pow(scalar(attr(attrs, "exponent"))),
@@ -208,20 +211,6 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
         "outer" => a(0).outer(&a(1)),
         "to" => a(0).to_dtype(dtype_of(attr(attrs, "dtype").as_str().expect("dtype"))),
         other => panic!("unknown op {other}"),
-    }
-}
-
-trait TensorForTest {
-    fn tensor_for_test(self, like: &Tensor) -> Tensor;
-}
-impl TensorForTest for tandem_core::Operand {
-    fn tensor_for_test(self, like: &Tensor) -> Tensor {
-        // `value - x` as Python evaluates it: the number takes the tensor's category rules.
-        match self {
-            tandem_core::Operand::Scalar(v, true) => (v - &like.zeros_like().to_dtype(if like.dtype().is_float() { like.dtype() } else { DType::Float32 })).detach(),
-            tandem_core::Operand::Scalar(v, false) => (v as i64 - &like.zeros_like()).detach(),
-            tandem_core::Operand::Tensor(t) => t,
-        }
     }
 }
 
