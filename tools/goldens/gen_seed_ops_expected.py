@@ -34,7 +34,7 @@ torch_results = [
     ("log", torch.log(x)),
 ]
 for name, t in torch_results:
-    print(f"{name}: {t}")
+    print(f"{name}: {t!s}")
 print(torch.tensor(3.0, dtype=torch.float32))
 print(torch.tensor([3.0, 4.0], dtype=torch.float32))
 
@@ -61,6 +61,6 @@ tf_results = [
     ("log", tf.math.log(x)),
 ]
 for name, t in tf_results:
-    print(f"{name}: {t}")
+    print(f"{name}: {t!s}")
 print(tf.constant(3.0, tf.float32))
 print(tf.constant([1.0, 3.0]))

@@ -1,0 +1,50 @@
+//! Runs the seed's example programs (built by `cargo test` alongside the tests) and checks
+//! what they print against PyTorch's and TensorFlow's own output.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Path of a built example: `target/<profile>/examples/<name>`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    profile_dir.join("examples").join(name)
+}
+
+fn run(name: &str) -> String {
+    let path = example(name);
+    let out = Command::new(&path).output().unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
+    assert!(out.status.success(), "{name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn seed_ops_prints_what_pytorch_and_tensorflow_print() {
+    let expected = include_str!("../examples/expected/seed_ops.txt");
+    let got = run("seed_ops");
+    for (i, (g, e)) in got.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(g, e, "line {}", i + 1);
+    }
+    assert_eq!(got.lines().count(), expected.lines().count());
+}
+
+#[test]
+fn seed_linear_regression_ends_where_pytorch_does() {
+    let golden: serde_json::Value = serde_json::from_str(include_str!("../../tandem-core/tests/fixtures/seed_linreg.json")).unwrap();
+    let steps = golden["steps"].as_array().unwrap();
+    let last = &steps[steps.len() - 1];
+    let out = run("seed_linear_regression");
+    let finals: Vec<&str> = out.lines().filter(|l| l.starts_with("final")).collect();
+    assert_eq!(finals.len(), 2, "one final line per idiom:\n{out}");
+    for line in finals {
+        // final W = 1.0048164, b = -0.0173887, cost = 0.0000554
+        let nums: Vec<f64> = line
+            .split(['=', ','])
+            .filter_map(|p| p.trim().parse::<f64>().ok())
+            .collect();
+        let want = [last["W"].as_f64().unwrap(), last["b"].as_f64().unwrap(), last["cost"].as_f64().unwrap()];
+        for (g, w) in nums.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{line}: {g} vs PyTorch {w}");
+        }
+    }
+}
