@@ -46,10 +46,15 @@
 
 #![warn(missing_docs)]
 
+extern crate self as tandem;
+
 pub mod tf;
 pub mod torch;
 
 pub use tandem_core::{autograd, DType, Device, Tensor};
+pub use tandem_data as data;
+pub use tandem_nn as nn;
+pub use tandem_nn::Module;
 
 /// The names most programs need: `Tensor`, `DType`, `Device` and the two idiom modules.
 pub mod prelude {

@@ -69,6 +69,24 @@ pub mod cuda {
     }
 }
 
+/// `torch.nn`: modules, layers, losses, `init` and `functional`.
+pub mod nn {
+    pub use tandem_nn::*;
+}
+
+/// `torch.optim`.
+pub mod optim {
+    pub use tandem_nn::optim::*;
+}
+
+/// `torch.utils`.
+pub mod utils {
+    /// `torch.utils.data`: datasets and loaders.
+    pub mod data {
+        pub use tandem_data::{random_split, DataLoader, Dataset, Subset, TensorDataset};
+    }
+}
+
 /// `torch.autograd`.
 pub mod autograd {
     pub use tandem_core::autograd::{grad, grad_with, gradcheck, gradgradcheck, GradOptions};

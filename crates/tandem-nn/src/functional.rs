@@ -1,0 +1,286 @@
+//! `torch.nn.functional`: activations, dropout, linear, and the losses as functions.
+
+use tandem_core::{autograd, DType, Tensor};
+
+/// How a loss reduces over the batch (`reduction='mean'|'sum'|'none'`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Average over elements (the default).
+    #[default]
+    Mean,
+    /// Sum over elements.
+    Sum,
+    /// One loss per element.
+    None,
+}
+
+pub(crate) fn reduce(loss: Tensor, reduction: Reduction) -> Tensor {
+    match reduction {
+        Reduction::Mean => loss.mean(),
+        Reduction::Sum => loss.sum(),
+        Reduction::None => loss,
+    }
+}
+
+/// `F.relu(x)`.
+pub fn relu(x: &Tensor) -> Tensor {
+    x.relu()
+}
+
+/// `F.leaky_relu(x, negative_slope)`.
+pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
+    Tensor::where_(&x.gt(0.0), x, &(x * negative_slope))
+}
+
+/// `F.elu(x, alpha)`.
+pub fn elu(x: &Tensor, alpha: f64) -> Tensor {
+    Tensor::where_(&x.gt(0.0), x, &(&x.expm1() * alpha))
+}
+
+/// `F.selu(x)`: scaled ELU with the self-normalizing constants.
+pub fn selu(x: &Tensor) -> Tensor {
+    const ALPHA: f64 = 1.673_263_242_354_377_3;
+    const SCALE: f64 = 1.050_700_987_355_480_5;
+    &elu(x, ALPHA) * SCALE
+}
+
+/// `F.gelu(x)` with the exact Gaussian CDF (`approximate='none'`), or the tanh approximation.
+pub fn gelu(x: &Tensor, tanh_approximation: bool) -> Tensor {
+    if tanh_approximation {
+        let c = (2.0 / std::f64::consts::PI).sqrt();
+        let inner = &(x + &(&x.pow(3) * 0.044715)) * c;
+        return &(x * 0.5) * &(1.0 + &inner.tanh());
+    }
+    // Phi(x) = (1 + erf(x / sqrt 2)) / 2, computed with libm's erf.
+    let xd = x.detach().to_dtype(DType::Float64);
+    let phi: Vec<f64> = xd.to_vec::<f64>().iter().map(|&v| 0.5 * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))).collect();
+    let phi = Tensor::from_vec(phi, x.shape()).to_dtype(x.dtype());
+    let out = &x.detach() * &phi;
+    let saved = x.clone();
+    autograd::record_op(out, "GeluBackward0", &[x], move |g, _| {
+        // d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density
+        let x = &saved;
+        let pdf = &(&x.square() * -0.5).exp() * (1.0 / (2.0 * std::f64::consts::PI).sqrt());
+        vec![Some(g * &(&phi + &(x * &pdf)))]
+    })
+}
+
+/// `torch.sigmoid(x)`.
+pub fn sigmoid(x: &Tensor) -> Tensor {
+    x.sigmoid()
+}
+
+/// `torch.tanh(x)`.
+pub fn tanh(x: &Tensor) -> Tensor {
+    x.tanh()
+}
+
+/// `F.softmax(x, dim)`.
+pub fn softmax(x: &Tensor, dim: isize) -> Tensor {
+    x.softmax(dim)
+}
+
+/// `F.log_softmax(x, dim)`.
+pub fn log_softmax(x: &Tensor, dim: isize) -> Tensor {
+    x.log_softmax(dim)
+}
+
+/// `F.dropout(x, p, training)`: zeroes elements with probability `p` and scales the rest by
+/// `1 / (1 - p)` in training; the identity otherwise.
+pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
+    assert!((0.0..=1.0).contains(&p), "dropout probability has to be between 0 and 1, but got {p}");
+    if !training || p == 0.0 {
+        return x.clone();
+    }
+    if p == 1.0 {
+        return x * 0.0;
+    }
+    let keep = tandem_core::rand(x.shape()).ge(p).to_dtype(x.dtype());
+    &(x * &keep) * (1.0 / (1.0 - p))
+}
+
+/// `F.linear(x, weight, bias)`: `x @ weight^T + bias`, the transpose read through strides.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    let y = x.matmul(&weight.t());
+    match bias {
+        Some(b) => &y + b,
+        None => y,
+    }
+}
+
+/// `F.mse_loss(input, target)`.
+pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    reduce((input - target).square(), reduction)
+}
+
+/// `F.l1_loss(input, target)`.
+pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    reduce((input - target).abs(), reduction)
+}
+
+/// `F.huber_loss(input, target, delta)`.
+pub fn huber_loss(input: &Tensor, target: &Tensor, delta: f64, reduction: Reduction) -> Tensor {
+    let d = (input - target).abs();
+    let quad = &d.square() * 0.5;
+    let lin = &(&d - 0.5 * delta) * delta;
+    reduce(Tensor::where_(&d.lt(delta), &quad, &lin), reduction)
+}
+
+/// `F.smooth_l1_loss(input, target, beta)`.
+pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, beta: f64, reduction: Reduction) -> Tensor {
+    let d = (input - target).abs();
+    if beta == 0.0 {
+        return reduce(d, reduction);
+    }
+    let quad = &d.square() * (0.5 / beta);
+    let lin = &d - 0.5 * beta;
+    reduce(Tensor::where_(&d.lt(beta), &quad, &lin), reduction)
+}
+
+/// `F.binary_cross_entropy(p, y)`, with PyTorch's clamp of the logs at -100.
+pub fn binary_cross_entropy(p: &Tensor, y: &Tensor, weight: Option<&Tensor>, reduction: Reduction) -> Tensor {
+    let lp = p.log().clamp(Some(-100.0), None);
+    let l1p = (1.0 - p).log().clamp(Some(-100.0), None);
+    let mut loss = -(&(y * &lp) + &(&(1.0 - y) * &l1p));
+    if let Some(w) = weight {
+        loss = &loss * w;
+    }
+    reduce(loss, reduction)
+}
+
+/// `F.binary_cross_entropy_with_logits(x, y)`, computed stably from the logits.
+pub fn binary_cross_entropy_with_logits(x: &Tensor, y: &Tensor, pos_weight: Option<&Tensor>, reduction: Reduction) -> Tensor {
+    // log(1 + e^-|x|) + max(x, 0) - x*y, and with pos_weight p: (1 + (p-1) y) * softplus(-x) + (1-y) x
+    let softplus_neg = &(-&x.abs()).exp().log1p() + &(-x).relu();
+    let loss = match pos_weight {
+        None => &(&softplus_neg + x) - &(x * y),
+        Some(pw) => {
+            let coef = 1.0 + &(&(pw - 1.0) * y);
+            &(&coef * &softplus_neg) + &(&(1.0 - y) * x)
+        }
+    };
+    reduce(loss, reduction)
+}
+
+/// Options of [`cross_entropy`] and [`nll_loss`] (`torch.nn.CrossEntropyLoss`'s arguments).
+#[derive(Clone, Debug)]
+pub struct CrossEntropyOptions {
+    /// A weight per class.
+    pub weight: Option<Tensor>,
+    /// Targets equal to this are ignored (default -100).
+    pub ignore_index: i64,
+    /// Label smoothing in [0, 1].
+    pub label_smoothing: f64,
+    /// Reduction over the batch.
+    pub reduction: Reduction,
+}
+
+impl Default for CrossEntropyOptions {
+    fn default() -> Self {
+        CrossEntropyOptions { weight: None, ignore_index: -100, label_smoothing: 0.0, reduction: Reduction::Mean }
+    }
+}
+
+/// `F.nll_loss(log_probs [N, C], target [N])`.
+pub fn nll_loss(log_probs: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
+    assert_eq!(log_probs.ndim(), 2, "nll_loss: expected input of shape [N, C], got {:?}", log_probs.shape());
+    let c = log_probs.shape()[1] as i64;
+    let t = target.to_dtype(DType::Int64);
+    let valid = t.ne(opts.ignore_index);
+    let safe_t = t.masked_fill(&valid.logical_not(), 0.0);
+    for v in safe_t.to_vec::<i64>() {
+        assert!((0..c).contains(&v), "nll_loss: target {v} is out of bounds for {c} classes");
+    }
+    let picked = log_probs.gather(1, &safe_t.unsqueeze(1)).squeeze(Some(1));
+    let w = match &opts.weight {
+        Some(w) => w.index_select(0, &safe_t),
+        None => tandem_core::ones(&[t.numel()], log_probs.dtype()),
+    };
+    let w = &w * &valid.to_dtype(log_probs.dtype());
+    let loss = -(&picked * &w);
+    match opts.reduction {
+        Reduction::Mean => &loss.sum() / &w.sum(),
+        r => reduce(loss, r),
+    }
+}
+
+/// `F.cross_entropy(logits [N, C], target)`: log-softmax and NLL in one step. `target` holds
+/// class indices (int64, `[N]`) or class probabilities (float, `[N, C]`).
+pub fn cross_entropy(logits: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
+    assert_eq!(logits.ndim(), 2, "cross_entropy: expected logits of shape [N, C], got {:?}", logits.shape());
+    let (n, c) = (logits.shape()[0], logits.shape()[1]);
+    if target.dtype().is_float() {
+        assert_eq!(target.shape(), logits.shape(), "cross_entropy: probability targets must have the logits' shape");
+        let logp = logits.log_softmax(1);
+        let mut t = target.clone();
+        if opts.label_smoothing > 0.0 {
+            t = &(&t * (1.0 - opts.label_smoothing)) + opts.label_smoothing / c as f64;
+        }
+        let mut terms = &t * &logp;
+        if let Some(w) = &opts.weight {
+            terms = &terms * w;
+        }
+        let loss = -terms.sum_dims(&[1], false);
+        return reduce(loss, opts.reduction);
+    }
+    let plain = opts.weight.is_none() && opts.label_smoothing == 0.0 && opts.reduction == Reduction::Mean;
+    if plain && !target.to_vec::<i64>().contains(&opts.ignore_index) {
+        return fused_cross_entropy(logits, target, n, c);
+    }
+    let logp = logits.log_softmax(1);
+    let nll = nll_loss(&logp, target, opts);
+    if opts.label_smoothing == 0.0 {
+        return nll;
+    }
+    // smoothing: (1 - e) * nll + e * mean over classes of -logp (weighted), as PyTorch
+    let eps = opts.label_smoothing;
+    let t = target.to_dtype(DType::Int64);
+    let valid = t.ne(opts.ignore_index).to_dtype(logp.dtype());
+    let per_class = match &opts.weight {
+        Some(w) => &logp * w,
+        None => logp.clone(),
+    };
+    let smooth = -&(&per_class.sum_dims(&[1], false) * &valid);
+    let smooth = match opts.reduction {
+        Reduction::Mean => match &opts.weight {
+            Some(w) => {
+                let safe_t = t.masked_fill(&t.eq(opts.ignore_index), 0.0);
+                &smooth.sum() / &(&w.index_select(0, &safe_t) * &valid).sum()
+            }
+            None => &smooth.sum() / &valid.sum(),
+        },
+        r => reduce(smooth, r),
+    };
+    &(&nll * (1.0 - eps)) + &(&smooth * (eps / c as f64))
+}
+
+/// Mean cross-entropy of class-index targets in one pass: the gradient is
+/// `(softmax(logits) - one_hot(target)) / N`, computed directly from the saved log-softmax.
+fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> Tensor {
+    let logp = logits.detach().log_softmax(1);
+    let t = target.to_vec::<i64>();
+    assert_eq!(t.len(), n, "cross_entropy: expected {n} targets, got {}", t.len());
+    let lp = logp.to_vec::<f64>();
+    let mut total = 0.0;
+    for (i, &ti) in t.iter().enumerate() {
+        assert!((0..c as i64).contains(&ti), "cross_entropy: target {ti} is out of bounds for {c} classes");
+        total -= lp[i * c + ti as usize];
+    }
+    let out = Tensor::from_vec(vec![total / n as f64], &[]).to_dtype(logits.dtype());
+    let saved = logits.clone();
+    autograd::record_op(out, "NllLossBackward0", &[logits], move |g, _| {
+        let onehot = || Tensor::from_vec(t.clone(), &[n]).one_hot(c).to_dtype(g.dtype());
+        if autograd::is_grad_enabled() {
+            // building a higher-order graph: the same formula in differentiable ops
+            let d = &saved.softmax(1) - &onehot();
+            return vec![Some(&d * &(g / n as f64))];
+        }
+        let scale = g.to_dtype(DType::Float64).item::<f64>() / n as f64;
+        let mut d = logp.exp().to_vec::<f64>();
+        for (i, &ti) in t.iter().enumerate() {
+            d[i * c + ti as usize] -= 1.0;
+        }
+        d.iter_mut().for_each(|v| *v *= scale);
+        vec![Some(Tensor::from_vec(d, &[n, c]).to_dtype(g.dtype()))]
+    })
+}

@@ -1,0 +1,340 @@
+//! Layers (`torch.nn.Linear`, `ReLU`, `Sequential`, `Dropout`, ...).
+
+use crate::functional as F;
+use crate::init;
+use crate::module::{Module, Params};
+use tandem_core::{DType, Tensor};
+
+/// `nn.Linear(in_features, out_features)`: `y = x W^T + b`, with PyTorch's default
+/// initialization (Kaiming uniform with `a = sqrt(5)`, bias uniform in `±1/sqrt(in)`).
+#[derive(crate::Module, Debug, Clone)]
+pub struct Linear {
+    /// `[out_features, in_features]`.
+    pub weight: Tensor,
+    /// `[out_features]`, if used.
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// A linear layer with bias.
+    pub fn new(in_features: usize, out_features: usize) -> Linear {
+        Linear::with_bias(in_features, out_features, true)
+    }
+
+    /// `nn.Linear(in, out, bias=...)`.
+    pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
+        let weight = tandem_core::zeros(&[out_features, in_features], DType::Float32).requires_grad_(true);
+        init::kaiming_uniform_(&weight, 5f64.sqrt(), init::FanMode::FanIn, "leaky_relu");
+        let bias = bias.then(|| {
+            let b = tandem_core::zeros(&[out_features], DType::Float32).requires_grad_(true);
+            let bound = if in_features > 0 { 1.0 / (in_features as f64).sqrt() } else { 0.0 };
+            init::uniform_(&b, -bound, bound);
+            b
+        });
+        Linear { weight, bias }
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::linear(x, &self.weight, self.bias.as_ref())
+    }
+}
+
+macro_rules! activation {
+    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+        impl Params for $name {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+            fn set_training(&mut self, _: bool) {}
+        }
+        impl Module for $name {
+            fn forward(&self, $x: &Tensor) -> Tensor { $body }
+        }
+    )*};
+}
+activation! {
+    /// `nn.ReLU()`.
+    ReLU => |x| x.relu();
+    /// `nn.Sigmoid()`.
+    Sigmoid => |x| x.sigmoid();
+    /// `nn.Tanh()`.
+    Tanh => |x| x.tanh();
+    /// `nn.SELU()`.
+    SELU => |x| F::selu(x);
+    /// `nn.GELU()` (exact).
+    GELU => |x| F::gelu(x, false);
+    /// `nn.Identity()`.
+    Identity => |x| x.clone();
+}
+
+/// `nn.LeakyReLU(negative_slope)`.
+#[derive(Debug, Clone, Copy)]
+pub struct LeakyReLU(pub f64);
+/// `nn.ELU(alpha)`.
+#[derive(Debug, Clone, Copy)]
+pub struct ELU(pub f64);
+/// `nn.Softmax(dim)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Softmax(pub isize);
+/// `nn.LogSoftmax(dim)`.
+#[derive(Debug, Clone, Copy)]
+pub struct LogSoftmax(pub isize);
+/// `nn.Flatten()`: flattens all dimensions after the first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flatten;
+
+macro_rules! no_param_layer {
+    ($($name:ident => |$s:ident, $x:ident| $body:expr;)*) => {$(
+        impl Params for $name {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+            fn set_training(&mut self, _: bool) {}
+        }
+        impl Module for $name {
+            fn forward(&self, $x: &Tensor) -> Tensor { let $s = self; $body }
+        }
+    )*};
+}
+no_param_layer! {
+    LeakyReLU => |s, x| F::leaky_relu(x, s.0);
+    ELU => |s, x| F::elu(x, s.0);
+    Softmax => |s, x| x.softmax(s.0);
+    LogSoftmax => |s, x| x.log_softmax(s.0);
+    Flatten => |_s, x| x.flatten(1, -1);
+}
+
+impl Default for LeakyReLU {
+    fn default() -> Self {
+        LeakyReLU(0.01)
+    }
+}
+
+impl Default for ELU {
+    fn default() -> Self {
+        ELU(1.0)
+    }
+}
+
+/// `nn.Dropout(p)`: active in training mode, the identity in evaluation mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout {
+    /// Probability of zeroing an element.
+    pub p: f64,
+    training: bool,
+}
+
+impl Dropout {
+    /// `nn.Dropout(p)`, in training mode.
+    pub fn new(p: f64) -> Dropout {
+        Dropout { p, training: true }
+    }
+}
+
+impl Params for Dropout {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+    fn set_training(&mut self, on: bool) {
+        self.training = on;
+    }
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::dropout(x, self.p, self.training)
+    }
+}
+
+/// `nn.Sequential(...)`: children applied in order, named `0`, `1`, ...
+#[derive(Default)]
+pub struct Sequential {
+    layers: Vec<Box<dyn Module + Send + Sync>>,
+}
+
+impl Sequential {
+    /// An empty container.
+    pub fn new() -> Sequential {
+        Sequential::default()
+    }
+
+    /// Appends a layer (builder style): `Sequential::new().add(Linear::new(4, 2)).add(ReLU)`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(mut self, layer: impl Module + Send + Sync + 'static) -> Sequential {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Appends a layer in place.
+    pub fn push(&mut self, layer: impl Module + Send + Sync + 'static) {
+        self.layers.push(Box::new(layer));
+    }
+
+    /// Number of children.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// True without children.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+}
+
+impl Params for Sequential {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.visit(&crate::join_name(prefix, &i.to_string()), f);
+        }
+    }
+    fn set_training(&mut self, on: bool) {
+        for l in &mut self.layers {
+            l.set_training(on);
+        }
+    }
+}
+
+impl Module for Sequential {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h);
+        }
+        h
+    }
+}
+
+/// `nn.Embedding(num_embeddings, embedding_dim)`: rows of a `N(0, 1)` table looked up by index.
+#[derive(crate::Module, Debug, Clone)]
+pub struct Embedding {
+    /// `[num_embeddings, embedding_dim]`.
+    pub weight: Tensor,
+}
+
+impl Embedding {
+    /// A table initialized from the standard normal, as PyTorch does.
+    pub fn new(num_embeddings: usize, embedding_dim: usize) -> Embedding {
+        Embedding { weight: tandem_core::randn(&[num_embeddings, embedding_dim]).requires_grad_(true) }
+    }
+}
+
+impl Module for Embedding {
+    fn forward(&self, idx: &Tensor) -> Tensor {
+        let flat = idx.to_dtype(DType::Int64).reshape(&[-1]);
+        let rows = self.weight.index_select(0, &flat);
+        let mut shape: Vec<isize> = idx.shape().iter().map(|&d| d as isize).collect();
+        shape.push(self.weight.shape()[1] as isize);
+        rows.reshape(&shape)
+    }
+}
+
+/// `nn.LayerNorm(normalized_shape)` over the last dimension, with learnable scale and shift.
+#[derive(crate::Module, Debug, Clone)]
+pub struct LayerNorm {
+    /// Scale, ones at first.
+    pub weight: Tensor,
+    /// Shift, zeros at first.
+    pub bias: Tensor,
+    /// Added to the variance.
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    /// `nn.LayerNorm(dim)` with `eps = 1e-5`.
+    pub fn new(dim: usize) -> LayerNorm {
+        LayerNorm {
+            weight: tandem_core::ones(&[dim], DType::Float32).requires_grad_(true),
+            bias: tandem_core::zeros(&[dim], DType::Float32).requires_grad_(true),
+            eps: 1e-5,
+        }
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let mean = x.mean_dims(&[-1], true);
+        let var = x.var_dims(&[-1], 0, true);
+        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
+        &(&xhat * &self.weight) + &self.bias
+    }
+}
+
+/// `nn.BatchNorm1d(num_features)` over `[N, C]` inputs: batch statistics in training (with
+/// running averages updated, momentum 0.1), running statistics in evaluation.
+#[derive(Debug)]
+pub struct BatchNorm1d {
+    /// Scale (`gamma`).
+    pub weight: Tensor,
+    /// Shift (`beta`).
+    pub bias: Tensor,
+    /// Running mean (a buffer).
+    pub running_mean: Tensor,
+    /// Running unbiased variance (a buffer).
+    pub running_var: Tensor,
+    /// Weight of the newest batch in the running averages.
+    pub momentum: f64,
+    /// Added to the variance.
+    pub eps: f64,
+    training: bool,
+}
+
+impl Params for BatchNorm1d {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        for (name, t) in [
+            ("weight", &self.weight),
+            ("bias", &self.bias),
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+        ] {
+            f(&crate::join_name(prefix, name), t);
+        }
+    }
+    fn set_training(&mut self, on: bool) {
+        self.training = on;
+    }
+}
+
+impl BatchNorm1d {
+    /// `nn.BatchNorm1d(num_features)`.
+    pub fn new(num_features: usize) -> BatchNorm1d {
+        BatchNorm1d {
+            weight: tandem_core::ones(&[num_features], DType::Float32).requires_grad_(true),
+            bias: tandem_core::zeros(&[num_features], DType::Float32).requires_grad_(true),
+            running_mean: tandem_core::zeros(&[num_features], DType::Float32),
+            running_var: tandem_core::ones(&[num_features], DType::Float32),
+            momentum: 0.1,
+            eps: 1e-5,
+            training: true,
+        }
+    }
+
+    /// Whether batch statistics are used.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// Switches training mode (also done by `model.train()` / `model.eval()`).
+    pub fn set_mode(&mut self, training: bool) {
+        self.training = training;
+    }
+}
+
+impl Module for BatchNorm1d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (mean, var) = if self.training {
+            let mean = x.mean_dims(&[0], false);
+            let var = x.var_dims(&[0], 0, false);
+            let n = x.shape()[0] as f64;
+            tandem_core::autograd::no_grad(|| {
+                let m = self.momentum;
+                let unbiased = &var.detach() * (n / (n - 1.0).max(1.0));
+                self.running_mean.copy_(&(&(&self.running_mean * (1.0 - m)) + &(&mean.detach() * m)));
+                self.running_var.copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
+            });
+            (mean, var)
+        } else {
+            (self.running_mean.clone(), self.running_var.clone())
+        };
+        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
+        &(&xhat * &self.weight) + &self.bias
+    }
+}

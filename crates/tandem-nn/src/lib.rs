@@ -1,0 +1,41 @@
+//! # tandem-nn
+//!
+//! PyTorch's `torch.nn` and `torch.optim` over tandem's engine: the [`Module`] trait with
+//! `#[derive(Module)]`, layers, [`functional`] operations, losses, [`init`]ializers,
+//! optimizers with fused update loops, learning-rate schedulers, and `state_dict` checkpoints in
+//! safetensors with PyTorch's key names.
+//!
+//! ```
+//! use tandem_nn::{Linear, Module, functional as F};
+//! use tandem_core::Tensor;
+//! #[derive(tandem_nn::Module)]
+//! struct Net { l1: Linear, l2: Linear }
+//! impl Module for Net {
+//!     fn forward(&self, x: &Tensor) -> Tensor {
+//!         self.l2.forward(&F::relu(&self.l1.forward(x)))
+//!     }
+//! }
+//! let net = Net { l1: Linear::new(4, 8), l2: Linear::new(8, 2) };
+//! let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+//! assert_eq!(names, ["l1.weight", "l1.bias", "l2.weight", "l2.bias"]);
+//! assert_eq!(net.forward(&tandem_core::randn(&[3, 4])).shape(), &[3, 2]);
+//! ```
+
+#![warn(missing_docs)]
+
+extern crate self as tandem_nn;
+
+pub mod functional;
+pub mod init;
+mod layers;
+mod loss;
+mod module;
+pub mod optim;
+mod state_dict;
+
+pub use layers::*;
+pub use loss::*;
+pub use module::{join_name, Module, Params};
+pub use state_dict::{load_safetensors, save_safetensors, CheckpointError, LoadReport};
+pub use tandem_core::Tensor;
+pub use tandem_derive::Module;

@@ -1,0 +1,149 @@
+//! The `Module` trait: a forward function plus the parameters it owns.
+
+use crate::state_dict::{self, CheckpointError, LoadReport};
+use std::path::Path;
+use tandem_core::{Device, Tensor};
+
+/// `prefix.name`, or `name` when there is no prefix (PyTorch's dotted parameter names).
+pub fn join_name(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// What `#[derive(Module)]` implements: visiting parameters by dotted name, and switching
+/// train/eval mode through nested modules.
+pub trait Params {
+    /// Calls `f(name, tensor)` for every parameter and buffer under `prefix`, in field order.
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor));
+    /// Sets training mode (Dropout, BatchNorm) here and in every child.
+    fn set_training(&mut self, on: bool);
+}
+
+/// A layer or model (`torch.nn.Module`).
+pub trait Module: Params {
+    /// The computation (`forward`, called as `model(x)` in Python).
+    fn forward(&self, x: &Tensor) -> Tensor;
+
+    /// Every parameter with its dotted name (`l1.weight`), in definition order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        self.visit("", &mut |n, t| {
+            if t.requires_grad() {
+                out.push((n.to_string(), t.clone()))
+            }
+        });
+        out
+    }
+
+    /// Every parameter (`model.parameters()`), for an optimizer.
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Parameters and buffers (running statistics) by name: what `state_dict()` saves.
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        self.visit("", &mut |n, t| out.push((n.to_string(), t.clone())));
+        out
+    }
+
+    /// Number of scalar parameters.
+    fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(Tensor::numel).sum()
+    }
+
+    /// Training mode (`model.train()`): Dropout drops, BatchNorm uses batch statistics.
+    fn train(&mut self) {
+        self.set_training(true);
+    }
+
+    /// Evaluation mode (`model.eval()`).
+    fn eval(&mut self) {
+        self.set_training(false);
+    }
+
+    /// Clears the gradient of every parameter (`model.zero_grad()`).
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// Moves the model to `device` (`model.to(device)`); a no-op on the CPU.
+    fn to(&mut self, device: Device) {
+        assert!(device.is_cpu(), "only the CPU device is available in this build");
+    }
+
+    /// Saves `state_dict()` as safetensors at `path`, atomically (temporary file + rename).
+    fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError>
+    where
+        Self: Sized,
+    {
+        state_dict::save_safetensors(&self.state_dict(), path.as_ref())
+    }
+
+    /// Loads a safetensors state dict into this model's tensors, in place. With `strict`,
+    /// missing or unexpected keys are an error; wrong shapes always are.
+    fn load(&self, path: impl AsRef<Path>, strict: bool) -> Result<LoadReport, CheckpointError>
+    where
+        Self: Sized,
+    {
+        let loaded = state_dict::load_safetensors(path.as_ref())?;
+        state_dict::load_into(&self.state_dict(), loaded, strict)
+    }
+}
+
+impl Params for Tensor {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        f(prefix, self)
+    }
+    fn set_training(&mut self, _on: bool) {}
+}
+
+impl<T: Params> Params for Vec<T> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit(&join_name(prefix, &i.to_string()), f);
+        }
+    }
+    fn set_training(&mut self, on: bool) {
+        for m in self {
+            m.set_training(on);
+        }
+    }
+}
+
+impl<T: Params> Params for Option<T> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        if let Some(m) = self {
+            m.visit(prefix, f);
+        }
+    }
+    fn set_training(&mut self, on: bool) {
+        if let Some(m) = self {
+            m.set_training(on);
+        }
+    }
+}
+
+impl<T: Params + ?Sized> Params for Box<T> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        (**self).visit(prefix, f)
+    }
+    fn set_training(&mut self, on: bool) {
+        (**self).set_training(on)
+    }
+}
+
+macro_rules! no_params {
+    ($($t:ty),*) => {$(
+        impl Params for $t {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+            fn set_training(&mut self, _: bool) {}
+        }
+    )*};
+}
+no_params!(f32, f64, usize, isize, i64, i32, u64, bool, String);

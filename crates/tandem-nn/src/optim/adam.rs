@@ -1,0 +1,138 @@
+//! Adam and AdamW (decoupled weight decay), as PyTorch computes them.
+
+use super::{for_each_param, Optimizer, ParamGroup, Slots};
+use tandem_core::Tensor;
+
+/// `torch.optim.Adam`'s hyper-parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay rates of the first and second moments.
+    pub betas: (f64, f64),
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty (Adam) or decoupled decay (AdamW).
+    pub weight_decay: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig { lr: 1e-3, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.0 }
+    }
+}
+
+const NAMES: [&str; 2] = ["exp_avg", "exp_avg_sq"];
+
+/// `torch.optim.Adam(params, lr)`.
+pub struct Adam {
+    groups: Vec<ParamGroup<AdamConfig>>,
+    slots: Vec<Slots>,
+    decoupled: bool,
+}
+
+/// `torch.optim.AdamW(params, lr, weight_decay=0.01)`: Adam with decoupled weight decay.
+pub struct AdamW;
+
+impl AdamW {
+    /// AdamW with PyTorch's default weight decay (0.01).
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
+        AdamW::with_config(params, AdamConfig { lr, weight_decay: 0.01, ..Default::default() })
+    }
+
+    /// AdamW with every option.
+    pub fn with_config(params: Vec<Tensor>, config: AdamConfig) -> Adam {
+        let mut a = Adam { groups: Vec::new(), slots: Vec::new(), decoupled: true };
+        a.add_param_group(params, config);
+        a
+    }
+}
+
+impl Adam {
+    /// One group with `lr` and the default betas and eps.
+    pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
+        Adam::with_config(params, AdamConfig { lr, ..Default::default() })
+    }
+
+    /// One group with every option.
+    pub fn with_config(params: Vec<Tensor>, config: AdamConfig) -> Adam {
+        let mut a = Adam { groups: Vec::new(), slots: Vec::new(), decoupled: false };
+        a.add_param_group(params, config);
+        a
+    }
+
+    /// Adds a group with its own hyper-parameters.
+    pub fn add_param_group(&mut self, params: Vec<Tensor>, config: AdamConfig) {
+        self.slots.push(Slots::new(params.len(), 2));
+        self.groups.push(ParamGroup { params, config });
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) {
+        let decoupled = self.decoupled;
+        for (group, slots) in self.groups.iter().zip(&mut self.slots) {
+            let c = group.config;
+            for_each_param(&group.params, |i, p, g| {
+                slots.steps[i] += 1;
+                let t = slots.steps[i] as i32;
+                let [m, v] = &mut slots.bufs[i][..] else { unreachable!("two buffers") };
+                if m.is_empty() {
+                    m.resize(p.len(), 0.0);
+                    v.resize(p.len(), 0.0);
+                }
+                let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
+                let bc1 = 1.0 - c.betas.0.powi(t);
+                let bc2 = 1.0 - c.betas.1.powi(t);
+                let step_size = (c.lr / bc1) as f32;
+                let bc2_sqrt = bc2.sqrt() as f32;
+                let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
+                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    let mut gv = gv;
+                    if decoupled {
+                        *pv *= 1.0 - lr * wd;
+                    } else {
+                        gv += wd * *pv;
+                    }
+                    *mv = b1 * *mv + (1.0 - b1) * gv;
+                    *vv = b2 * *vv + (1.0 - b2) * gv * gv;
+                    let denom = vv.sqrt() / bc2_sqrt + eps;
+                    *pv -= step_size * *mv / denom;
+                }
+            });
+        }
+    }
+
+    fn params(&self) -> Vec<Tensor> {
+        self.groups.iter().flat_map(|g| g.params.clone()).collect()
+    }
+
+    fn lr(&self) -> f64 {
+        self.groups[0].config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        for g in &mut self.groups {
+            g.config.lr = lr;
+        }
+    }
+
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&NAMES).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+    }
+
+    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
+        load_grouped(&mut self.slots, &NAMES, state)
+    }
+}
+
+/// Loads `group<i>.state.<param>.<buffer>` keys into each group's slots.
+pub(crate) fn load_grouped(slots: &mut [Slots], names: &[&str], state: &[(String, Tensor)]) -> Result<(), String> {
+    for (gi, s) in slots.iter_mut().enumerate() {
+        let prefix = format!("group{gi}.");
+        let mine: Vec<(String, Tensor)> = state.iter().filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone()))).collect();
+        s.load_state(names, &mine)?;
+    }
+    Ok(())
+}

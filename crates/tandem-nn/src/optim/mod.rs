@@ -1,0 +1,103 @@
+//! `torch.optim`: optimizers over parameter groups, with fused update loops over the parameter
+//! buffers (no chains of tensor ops), learning-rate schedulers and gradient clipping.
+
+mod adagrad;
+mod adam;
+mod clip;
+mod rmsprop;
+mod scheduler;
+mod sgd;
+
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig, AdamW};
+pub use clip::{clip_grad_norm_, clip_grad_value_};
+pub use rmsprop::{RMSprop, RMSpropConfig};
+pub use scheduler::{CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR};
+pub use sgd::{SgdConfig, SGD};
+
+use tandem_core::Tensor;
+
+/// What every optimizer does (`optimizer.zero_grad()`, `optimizer.step()`).
+pub trait Optimizer {
+    /// Applies one update to every parameter that has a gradient.
+    fn step(&mut self);
+    /// Every parameter, all groups.
+    fn params(&self) -> Vec<Tensor>;
+    /// Clears every parameter's gradient (`set_to_none=True`, PyTorch's default).
+    fn zero_grad(&mut self) {
+        for p in self.params() {
+            p.zero_grad();
+        }
+    }
+    /// Learning rate of the first group.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate of every group (what schedulers call).
+    fn set_lr(&mut self, lr: f64);
+    /// The optimizer's state (moment buffers, step counts) as named tensors.
+    fn state_dict(&self) -> Vec<(String, Tensor)>;
+    /// Restores state saved by `state_dict`; buffers are matched by name and must fit.
+    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String>;
+}
+
+/// A group of parameters sharing hyper-parameters (`param_groups`).
+#[derive(Clone, Debug)]
+pub struct ParamGroup<C> {
+    /// The parameters.
+    pub params: Vec<Tensor>,
+    /// Their hyper-parameters.
+    pub config: C,
+}
+
+/// Per-parameter buffers, kept as plain vectors for the fused loops.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Slots {
+    pub(crate) bufs: Vec<Vec<Vec<f32>>>,
+    pub(crate) steps: Vec<u64>,
+}
+
+impl Slots {
+    pub(crate) fn new(n_params: usize, n_bufs: usize) -> Slots {
+        Slots { bufs: vec![vec![Vec::new(); n_bufs]; n_params], steps: vec![0; n_params] }
+    }
+
+    pub(crate) fn to_state(&self, names: &[&str]) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (i, bufs) in self.bufs.iter().enumerate() {
+            out.push((format!("state.{i}.step"), Tensor::from_vec(vec![self.steps[i] as f32], &[])));
+            for (b, name) in bufs.iter().zip(names) {
+                if !b.is_empty() {
+                    out.push((format!("state.{i}.{name}"), Tensor::from_vec(b.clone(), &[b.len()])));
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn load_state(&mut self, names: &[&str], state: &[(String, Tensor)]) -> Result<(), String> {
+        for (key, t) in state {
+            let parts: Vec<&str> = key.split('.').collect();
+            let [_, idx, name] = parts[..] else { return Err(format!("unexpected key {key}")) };
+            let i: usize = idx.parse().map_err(|_| format!("unexpected key {key}"))?;
+            if i >= self.bufs.len() {
+                return Err(format!("{key}: the optimizer has {} parameters", self.bufs.len()));
+            }
+            if name == "step" {
+                self.steps[i] = t.item::<f32>() as u64;
+            } else {
+                let b = names.iter().position(|n| *n == name).ok_or_else(|| format!("unexpected key {key}"))?;
+                self.bufs[i][b] = t.to_vec::<f32>();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f(param, grad)` on the float32 buffers of every parameter that has a gradient.
+pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f32], &[f32])) {
+    for (i, p) in params.iter().enumerate() {
+        let Some(g) = p.grad() else { continue };
+        assert_eq!(p.dtype(), tandem_core::DType::Float32, "optimizers update float32 parameters (got {})", p.dtype());
+        let g = g.to_dtype(tandem_core::DType::Float32).contiguous();
+        g.with_slice::<f32, _>(|gs| p.update_slice::<f32, _>(|ps| f(i, ps, gs)));
+    }
+}

@@ -1,0 +1,113 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+
+use super::{for_each_param, Optimizer, ParamGroup, Slots};
+use tandem_core::Tensor;
+
+/// `torch.optim.SGD`'s hyper-parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct SgdConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor.
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// L2 penalty.
+    pub weight_decay: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig { lr: 0.01, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false }
+    }
+}
+
+/// `torch.optim.SGD(params, lr, momentum)`.
+///
+/// ```
+/// use tandem_nn::optim::{Optimizer, SGD};
+/// let w = tandem_core::Tensor::new([1.0, 2.0]).requires_grad_(true);
+/// let mut opt = SGD::new(vec![w.clone()], 0.1, 0.0);
+/// (&w * &w).sum().backward();
+/// opt.step();
+/// assert_eq!(w.to_vec::<f32>(), vec![0.8, 1.6]);
+/// ```
+pub struct SGD {
+    groups: Vec<ParamGroup<SgdConfig>>,
+    slots: Vec<Slots>,
+}
+
+impl SGD {
+    /// One group with `lr` and `momentum`.
+    pub fn new(params: Vec<Tensor>, lr: f64, momentum: f64) -> SGD {
+        SGD::with_config(params, SgdConfig { lr, momentum, ..Default::default() })
+    }
+
+    /// One group with every option.
+    pub fn with_config(params: Vec<Tensor>, config: SgdConfig) -> SGD {
+        let mut s = SGD { groups: Vec::new(), slots: Vec::new() };
+        s.add_param_group(params, config);
+        s
+    }
+
+    /// Adds a group with its own hyper-parameters (`add_param_group`).
+    pub fn add_param_group(&mut self, params: Vec<Tensor>, config: SgdConfig) {
+        assert!(!(config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0)), "Nesterov momentum requires a momentum and zero dampening");
+        self.slots.push(Slots::new(params.len(), 1));
+        self.groups.push(ParamGroup { params, config });
+    }
+}
+
+impl Optimizer for SGD {
+    fn step(&mut self) {
+        for (group, slots) in self.groups.iter().zip(&mut self.slots) {
+            let c = group.config;
+            let (lr, mom, damp, wd) = (c.lr as f32, c.momentum as f32, c.dampening as f32, c.weight_decay as f32);
+            for_each_param(&group.params, |i, p, g| {
+                slots.steps[i] += 1;
+                if mom == 0.0 {
+                    for (pv, &gv) in p.iter_mut().zip(g) {
+                        let d = gv + wd * *pv;
+                        *pv -= lr * d;
+                    }
+                    return;
+                }
+                let buf = &mut slots.bufs[i][0];
+                let first = buf.is_empty();
+                if first {
+                    buf.resize(p.len(), 0.0);
+                }
+                for ((pv, &gv), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                    let d = gv + wd * *pv;
+                    *b = if first { d } else { mom * *b + (1.0 - damp) * d };
+                    let step = if c.nesterov { d + mom * *b } else { *b };
+                    *pv -= lr * step;
+                }
+            });
+        }
+    }
+
+    fn params(&self) -> Vec<Tensor> {
+        self.groups.iter().flat_map(|g| g.params.clone()).collect()
+    }
+
+    fn lr(&self) -> f64 {
+        self.groups[0].config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        for g in &mut self.groups {
+            g.config.lr = lr;
+        }
+    }
+
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&["momentum_buffer"]).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+    }
+
+    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
+        super::adam::load_grouped(&mut self.slots, &["momentum_buffer"], state)
+    }
+}
