@@ -43,7 +43,7 @@ pub(crate) fn attach(
 
 /// Whether an op over `inputs` records (grad mode on and some input needs a gradient).
 #[inline]
-pub(crate) fn should_record(inputs: &[&Tensor]) -> bool {
+pub fn should_record(inputs: &[&Tensor]) -> bool {
     super::mode::is_grad_enabled() && inputs.iter().any(|t| super::mode::input_needs_grad(t))
 }
 

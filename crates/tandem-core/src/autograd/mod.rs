@@ -7,7 +7,34 @@ mod mode;
 mod node;
 mod tape;
 
-pub(crate) use engine::{attach, should_record};
+pub(crate) use engine::attach;
+pub use engine::should_record;
+
+/// Records a custom differentiable operation (as `torch.autograd.Function`): when any of
+/// `inputs` needs a gradient, `output` gets a backward function that maps the output's gradient
+/// to one gradient per input (`None` for inputs that need none; `needs[i]` tells which do).
+/// Without recording (no input needs a gradient, or inside `no_grad`), `output` is returned
+/// unchanged.
+///
+/// ```
+/// use tandem_core::{autograd, Tensor};
+/// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+/// let y = autograd::record_op(&x.detach() * 3.0, "TripleBackward", &[&x], |g, _| vec![Some(g * 3.0)]);
+/// y.sum().backward();
+/// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 3.0]);
+/// ```
+pub fn record_op(
+    output: Tensor,
+    name: &'static str,
+    inputs: &[&Tensor],
+    backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+) -> Tensor {
+    if should_record(inputs) {
+        attach(output, name, inputs, backward)
+    } else {
+        output
+    }
+}
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError};
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use node::Node;

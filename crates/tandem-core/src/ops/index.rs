@@ -206,6 +206,16 @@ impl Tensor {
         assert!(index.ndim() <= 1, "index_select: index must be 0- or 1-D");
         let idx = index.to_vec::<i64>();
         let size = self.shape()[d] as i64;
+        if d == 0 && self.ndim() > 0 {
+            let out = select_rows(self, &idx);
+            if !should_record(&[self]) {
+                return out;
+            }
+            let (shape, index) = (self.shape().to_vec(), index.clone());
+            return attach(out, "IndexSelectBackward0", &[self], move |g, _| {
+                vec![Some(super::create::zeros(&shape, g.dtype()).index_add(0, &index, g))]
+            });
+        }
         let parts: Vec<Tensor> = idx
             .iter()
             .map(|&i| {
@@ -288,6 +298,24 @@ impl Tensor {
         shape.push(num_classes);
         Tensor::from_vec(out, &shape)
     }
+}
+
+/// Rows of `x` (along dim 0) at `idx`, copied row by row from a contiguous source.
+fn select_rows(x: &Tensor, idx: &[i64]) -> Tensor {
+    let src = x.detach().contiguous();
+    let size = x.shape()[0] as i64;
+    let row: usize = x.shape()[1..].iter().product();
+    let mut shape = x.shape().to_vec();
+    shape[0] = idx.len();
+    dispatch_all!(x.dtype(), T => src.with_slice::<T, _>(|s| {
+        let mut out: Vec<T> = Vec::with_capacity(idx.len() * row);
+        for &i in idx {
+            assert!((-size..size).contains(&i), "index_select: index {i} is out of bounds for dimension 0 with size {size}");
+            let r = i.rem_euclid(size) as usize;
+            out.extend_from_slice(&s[r * row..(r + 1) * row]);
+        }
+        Tensor::from_vec(out, &shape)
+    }))
 }
 
 /// Calls `f(flat, position)` for each position of `shape` in row-major order.

@@ -76,7 +76,10 @@ fn gemm_strided<T: Element>(
 }
 
 fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Tensor {
-    let mut out: Vec<T> = vec![T::default(); numel(batch) * m * n];
+    let total = numel(batch) * m * n;
+    // gemm writes every output element (read_dst = false), so no zero-fill is needed unless
+    // the product is empty (k == 0).
+    let mut out: Vec<T> = if k == 0 { vec![T::default(); total] } else { Vec::with_capacity(total) };
     let ga = a.0.storage.data.read_recursive();
     let gb = b.0.storage.data.read_recursive();
     let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
@@ -90,7 +93,8 @@ fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, 
     for bi in 0..nbatch {
         let oa: usize = a.storage_offset() + idx.iter().zip(&a_batch).map(|(i, s)| i * s).sum::<usize>();
         let ob: usize = b.storage_offset() + idx.iter().zip(&b_batch).map(|(i, s)| i * s).sum::<usize>();
-        let dst = out[bi * m * n..].as_mut_ptr();
+        // SAFETY: within the allocation (capacity `total`); written before being read.
+        let dst = unsafe { out.as_mut_ptr().add(bi * m * n) };
         if k == 0 {
             // empty product: zeros (already)
         } else {
@@ -103,6 +107,10 @@ fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, 
             }
             idx[d] = 0;
         }
+    }
+    if k != 0 {
+        // SAFETY: every batch's m x n block was written by gemm above.
+        unsafe { out.set_len(total) };
     }
     let mut shape = batch.to_vec();
     shape.extend([m, n]);
@@ -142,9 +150,25 @@ impl Tensor {
         let (sa, sb) = (Saved::new(a), Saved::new(b));
         attach(out, "MmBackward0", &[a, b], move |g, need| {
             let (a, b) = (sa.get(), sb.get());
+            // A gradient is produced in the memory order of its input, so that the gradient of
+            // a transposed weight (`x @ W.t()`) arrives at `W` contiguous, with no copy.
+            let col_major = |t: &Tensor| t.ndim() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1;
+            let plain = a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2;
             vec![
-                need[0].then(|| g.matmul(&b.transpose(-1, -2)).sum_to_shape(a.shape())),
-                need[1].then(|| a.transpose(-1, -2).matmul(g).sum_to_shape(b.shape())),
+                need[0].then(|| {
+                    if plain && col_major(a) {
+                        b.matmul(&g.t()).t()
+                    } else {
+                        g.matmul(&b.transpose(-1, -2)).sum_to_shape(a.shape())
+                    }
+                }),
+                need[1].then(|| {
+                    if plain && col_major(b) {
+                        g.t().matmul(a).t()
+                    } else {
+                        a.transpose(-1, -2).matmul(g).sum_to_shape(b.shape())
+                    }
+                }),
             ]
         })
     }

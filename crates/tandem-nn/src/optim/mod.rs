@@ -101,3 +101,37 @@ pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f
         g.with_slice::<f32, _>(|gs| p.update_slice::<f32, _>(|ps| f(i, ps, gs)));
     }
 }
+
+/// Below this many elements an update runs on the calling thread.
+const PAR_UPDATE: usize = 1 << 15;
+
+/// `f(p, g)` over two buffers, split across threads for large parameters.
+pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
+    use rayon::prelude::*;
+    let body = |p: &mut [f32], g: &[f32]| {
+        for (pv, &gv) in p.iter_mut().zip(g) {
+            f(pv, gv)
+        }
+    };
+    if p.len() < PAR_UPDATE {
+        return body(p, g);
+    }
+    p.par_chunks_mut(PAR_UPDATE).zip(g.par_chunks(PAR_UPDATE)).for_each(|(p, g)| body(p, g));
+}
+
+/// `f(p, g, state)` over three buffers, split across threads for large parameters.
+pub(crate) fn par_zip3(p: &mut [f32], g: &[f32], s: &mut [f32], f: impl Fn(&mut f32, f32, &mut f32) + Sync) {
+    use rayon::prelude::*;
+    let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
+        for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+            f(pv, gv, sv)
+        }
+    };
+    if p.len() < PAR_UPDATE {
+        return body(p, g, s);
+    }
+    p.par_chunks_mut(PAR_UPDATE)
+        .zip(g.par_chunks(PAR_UPDATE))
+        .zip(s.par_chunks_mut(PAR_UPDATE))
+        .for_each(|((p, g), s)| body(p, g, s));
+}

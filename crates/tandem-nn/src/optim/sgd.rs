@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
-use super::{for_each_param, Optimizer, ParamGroup, Slots};
+use super::{for_each_param, par_zip2, par_zip3, Optimizer, ParamGroup, Slots};
 use tandem_core::Tensor;
 
 /// `torch.optim.SGD`'s hyper-parameters.
@@ -67,23 +67,28 @@ impl Optimizer for SGD {
             let (lr, mom, damp, wd) = (c.lr as f32, c.momentum as f32, c.dampening as f32, c.weight_decay as f32);
             for_each_param(&group.params, |i, p, g| {
                 slots.steps[i] += 1;
-                if mom == 0.0 {
-                    for (pv, &gv) in p.iter_mut().zip(g) {
-                        let d = gv + wd * *pv;
-                        *pv -= lr * d;
-                    }
-                    return;
-                }
                 let buf = &mut slots.bufs[i][0];
-                let first = buf.is_empty();
-                if first {
-                    buf.resize(p.len(), 0.0);
-                }
-                for ((pv, &gv), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-                    let d = gv + wd * *pv;
-                    *b = if first { d } else { mom * *b + (1.0 - damp) * d };
-                    let step = if c.nesterov { d + mom * *b } else { *b };
-                    *pv -= lr * step;
+                if mom == 0.0 {
+                    par_zip2(p, g, |pv, gv| *pv -= lr * (gv + wd * *pv));
+                } else if buf.is_empty() {
+                    // first step: the buffer is the gradient itself (no dampening)
+                    buf.extend(g.iter().zip(p.iter()).map(|(&gv, &pv)| gv + wd * pv));
+                    let nesterov = c.nesterov;
+                    par_zip3(p, g, buf, |pv, gv, b| {
+                        let d = gv + wd * *pv;
+                        *pv -= lr * if nesterov { d + mom * *b } else { *b };
+                    });
+                } else if c.nesterov {
+                    par_zip3(p, g, buf, |pv, gv, b| {
+                        let d = gv + wd * *pv;
+                        *b = mom * *b + (1.0 - damp) * d;
+                        *pv -= lr * (d + mom * *b);
+                    });
+                } else {
+                    par_zip3(p, g, buf, |pv, gv, b| {
+                        *b = mom * *b + (1.0 - damp) * (gv + wd * *pv);
+                        *pv -= lr * *b;
+                    });
                 }
             });
         }

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Generate PyTorch golden values for the tandem-nn test suite.
+
+Writes under crates/tandem-nn/tests/fixtures/:
+  mlp_init.safetensors            initial weights of a 6-5-3 MLP (nn.Sequential keys)
+  optim_goldens.json              10 training steps of that MLP under each optimizer config
+  loss_goldens.json               loss values and input gradients for every loss option
+  interop_state_dict.safetensors  state_dict of a reduced seed network (l1..l5)
+  interop.json                    an input batch and that network's logits
+  init_stats.json                 theoretical bounds/stds of the default initializers
+Run by hand (see README.md next to this file); PyTorch is not a project dependency.
+"""
+import json
+import math
+import pathlib
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures"
+DTYPE_NAMES = {torch.float32: "float32", torch.int64: "int64"}
+
+# ------------------------------------------------------------------------------------- helpers
+def tensor_json(t, with_dtype=False):
+    """Row-major data; .tolist() turns float32 values into the exactly equal Python float."""
+    d = {"data": t.detach().reshape(-1).tolist(), "shape": list(t.shape)}
+    return {**d, "dtype": DTYPE_NAMES[t.dtype]} if with_dtype else d
+
+def grid(shape, lo=-2.0, hi=2.0, offset=True):
+    """Uniform float32 values on a 1/128 grid, offset by 1/256 unless offset=False.
+
+    A grid value minus an unoffset grid value is an odd multiple of 1/256: never 0 (so
+    l1/huber gradients never hit the kink of |d|) and never exactly 0.5 or 1.0 (a delta/beta).
+    """
+    v = torch.rand(shape, dtype=torch.float64) * (hi - lo) + lo
+    return ((torch.floor(v * 128) + (0.5 if offset else 0.0)) / 128).to(torch.float32)
+
+def write_json(path, top):
+    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
+    parts = []
+    for key, val in top.items():
+        if isinstance(val, list):
+            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
+            parts.append(f'  "{key}": [\n{body}\n  ]')
+        else:
+            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
+    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
+    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
+
+def write_safetensors(path, state_dict):
+    save_file({k: v.detach().contiguous() for k, v in state_dict.items()}, str(path))
+    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
+
+# ------------------------------------------------------------------------------------- optimizers
+def make_mlp():
+    return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+
+# (case name, torch.optim class name, config). Configs are written to the fixture verbatim.
+OPTIM_CASES = [
+    ("sgd_momentum", "SGD",
+     {"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}),
+    ("sgd_nesterov_weight_decay", "SGD",
+     {"lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.01, "nesterov": True}),
+    ("sgd_plain", "SGD",
+     {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}),
+    ("adam", "Adam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}),
+    ("adam_weight_decay", "Adam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1}),
+    ("adamw", "AdamW", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1}),
+    ("rmsprop", "RMSprop",
+     {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False}),
+    ("rmsprop_centered_momentum", "RMSprop",
+     {"lr": 0.01, "alpha": 0.9, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.5, "centered": True}),
+    ("adagrad", "Adagrad",
+     {"lr": 0.1, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10}),
+]
+
+def make_optimizer(name, params, config):
+    kwargs = {k: tuple(v) if k == "betas" else v for k, v in config.items()}
+    # foreach=False: the plain per-tensor loop (the CPU default anyway), fixed for reproducibility.
+    return getattr(torch.optim, name)(params, foreach=False, **kwargs)
+
+def train(init_state, batches, opt_name, config):
+    """Load the initial weights into a fresh MLP and take one optimizer step per batch."""
+    model = make_mlp()
+    model.load_state_dict(init_state)
+    opt = make_optimizer(opt_name, model.parameters(), config)
+    losses = []
+    for x, y in batches:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())  # taken before this step's update
+    return losses, model.state_dict()
+
+def optim_goldens():
+    model = make_mlp()
+    write_safetensors(FIXTURES / "mlp_init.safetensors", model.state_dict())
+    init_state = load_file(str(FIXTURES / "mlp_init.safetensors"))  # exactly what the tests load
+    assert set(init_state) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    # Labels come from a fixed random linear "teacher", so there is something to learn.
+    teacher = torch.randn(6, 3)
+    xs = [torch.randn(8, 6) for _ in range(10)]
+    batches = [(x, (x @ teacher).argmax(dim=1)) for x in xs]
+    cases = []
+    for name, opt_name, config in OPTIM_CASES:
+        losses, final = train(init_state, batches, opt_name, config)
+        assert sum(losses[-3:]) < sum(losses[:3]), f"{name}: loss did not go down"
+        cases.append({"name": name, "optimizer": opt_name, "config": config, "losses": losses,
+                      "final": {k: tensor_json(v) for k, v in final.items()}})
+    batches_json = [{"x": x.reshape(-1).tolist(), "x_shape": list(x.shape), "y": y.tolist()}
+                    for x, y in batches]
+    return {"batches": batches_json, "cases": cases}
+
+# ------------------------------------------------------------------------------------- losses
+def apply_loss(loss, x, target, weight, opts):
+    """Reference interpreter: each fixture `loss` name is the torch.nn.functional function."""
+    kw = {"reduction": opts["reduction"]}
+    if loss in ("cross_entropy", "nll_loss"):
+        kw.update(weight=weight, ignore_index=opts.get("ignore_index", -100))
+        if loss == "cross_entropy":
+            kw["label_smoothing"] = opts.get("label_smoothing", 0.0)
+    elif loss == "binary_cross_entropy":
+        kw["weight"] = weight
+    elif loss == "binary_cross_entropy_with_logits":
+        pw = opts.get("pos_weight")
+        kw["pos_weight"] = None if pw is None else torch.tensor(pw["data"]).reshape(pw["shape"])
+    elif loss == "huber_loss":
+        kw["delta"] = opts["delta"]
+    elif loss == "smooth_l1_loss":
+        kw["beta"] = opts["beta"]
+    else:
+        assert loss in ("mse_loss", "l1_loss"), loss
+    return getattr(F, loss)(x, target, **kw)
+
+LOSS_CASES = []
+
+def loss_case(name, loss, inp, target, weight=None, **opts):
+    opts = {"reduction": opts.pop("reduction", "mean"), **opts}
+    x = inp.clone().requires_grad_(True)
+    value = apply_loss(loss, x, target, weight, opts)
+    (grad,) = torch.autograd.grad(value.sum(), x)
+    entry = {"name": name, "loss": loss, "options": opts, "input": tensor_json(inp),
+             "target": tensor_json(target, with_dtype=True)}
+    if weight is not None:
+        entry["weight"] = tensor_json(weight)
+    entry.update(value=tensor_json(value), grad=tensor_json(grad))
+    LOSS_CASES.append(entry)
+    return value
+
+def classification_cases():
+    logits = lambda: grid((5, 4))
+    labels = torch.randint(0, 4, (5,))
+    weight = grid((4,), 0.25, 2.0)  # 4 positive class weights
+    with_ones = torch.tensor([0, 1, 3, 1, 2])  # two targets equal to ignore_index=1
+    assert (labels != 1).any() and (with_ones == 1).sum() == 2
+
+    for red in ("mean", "sum", "none"):
+        loss_case(f"ce_{red}", "cross_entropy", logits(), labels, reduction=red)
+    x = logits()
+    v = loss_case("ce_ignore_index", "cross_entropy", x, with_ones, ignore_index=1)
+    keep = with_ones != 1  # mean over the 3 non-ignored rows, not all 5
+    assert torch.allclose(v, F.cross_entropy(x[keep], with_ones[keep]))
+    loss_case("ce_ignore_index_none", "cross_entropy", logits(), with_ones, ignore_index=1, reduction="none")
+    x = logits()
+    v = loss_case("ce_ignore_index_weight", "cross_entropy", x, with_ones, weight, ignore_index=1)
+    per_row = -F.log_softmax(x, 1).gather(1, with_ones[:, None])[:, 0] * weight[with_ones]
+    assert torch.allclose(v, per_row[keep].sum() / weight[with_ones[keep]].sum())
+
+    loss_case("ce_label_smoothing", "cross_entropy", logits(), labels, label_smoothing=0.1)
+    loss_case("ce_label_smoothing_ignore_index", "cross_entropy", logits(), with_ones,
+              ignore_index=1, label_smoothing=0.1)
+    loss_case("ce_weight", "cross_entropy", logits(), labels, weight)
+    loss_case("ce_weight_none", "cross_entropy", logits(), labels, weight, reduction="none")
+    x = logits()
+    v = loss_case("ce_weight_label_smoothing", "cross_entropy", x, labels, weight, label_smoothing=0.1)
+    # Both terms are divided by sum_i w[y_i]; the smoothing term weights every class by w[c].
+    logp, eps, C = F.log_softmax(x, 1), 0.1, 4
+    nll = -(logp.gather(1, labels[:, None])[:, 0] * weight[labels]).sum()
+    smooth = -(logp * weight).sum()
+    assert torch.allclose(v, ((1 - eps) * nll + eps / C * smooth) / weight[labels].sum())
+
+    probs = lambda: torch.softmax(grid((5, 4)) * 2, dim=1)  # rows sum to 1 (up to rounding)
+    loss_case("ce_prob_targets", "cross_entropy", logits(), probs())
+    x, p = logits(), probs()
+    v = loss_case("ce_prob_targets_weight", "cross_entropy", x, p, weight)
+    # Probability targets: the mean divides by N, *not* by a sum of weights.
+    assert torch.allclose(v, -(F.log_softmax(x, 1) * weight * p).sum() / 5)
+    loss_case("ce_prob_targets_label_smoothing", "cross_entropy", logits(), probs(), label_smoothing=0.1)
+
+    # nll_loss: the fixture input is the log-probabilities themselves (grad is w.r.t. them).
+    loss_case("nll_mean", "nll_loss", F.log_softmax(logits(), 1), labels)
+    loss_case("nll_weight", "nll_loss", F.log_softmax(logits(), 1), labels, weight)
+
+def regression_cases():
+    pair = lambda lo=-2.0, hi=2.0: (grid((3, 4), lo, hi), grid((3, 4), lo, hi, offset=False))
+    for red in ("mean", "sum", "none"):
+        loss_case(f"mse_{red}", "mse_loss", *pair(), reduction=red)
+    loss_case("l1_mean", "l1_loss", *pair())
+    loss_case("l1_none", "l1_loss", *pair(), reduction="none")
+
+    probs = lambda: grid((3, 4), 0.05, 0.95)  # inside (0.05, 0.95): log never clamped at -100
+    bits = lambda: torch.randint(0, 2, (3, 4)).to(torch.float32)
+    loss_case("bce_mean", "binary_cross_entropy", probs(), bits())
+    loss_case("bce_weight", "binary_cross_entropy", probs(), bits(), grid((3, 4), 0.5, 2.0))
+    loss_case("bce_logits_mean", "binary_cross_entropy_with_logits", grid((3, 4), -3, 3), bits())
+    loss_case("bce_logits_pos_weight", "binary_cross_entropy_with_logits", grid((3, 4), -3, 3), bits(),
+              pos_weight=tensor_json(grid((4,), 0.5, 3.0)))
+
+    for loss, key, short in (("huber_loss", "delta", "huber"), ("smooth_l1_loss", "beta", "smooth_l1")):
+        for k in (1.0, 0.5):
+            x, t = pair()
+            d = (x - t).abs()
+            assert (d < k).any() and (d > k).any(), "need values on both sides of delta/beta"
+            loss_case(f"{short}_{key}_{str(k).replace('.', '_')}", loss, x, t, **{key: k})
+
+def loss_goldens():
+    classification_cases()
+    regression_cases()
+    assert len({c["name"] for c in LOSS_CASES}) == len(LOSS_CASES), "duplicate case names"
+    return {"cases": LOSS_CASES}
+
+# ------------------------------------------------------------------------------------- interop
+class SeedNet(nn.Module):
+    """The seed network's structure (attributes l1..l5, relu between), reduced widths."""
+
+    def __init__(self, sizes=(784, 32, 24, 16, 12, 10)):
+        super().__init__()
+        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+            setattr(self, f"l{i}", nn.Linear(n_in, n_out))
+
+    def forward(self, x):
+        x = x.view(-1, 784)
+        x = F.relu(self.l1(x))
+        x = F.relu(self.l2(x))
+        x = F.relu(self.l3(x))
+        x = F.relu(self.l4(x))
+        return self.l5(x)
+
+def interop():
+    net = SeedNet()
+    path = FIXTURES / "interop_state_dict.safetensors"
+    write_safetensors(path, net.state_dict())
+    x = torch.rand(3, 784)
+    with torch.no_grad():
+        logits = net(x)
+        reloaded = SeedNet()
+        reloaded.load_state_dict(load_file(str(path)))
+        assert torch.equal(reloaded(x), logits)
+    return {"input": tensor_json(x), "logits": tensor_json(logits)}
+
+# ------------------------------------------------------------------------------------- init stats
+def init_stats():
+    """Theoretical constants (derivation in README.md), cross-checked against PyTorch samples."""
+    b = 1 / math.sqrt(784)
+    stats = {
+        "linear_784_520": {"weight_shape": [520, 784], "fan_in": 784, "weight_bound": b,
+                           "bias_bound": b, "weight_std": b / math.sqrt(3)},
+        "xavier_uniform_300_200": {"shape": [300, 200], "fan_in": 200, "fan_out": 300, "gain": 1.0,
+                                   "bound": math.sqrt(6 / 500), "std": math.sqrt(2 / 500)},
+        "kaiming_normal_300_200": {"shape": [300, 200], "mode": "fan_in", "nonlinearity": "relu",
+                                   "fan_in": 200, "mean": 0.0, "std": math.sqrt(2 / 200)},
+    }
+    # Sampling uses a separate generator so the fixtures above do not depend on it.
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        lin = nn.Linear(784, 520)
+        assert lin.weight.abs().max() <= b and lin.bias.abs().max() <= b
+        assert abs(lin.weight.std().item() / stats["linear_784_520"]["weight_std"] - 1) < 0.01
+        w = nn.init.xavier_uniform_(torch.empty(300, 200))
+        assert w.abs().max() <= stats["xavier_uniform_300_200"]["bound"]
+        assert abs(w.std().item() / stats["xavier_uniform_300_200"]["std"] - 1) < 0.02
+        w = nn.init.kaiming_normal_(torch.empty(300, 200), mode="fan_in", nonlinearity="relu")
+        assert abs(w.std().item() / stats["kaiming_normal_300_200"]["std"] - 1) < 0.02
+    return stats
+
+# ------------------------------------------------------------------------------------- main
+def main():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)  # reduction order independent of the machine's core count
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    write_json(FIXTURES / "optim_goldens.json", optim_goldens())
+    write_json(FIXTURES / "loss_goldens.json", loss_goldens())
+    write_json(FIXTURES / "interop.json", interop())
+    write_json(FIXTURES / "init_stats.json", init_stats())
+    total = sum(p.stat().st_size for p in FIXTURES.iterdir())
+    print(f"{len(OPTIM_CASES)} optimizer cases, {len(LOSS_CASES)} loss cases, "
+          f"fixtures {total / 1024:.1f} KiB in all")
+    assert total < 300 * 1024, "fixtures must stay under 300 KB"
+
+if __name__ == "__main__":
+    main()
