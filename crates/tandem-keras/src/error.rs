@@ -1,0 +1,42 @@
+//! Errors from model configuration and `fit` arguments.
+
+/// What went wrong configuring or training a Keras model.
+#[derive(Debug, thiserror::Error)]
+pub enum KerasError {
+    /// A name not in Keras's list (optimizer, loss, metric, activation, initializer).
+    #[error("unknown {kind} '{name}'; valid names: {}", valid.join(", "))]
+    UnknownName {
+        /// What kind of name.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        valid: Vec<&'static str>,
+    },
+    /// `fit`/`evaluate` before `compile`.
+    #[error("you must call compile() before {0}()")]
+    NotCompiled(&'static str),
+    /// Inputs and targets disagree.
+    #[error("data cardinality is ambiguous: x has {x} samples, y has {y} samples (make sure all arrays contain the same number of samples)")]
+    Cardinality {
+        /// Samples in x.
+        x: usize,
+        /// Samples in y.
+        y: usize,
+    },
+    /// An argument of `fit` out of range.
+    #[error("invalid argument {name}: {reason}")]
+    Argument {
+        /// The argument.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Saving or loading weights failed.
+    #[error(transparent)]
+    Checkpoint(#[from] tandem_nn::CheckpointError),
+}
+
+pub(crate) fn unknown(kind: &'static str, name: &str, valid: &[&'static str]) -> KerasError {
+    KerasError::UnknownName { kind, name: name.to_string(), valid: valid.to_vec() }
+}

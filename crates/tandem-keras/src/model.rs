@@ -1,0 +1,383 @@
+//! `Sequential` and subclassed models: compile, fit, evaluate, predict, summary, weights.
+
+use crate::callbacks::Callback;
+use crate::error::KerasError;
+use crate::layers::{as_float, Layer};
+use crate::losses::{IntoLoss, Loss};
+use crate::metrics::Metric;
+use crate::optimizers::{IntoOptimizer, OptimizerSpec};
+use crate::progress::Progress;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::path::Path;
+use tandem_core::{autograd, Tensor};
+
+/// A stack of layers applied in order (what `Sequential` holds).
+#[derive(Default)]
+pub struct Stack {
+    layers: Vec<Box<dyn Layer>>,
+}
+
+impl Layer for Stack {
+    fn name(&self) -> String {
+        "sequential".into()
+    }
+    fn build(&mut self, input_shape: &[usize]) {
+        let mut shape = input_shape.to_vec();
+        for l in &mut self.layers {
+            if !l.built() {
+                l.build(&shape);
+            }
+            shape = l.output_shape(&shape);
+        }
+    }
+    fn built(&self) -> bool {
+        self.layers.iter().all(|l| l.built())
+    }
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        self.layers.first().and_then(|l| l.declared_input_shape())
+    }
+    fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.layers.iter().fold(x.clone(), |h, l| l.call(&h, training))
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
+        self.layers.iter().fold(input_shape.to_vec(), |s, l| l.output_shape(&s))
+    }
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        self.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+    }
+    fn sublayers(&self) -> Vec<&dyn Layer> {
+        self.layers.iter().map(|b| b.as_ref()).collect()
+    }
+}
+
+/// `fit`'s arguments, with Keras's defaults.
+pub struct FitArgs<'a> {
+    /// Number of epochs (the last epoch index + 1, as Keras counts with `initial_epoch`).
+    pub epochs: usize,
+    /// Samples per gradient step.
+    pub batch_size: usize,
+    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    pub verbose: u8,
+    /// Fraction of the data, taken from the end before shuffling, held out for validation.
+    pub validation_split: f64,
+    /// Explicit validation data (overrides `validation_split`).
+    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    /// Shuffle the training samples each epoch.
+    pub shuffle: bool,
+    /// Epoch to start from (when resuming).
+    pub initial_epoch: usize,
+    /// Called after every epoch.
+    pub callbacks: Vec<&'a mut dyn Callback>,
+    /// Seed of the shuffling.
+    pub seed: u64,
+}
+
+impl Default for FitArgs<'_> {
+    fn default() -> Self {
+        FitArgs { epochs: 1, batch_size: 32, verbose: 1, validation_split: 0.0, validation_data: None, shuffle: true, initial_epoch: 0, callbacks: Vec::new(), seed: 0 }
+    }
+}
+
+/// What `fit` returns: per-epoch loss, metrics and validation values (`history.history`).
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Values by name (`loss`, `accuracy`, `val_loss`, ...), one per epoch.
+    pub history: BTreeMap<String, Vec<f64>>,
+    /// The epochs run.
+    pub epoch: Vec<usize>,
+}
+
+impl History {
+    /// The per-epoch training loss.
+    pub fn loss(&self) -> &[f64] {
+        self.history.get("loss").map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Values of one log (`history.history['val_accuracy']`).
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.history.get(name).map(Vec::as_slice)
+    }
+}
+
+struct Compiled {
+    optimizer: OptimizerSpec,
+    state: Option<Box<dyn tandem_nn::optim::Optimizer + Send>>,
+    loss: Loss,
+    metrics: Vec<Metric>,
+}
+
+/// A trainable Keras model around any [`Layer`]: a [`Sequential`] stack, or a subclassed model
+/// (a struct implementing `Layer` whose `call` uses its own layers).
+pub struct Model<L: Layer> {
+    net: L,
+    compiled: Option<Compiled>,
+    name: String,
+}
+
+/// `tf.keras.Sequential([...])`.
+pub type Sequential = Model<Stack>;
+
+impl Model<Stack> {
+    /// `Sequential([layers...])`.
+    pub fn new(layers: Vec<Box<dyn Layer>>) -> Sequential {
+        let mut m = Model { net: Stack { layers }, compiled: None, name: "sequential".into() };
+        if let Some(shape) = m.net.declared_input_shape() {
+            m.net.build(&shape);
+        }
+        m
+    }
+
+    /// `model.add(layer)`.
+    pub fn add(&mut self, layer: impl Layer + 'static) {
+        self.net.layers.push(Box::new(layer));
+        if let Some(shape) = self.net.declared_input_shape() {
+            self.net.build(&shape);
+        }
+    }
+}
+
+fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
+    let (nx, ny) = (x.shape().first().copied().unwrap_or(0), y.shape().first().copied().unwrap_or(0));
+    if nx != ny {
+        return Err(KerasError::Cardinality { x: nx, y: ny });
+    }
+    Ok(nx)
+}
+
+impl<L: Layer> Model<L> {
+    /// Wraps a subclassed model (`model = Net()`).
+    pub fn from_layer(net: L) -> Model<L> {
+        Model { net, compiled: None, name: "model".into() }
+    }
+
+    /// The wrapped network.
+    pub fn net(&self) -> &L {
+        &self.net
+    }
+
+    /// `model(x, training=...)`: builds on the first call.
+    pub fn call(&mut self, x: &Tensor, training: bool) -> Tensor {
+        self.net.apply(&as_float(x), training)
+    }
+
+    /// `model.trainable_variables`.
+    pub fn trainable_variables(&self) -> Vec<Tensor> {
+        self.net.trainable_weights()
+    }
+
+    /// `model.compile(optimizer, loss, metrics)`, with names (`"adam"`,
+    /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects.
+    pub fn compile(&mut self, optimizer: impl IntoOptimizer, loss: impl IntoLoss, metrics: &[&str]) -> Result<(), KerasError> {
+        let optimizer = optimizer.into_optimizer()?;
+        let loss = loss.into_loss()?;
+        let metrics = metrics.iter().map(|m| Metric::from_name(m, loss)).collect::<Result<Vec<_>, _>>()?;
+        self.compiled = Some(Compiled { optimizer, state: None, loss, metrics });
+        Ok(())
+    }
+
+    fn train_batch(&mut self, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
+        let out = self.net.apply(x, true);
+        let c = self.compiled.as_mut().expect("compiled");
+        let params = self.net.trainable_weights();
+        let opt = c.state.get_or_insert_with(|| c.optimizer.build(params));
+        opt.zero_grad();
+        let loss = c.loss.compute(y, &out);
+        loss.backward();
+        opt.step();
+        (loss.item::<f32>() as f64, out.detach())
+    }
+
+    /// `model.fit(x, y, epochs, batch_size, ...)`: trains and returns the [`History`]. Bad
+    /// arguments (mismatched lengths, zero batch size, a split out of range, not compiled)
+    /// are errors before any training happens.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut args: FitArgs<'_>) -> Result<History, KerasError> {
+        if self.compiled.is_none() {
+            return Err(KerasError::NotCompiled("fit"));
+        }
+        let n = check_same_len(x, y)?;
+        if args.batch_size == 0 {
+            return Err(KerasError::Argument { name: "batch_size", reason: "must be at least 1".into() });
+        }
+        if !(0.0..1.0).contains(&args.validation_split) {
+            return Err(KerasError::Argument { name: "validation_split", reason: format!("must be in [0, 1), got {}", args.validation_split) });
+        }
+        if let Some((vx, vy)) = args.validation_data {
+            check_same_len(vx, vy)?;
+        }
+        let x = as_float(x);
+        let n_val = if args.validation_data.is_none() { (n as f64 * args.validation_split) as usize } else { 0 };
+        let n_train = n - n_val;
+        if n_train == 0 {
+            return Err(KerasError::Argument { name: "validation_split", reason: "leaves no training samples".into() });
+        }
+        let (xt, yt) = (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train));
+        let split_val = (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
+        let mut history = History::default();
+        let steps = n_train.div_ceil(args.batch_size);
+        let mut order: Vec<i64> = (0..n_train as i64).collect();
+        for epoch in args.initial_epoch..args.epochs {
+            if args.verbose > 0 {
+                println!("Epoch {}/{}", epoch + 1, args.epochs);
+            }
+            if args.shuffle {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed.wrapping_add(epoch as u64));
+                order.shuffle(&mut rng);
+            }
+            for m in &mut self.compiled.as_mut().expect("compiled").metrics {
+                m.reset();
+            }
+            let progress = Progress::new(steps, args.verbose);
+            let (mut loss_sum, mut seen) = (0.0, 0usize);
+            for (s, chunk) in order.chunks(args.batch_size).enumerate() {
+                let idx = Tensor::from_vec(chunk.to_vec(), &[chunk.len()]);
+                let (xb, yb) = (xt.index_select(0, &idx), yt.index_select(0, &idx));
+                let (loss, out) = self.train_batch(&xb, &yb);
+                loss_sum += loss * chunk.len() as f64;
+                seen += chunk.len();
+                let c = self.compiled.as_mut().expect("compiled");
+                autograd::no_grad(|| c.metrics.iter_mut().for_each(|m| m.update(&yb, &out)));
+                let mut logs = vec![("loss".to_string(), loss_sum / seen as f64)];
+                logs.extend(c.metrics.iter().map(|m| (m.name.to_string(), m.result())));
+                if s + 1 < steps {
+                    progress.update(s + 1, &logs);
+                }
+            }
+            let c = self.compiled.as_ref().expect("compiled");
+            let mut logs = vec![("loss".to_string(), loss_sum / seen as f64)];
+            logs.extend(c.metrics.iter().map(|m| (m.name.to_string(), m.result())));
+            let val = args.validation_data.map(|(a, b)| (a.clone(), b.clone())).or_else(|| split_val.clone());
+            if let Some((vx, vy)) = val {
+                let vals = self.evaluate_logs(&vx, &vy, args.batch_size);
+                logs.extend(vals.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+            }
+            progress.finish(&logs);
+            for (k, v) in &logs {
+                history.history.entry(k.clone()).or_default().push(*v);
+            }
+            history.epoch.push(epoch);
+            let mut stop = false;
+            for cb in args.callbacks.iter_mut() {
+                stop |= cb.on_epoch_end(epoch, &logs);
+            }
+            if stop {
+                break;
+            }
+        }
+        Ok(history)
+    }
+
+    fn evaluate_logs(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Vec<(String, f64)> {
+        let pred = self.predict_batched(x, batch_size);
+        let c = self.compiled.as_mut().expect("compiled");
+        autograd::no_grad(|| {
+            let loss = c.loss.compute(y, &pred).item::<f32>() as f64;
+            let mut logs = vec![("loss".to_string(), loss)];
+            for m in &mut c.metrics {
+                let mut m = m.clone();
+                m.reset();
+                m.update(y, &pred);
+                logs.push((m.name.to_string(), m.result()));
+            }
+            logs
+        })
+    }
+
+    /// `model.evaluate(x, y)`: the loss and each metric, by name.
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Vec<(String, f64)>, KerasError> {
+        if self.compiled.is_none() {
+            return Err(KerasError::NotCompiled("evaluate"));
+        }
+        check_same_len(x, y)?;
+        Ok(self.evaluate_logs(x, y, batch_size.max(1)))
+    }
+
+    fn predict_batched(&mut self, x: &Tensor, batch_size: usize) -> Tensor {
+        let x = as_float(x);
+        let n = x.shape()[0];
+        autograd::no_grad(|| {
+            let parts: Vec<Tensor> = (0..n).step_by(batch_size.max(1)).map(|s| self.net.apply(&x.narrow(0, s, batch_size.min(n - s)), false)).collect();
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            Tensor::cat(&refs, 0)
+        })
+    }
+
+    /// `model.predict(x)`: outputs in inference mode, computed in batches of 32.
+    pub fn predict(&mut self, x: &Tensor) -> Tensor {
+        self.predict_batched(x, 32)
+    }
+
+    /// `model.summary()` as Keras prints it.
+    pub fn summary(&self) -> String {
+        let line = "_".repeat(65);
+        let mut s = format!("Model: \"{}\"\n{line}\n {:<27} {:<25} {}\n{}\n", self.name, "Layer (type)", "Output Shape", "Param #", "=".repeat(65));
+        let input = self.net.declared_input_shape();
+        let subs = self.net.sublayers();
+        let layers: Vec<&dyn Layer> = if subs.is_empty() { vec![&self.net as &dyn Layer] } else { subs };
+        let mut shape = input.clone();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut total = 0;
+        for l in layers {
+            let base = l.name();
+            let k = counts.entry(base.clone()).or_insert(0);
+            let name = if *k == 0 { base.clone() } else { format!("{base}_{k}") };
+            *k += 1;
+            let class: String = base.split('_').map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+            }).collect();
+            let out = shape.as_ref().map(|sh| l.output_shape(sh));
+            let shown = match &out {
+                Some(o) => format!("(None, {})", o.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+                None => "(unbuilt)".into(),
+            };
+            let params: usize = l.trainable_weights().iter().map(Tensor::numel).sum();
+            total += params;
+            s += &format!(" {:<27} {:<25} {}\n", format!("{name} ({class})"), shown, params);
+            shape = out;
+        }
+        let with_commas = |n: usize| {
+            let d = n.to_string();
+            let mut out = String::new();
+            for (i, ch) in d.chars().enumerate() {
+                if i > 0 && (d.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(ch);
+            }
+            out
+        };
+        s += &format!("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n{line}\n", "=".repeat(65), with_commas(total), with_commas(total));
+        s
+    }
+
+    /// Saves the weights (safetensors, atomic write).
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
+        let named: Vec<(String, Tensor)> = self.trainable_variables().into_iter().enumerate().map(|(i, t)| (format!("weight_{i}"), t)).collect();
+        Ok(tandem_nn::save_safetensors(&named, path.as_ref())?)
+    }
+
+    /// Loads weights written by `save_weights` into this (built) model.
+    pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
+        let mut loaded = tandem_nn::load_safetensors(path.as_ref())?;
+        let vars = self.trainable_variables();
+        let mut missing = Vec::new();
+        let mut mismatched = Vec::new();
+        for (i, v) in vars.iter().enumerate() {
+            match loaded.remove(&format!("weight_{i}")) {
+                Some(t) if t.shape() == v.shape() => autograd::no_grad(|| {
+                    v.detach().copy_(&t);
+                }),
+                Some(t) => mismatched.push((format!("weight_{i}"), t.shape().to_vec(), v.shape().to_vec())),
+                None => missing.push(format!("weight_{i}")),
+            }
+        }
+        let unexpected: Vec<String> = loaded.into_keys().collect();
+        if missing.is_empty() && mismatched.is_empty() && unexpected.is_empty() {
+            Ok(())
+        } else {
+            Err(tandem_nn::CheckpointError::Mismatch { missing, unexpected, mismatched }.into())
+        }
+    }
+}
