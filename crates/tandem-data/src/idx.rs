@@ -116,14 +116,17 @@ fn parse(name: &str, bytes: &[u8]) -> Result<Tensor> {
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
     let data = &bytes[header_len..];
-    let expected = dims
-        .iter()
-        .try_fold(elem.size(), |acc, &d| acc.checked_mul(d))
+    // Every dimension (a zero one counted as 1, as strides do) must multiply without overflow,
+    // even when a zero dimension makes the data empty.
+    dims.iter()
+        .try_fold(elem.size(), |acc, &d| acc.checked_mul(d.max(1)))
+        .filter(|&n| n <= isize::MAX as usize)
         .ok_or_else(|| DataError::Shape {
             name: name.to_string(),
             expected: "header dims whose product fits in memory".into(),
             found: format!("{dims:?}"),
         })?;
+    let expected = elem.size() * dims.iter().product::<usize>();
     if data.len() < expected {
         return Err(truncated("data", expected, data.len()));
     }

@@ -158,10 +158,25 @@ fn dims_whose_product_overflows() {
         bytes.extend_from_slice(&u32::MAX.to_be_bytes());
     }
     let err = read_idx_bytes("huge.idx", &bytes).unwrap_err();
+    assert!(matches!(err, DataError::Shape { .. }), "{err:?}");
+
+    // Found by the fuzzer: a zero dimension makes the data empty, but the other dimensions'
+    // strides still overflow.
+    let mut bytes = vec![0, 0, 8, 4, 0, 0, 0, 0];
+    for _ in 0..3 {
+        bytes.extend_from_slice(&u32::MAX.to_be_bytes());
+    }
+    let err = read_idx_bytes("zero.idx", &bytes).unwrap_err();
+    assert!(matches!(err, DataError::Shape { .. }), "{err:?}");
     assert!(
-        matches!(err, DataError::Shape { .. } | DataError::Truncated { .. }),
-        "{err:?}"
+        err.to_string()
+            .contains("[0, 4294967295, 4294967295, 4294967295]"),
+        "{err}"
     );
+
+    // A zero dimension with sane others is an empty tensor.
+    let t = read_idx_bytes("empty.idx", &encode_u8(&[0, 28, 28], &[]).unwrap()).unwrap();
+    assert_eq!(t.shape(), &[0, 28, 28]);
 }
 
 #[test]
