@@ -78,10 +78,30 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { idiom, dataset, data, epochs, batch_size, lr, out, seed } => {
-            train::train(&train::TrainConfig { idiom, dataset, data, epochs, batch_size, lr, out, seed })
-        }
-        Command::Eval { checkpoint, dataset, data } => train::eval(&checkpoint, dataset, data.as_deref()),
+        Command::Train {
+            idiom,
+            dataset,
+            data,
+            epochs,
+            batch_size,
+            lr,
+            out,
+            seed,
+        } => train::train(&train::TrainConfig {
+            idiom,
+            dataset,
+            data,
+            epochs,
+            batch_size,
+            lr,
+            out,
+            seed,
+        }),
+        Command::Eval {
+            checkpoint,
+            dataset,
+            data,
+        } => train::eval(&checkpoint, dataset, data.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

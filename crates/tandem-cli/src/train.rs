@@ -30,7 +30,10 @@ pub enum CliError {
     #[error(transparent)]
     Checkpoint(#[from] tandem::nn::CheckpointError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -47,7 +50,13 @@ pub struct Net {
 
 impl Net {
     fn new(idiom: Idiom) -> Net {
-        let net = Net { l1: Linear::new(784, 520), l2: Linear::new(520, 320), l3: Linear::new(320, 240), l4: Linear::new(240, 120), l5: Linear::new(120, 10) };
+        let net = Net {
+            l1: Linear::new(784, 520),
+            l2: Linear::new(520, 320),
+            l3: Linear::new(320, 240),
+            l4: Linear::new(240, 120),
+            l5: Linear::new(120, 10),
+        };
         if idiom == Idiom::Keras {
             // Keras's Dense: glorot-uniform kernels, zero biases
             for l in [&net.l1, &net.l2, &net.l3, &net.l4, &net.l5] {
@@ -98,7 +107,10 @@ fn accuracy(model: &Net, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), CliError> {
     let tmp = path.with_extension("json.tmp");
-    let io = |source| CliError::Io { path: path.to_path_buf(), source };
+    let io = |source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     std::fs::write(&tmp, serde_json::to_string_pretty(value).expect("json")).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
@@ -113,26 +125,47 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
     let (x_train, x_test) = (images(&x_train), images(&x_test));
     let model = Net::new(cfg.idiom);
     let mut opt = Adam::new(model.parameters(), cfg.lr);
-    std::fs::create_dir_all(&cfg.out).map_err(|source| CliError::Io { path: cfg.out.clone(), source })?;
+    std::fs::create_dir_all(&cfg.out).map_err(|source| CliError::Io {
+        path: cfg.out.clone(),
+        source,
+    })?;
     let metrics_path = cfg.out.join("metrics.json");
     let mut history: Vec<serde_json::Value> = Vec::new();
     let mut start = 0;
     if metrics_path.exists() && cfg.out.join("model.safetensors").exists() {
-        let text = std::fs::read_to_string(&metrics_path).map_err(|source| CliError::Io { path: metrics_path.clone(), source })?;
-        let saved: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{}: {e}", metrics_path.display())))?;
+        let text = std::fs::read_to_string(&metrics_path).map_err(|source| CliError::Io {
+            path: metrics_path.clone(),
+            source,
+        })?;
+        let saved: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| CliError::Other(format!("{}: {e}", metrics_path.display())))?;
         history = saved["epochs"].as_array().cloned().unwrap_or_default();
         start = history.len();
         model.load(cfg.out.join("model.safetensors"), true)?;
-        let state: Vec<(String, Tensor)> = tandem::nn::load_safetensors(&cfg.out.join("optimizer.safetensors"))?.into_iter().collect();
+        let state: Vec<(String, Tensor)> =
+            tandem::nn::load_safetensors(&cfg.out.join("optimizer.safetensors"))?
+                .into_iter()
+                .collect();
         opt.load_state_dict(&state).map_err(CliError::Other)?;
         println!("resuming from epoch {start} in {}", cfg.out.display());
     }
-    let loader = DataLoader::new(Arc::new(TensorDataset::new(x_train, y_train)?), cfg.batch_size).shuffle(true).seed(cfg.seed);
+    let loader = DataLoader::new(
+        Arc::new(TensorDataset::new(x_train, y_train)?),
+        cfg.batch_size,
+    )
+    .shuffle(true)
+    .seed(cfg.seed);
     let steps = loader.len() as u64;
     let t0 = Instant::now();
     for epoch in start..cfg.epochs {
         let bar = ProgressBar::new(steps);
-        bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}").expect("template").progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
         bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
         let criterion = torch::nn::CrossEntropyLoss::new();
         let (mut loss_sum, mut n) = (0.0, 0);
@@ -147,14 +180,26 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
             bar.set_message(format!("loss {:.4}", loss_sum / n as f64));
         }
         let (acc, _) = accuracy(&model, &x_test, &y_test);
-        bar.finish_with_message(format!("loss {:.4}  test accuracy {:.2}%", loss_sum / n as f64, acc * 100.0));
+        bar.finish_with_message(format!(
+            "loss {:.4}  test accuracy {:.2}%",
+            loss_sum / n as f64,
+            acc * 100.0
+        ));
         history.push(serde_json::json!({"epoch": epoch + 1, "loss": loss_sum / n as f64, "test_accuracy": acc}));
         model.save(cfg.out.join("model.safetensors"))?;
         tandem::nn::save_safetensors(&opt.state_dict(), &cfg.out.join("optimizer.safetensors"))?;
-        write_json(&metrics_path, &serde_json::json!({"idiom": format!("{:?}", cfg.idiom), "dataset": source, "epochs": history}))?;
+        write_json(
+            &metrics_path,
+            &serde_json::json!({"idiom": format!("{:?}", cfg.idiom), "dataset": source, "epochs": history}),
+        )?;
     }
     let (acc, _) = accuracy(&model, &x_test, &y_test);
-    println!("trained {} epochs in {:.1}s; test accuracy {:.4}", cfg.epochs - start, t0.elapsed().as_secs_f64(), acc);
+    println!(
+        "trained {} epochs in {:.1}s; test accuracy {:.4}",
+        cfg.epochs - start,
+        t0.elapsed().as_secs_f64(),
+        acc
+    );
     println!("wrote {}", cfg.out.display());
     Ok(())
 }
@@ -171,7 +216,10 @@ pub fn eval(dir: &Path, dataset: Dataset, data: Option<&Path>) -> Result<(), Cli
         m[*t as usize][p as usize] += 1;
     }
     for (i, row) in m.iter().enumerate() {
-        println!("{i}: {}", row.iter().map(|v| format!("{v:5}")).collect::<String>());
+        println!(
+            "{i}: {}",
+            row.iter().map(|v| format!("{v:5}")).collect::<String>()
+        );
     }
     Ok(())
 }

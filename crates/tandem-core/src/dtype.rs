@@ -237,8 +237,13 @@ impl_element!(
 );
 
 /// Floating-point elements: the types that autograd and the math functions work on.
-pub trait Float: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> + std::ops::Neg<Output = Self>
+pub trait Float:
+    Element
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
 {
     /// Additive identity.
     const ZERO: Self;
@@ -371,11 +376,20 @@ mod tests {
         assert_eq!(DType::promote(Float32, Int64), Float32);
         assert_eq!(DType::promote(Float32, Float64), Float64);
         // 0-d operands of the same category do not promote.
-        assert_eq!(DType::promote_with_dims(Float32, false, Float64, true), Float32);
+        assert_eq!(
+            DType::promote_with_dims(Float32, false, Float64, true),
+            Float32
+        );
         assert_eq!(DType::promote_with_dims(Int32, false, Int64, true), Int32);
         // A higher category does.
-        assert_eq!(DType::promote_with_dims(Int64, false, Float32, true), Float32);
-        assert_eq!(DType::promote_with_dims(Int64, false, Float64, true), Float64);
+        assert_eq!(
+            DType::promote_with_dims(Int64, false, Float32, true),
+            Float32
+        );
+        assert_eq!(
+            DType::promote_with_dims(Int64, false, Float64, true),
+            Float64
+        );
         assert_eq!(DType::promote_with_dims(Bool, false, Int64, true), Int64);
     }
 }

@@ -72,7 +72,9 @@ fn modifying_a_saved_tensor_is_caught_by_the_version_counter() {
 }
 
 #[test]
-#[should_panic(expected = "a leaf Variable that requires grad is being used in an in-place operation")]
+#[should_panic(
+    expected = "a leaf Variable that requires grad is being used in an in-place operation"
+)]
 fn in_place_update_of_a_leaf_outside_no_grad_panics() {
     let mut w = Tensor::new(1.0).requires_grad_(true);
     w -= 0.1;
@@ -93,7 +95,15 @@ fn no_grad_and_enable_grad() {
 fn autograd_grad_leaves_dot_grad_untouched_and_higher_order_works() {
     let x = Tensor::new(1.5).requires_grad_(true);
     let y = x.pow(3);
-    let g = autograd::grad_with(&y, &[&x], None, autograd::GradOptions { create_graph: true, ..Default::default() });
+    let g = autograd::grad_with(
+        &y,
+        &[&x],
+        None,
+        autograd::GradOptions {
+            create_graph: true,
+            ..Default::default()
+        },
+    );
     let g = g[0].clone().unwrap();
     assert!((g.item::<f32>() - 3.0 * 2.25).abs() < 1e-5);
     let g2 = autograd::grad(&g, &[&x]);
@@ -107,7 +117,16 @@ fn unused_input_panics_unless_allowed() {
     let a = Tensor::new(1.0).requires_grad_(true);
     let b = Tensor::new(1.0).requires_grad_(true);
     let y = &a * 2.0;
-    let g = autograd::grad_with(&y, &[&a, &b], None, autograd::GradOptions { allow_unused: true, retain_graph: Some(true), ..Default::default() });
+    let g = autograd::grad_with(
+        &y,
+        &[&a, &b],
+        None,
+        autograd::GradOptions {
+            allow_unused: true,
+            retain_graph: Some(true),
+            ..Default::default()
+        },
+    );
     assert!(g[1].is_none());
     autograd::grad(&y, &[&a, &b]);
 }
@@ -128,7 +147,10 @@ fn tape_watches_variables_but_not_constants_unless_asked() {
     let tape = GradientTape::new();
     tape.watch(&c);
     let y = &c * &c;
-    assert_eq!(tape.gradient(&y, &[&c])[0].as_ref().unwrap().item::<f32>(), 4.0);
+    assert_eq!(
+        tape.gradient(&y, &[&c])[0].as_ref().unwrap().item::<f32>(),
+        4.0
+    );
 }
 
 #[test]
@@ -143,7 +165,9 @@ fn operations_outside_any_tape_record_nothing_for_variables() {
 }
 
 #[test]
-#[should_panic(expected = "A non-persistent GradientTape can only be used to compute one set of gradients")]
+#[should_panic(
+    expected = "A non-persistent GradientTape can only be used to compute one set of gradients"
+)]
 fn non_persistent_tape_refuses_a_second_gradient() {
     let w = Tensor::variable(3.0);
     let tape = GradientTape::new();
@@ -172,7 +196,10 @@ fn stop_recording_and_stop_gradient() {
     let a = tape.stop_recording(|| &w * 2.0);
     assert!(!a.requires_grad());
     let y = &w * &w.detach();
-    assert_eq!(tape.gradient(&y, &[&w])[0].as_ref().unwrap().item::<f32>(), 3.0);
+    assert_eq!(
+        tape.gradient(&y, &[&w])[0].as_ref().unwrap().item::<f32>(),
+        3.0
+    );
 }
 
 fn seed_torch(steps: usize) -> Vec<(f32, f32, f32)> {
@@ -219,9 +246,16 @@ fn seed_linear_regression_matches_pytorch_in_both_idioms() {
     assert_eq!(steps.len(), 100);
     for (name, run) in [("torch", seed_torch(100)), ("tf", seed_tf(100))] {
         for (i, (s, (cost, w, b))) in steps.iter().zip(&run).enumerate() {
-            for (what, got, want) in [("cost", *cost, &s["cost"]), ("W", *w, &s["W"]), ("b", *b, &s["b"])] {
+            for (what, got, want) in [
+                ("cost", *cost, &s["cost"]),
+                ("W", *w, &s["W"]),
+                ("b", *b, &s["b"]),
+            ] {
                 let want = want.as_f64().unwrap();
-                assert!(close(got, want, 1e-5), "{name} step {i} {what}: {got} vs PyTorch {want}");
+                assert!(
+                    close(got, want, 1e-5),
+                    "{name} step {i} {what}: {got} vs PyTorch {want}"
+                );
             }
         }
     }
@@ -242,5 +276,8 @@ fn graph_is_freed_each_step_memory_stays_flat() {
     seed_tf(100_000);
     let after = resident_kib();
     // Leaking even one 5-element tensor per step would add tens of megabytes here.
-    assert!(after <= before + 2048, "resident memory grew from {before} KiB to {after} KiB");
+    assert!(
+        after <= before + 2048,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
 }

@@ -51,10 +51,18 @@ fn unary_ops() {
     check2("tanh", &|t| t[0].tanh(), &[x.clone()]);
     check2("sigmoid", &|t| t[0].sigmoid(), &[x.clone()]);
     check("relu", &|t| t[0].relu(), &[x.clone()]);
-    check("clamp", &|t| t[0].clamp(Some(-1.0), Some(1.0)), &[x.clone()]);
+    check(
+        "clamp",
+        &|t| t[0].clamp(Some(-1.0), Some(1.0)),
+        &[x.clone()],
+    );
     check2("pow_scalar", &|t| t[0].pow(2.5), &[pos.clone()]);
     check2("pow_scalar_int", &|t| t[0].pow(3), &[x.clone()]);
-    check2("to_dtype", &|t| t[0].to_dtype(tandem_core::DType::Float64), &[x]);
+    check2(
+        "to_dtype",
+        &|t| t[0].to_dtype(tandem_core::DType::Float64),
+        &[x],
+    );
 }
 
 #[test]
@@ -71,7 +79,11 @@ fn binary_ops_with_broadcasting() {
     check("minimum", &|t| t[0].minimum(&t[1]), &[a.clone(), b.clone()]);
     check2("scalar_rsub", &|t| 2.0 - &t[0], &[a.clone()]);
     check2("scalar_rdiv", &|t| 2.0 / &t[0], &[b]);
-    check2("zero_dim", &|t| &t[0] * &t[1], &[a, Tensor::from_vec(vec![1.7f64], &[])]);
+    check2(
+        "zero_dim",
+        &|t| &t[0] * &t[1],
+        &[a, Tensor::from_vec(vec![1.7f64], &[])],
+    );
 }
 
 #[test]
@@ -101,13 +113,29 @@ fn reductions_and_scans() {
 fn views() {
     let x = vals(&[2, 3, 4], -2.0, 2.0, 8);
     check2("reshape", &|t| t[0].reshape(&[4, -1]), &[x.clone()]);
-    check2("permute", &|t| t[0].permute(&[2, 0, 1]).square(), &[x.clone()]);
-    check2("transpose_reshape", &|t| t[0].transpose(0, 2).reshape(&[-1]), &[x.clone()]);
-    check2("expand", &|t| t[0].narrow(0, 0, 1).expand(&[3, -1, -1]), &[x.clone()]);
+    check2(
+        "permute",
+        &|t| t[0].permute(&[2, 0, 1]).square(),
+        &[x.clone()],
+    );
+    check2(
+        "transpose_reshape",
+        &|t| t[0].transpose(0, 2).reshape(&[-1]),
+        &[x.clone()],
+    );
+    check2(
+        "expand",
+        &|t| t[0].narrow(0, 0, 1).expand(&[3, -1, -1]),
+        &[x.clone()],
+    );
     check2("narrow", &|t| t[0].narrow(2, 1, 2), &[x.clone()]);
     check2("select", &|t| t[0].select(1, -1), &[x.clone()]);
     check2("slice_step", &|t| t[0].slice(2, 0, 4, 2), &[x.clone()]);
-    check2("squeeze_unsqueeze", &|t| t[0].unsqueeze(1).squeeze(Some(1)).flatten(0, 1), &[x.clone()]);
+    check2(
+        "squeeze_unsqueeze",
+        &|t| t[0].unsqueeze(1).squeeze(Some(1)).flatten(0, 1),
+        &[x.clone()],
+    );
     check2("index", &|t| t[0].i((.., 1..3, 2)), &[x]);
 }
 
@@ -118,15 +146,43 @@ fn copies_and_indexing() {
     let idx = Tensor::from_vec(vec![2i64, 0, 1, 0, 1, 2, 2, 0], &[2, 4]);
     let rows = Tensor::from_vec(vec![2i64, 0, 2], &[3]);
     let mask = Tensor::from_vec(vec![true, false, false, true], &[4]);
-    check2("cat", &|t| Tensor::cat(&[&t[0], &t[1]], 0), &[a.clone(), b.clone()]);
-    check2("stack", &|t| Tensor::stack(&[&t[0].narrow(0, 0, 2), &t[1]], 1), &[a.clone(), b.clone()]);
+    check2(
+        "cat",
+        &|t| Tensor::cat(&[&t[0], &t[1]], 0),
+        &[a.clone(), b.clone()],
+    );
+    check2(
+        "stack",
+        &|t| Tensor::stack(&[&t[0].narrow(0, 0, 2), &t[1]], 1),
+        &[a.clone(), b.clone()],
+    );
     check2("gather", &|t| t[0].gather(0, &idx), &[a.clone()]);
-    check2("scatter_add", &|t| t[0].scatter_add(0, &idx, &t[1]), &[a.clone(), b.clone()]);
-    check2("index_select", &|t| t[0].index_select(0, &rows), &[a.clone()]);
-    check2("index_add", &|t| t[0].index_add(0, &rows.narrow(0, 0, 2), &t[1]), &[a.clone(), b.clone()]);
-    check2("masked_fill", &|t| t[0].masked_fill(&mask, 0.5), &[a.clone()]);
+    check2(
+        "scatter_add",
+        &|t| t[0].scatter_add(0, &idx, &t[1]),
+        &[a.clone(), b.clone()],
+    );
+    check2(
+        "index_select",
+        &|t| t[0].index_select(0, &rows),
+        &[a.clone()],
+    );
+    check2(
+        "index_add",
+        &|t| t[0].index_add(0, &rows.narrow(0, 0, 2), &t[1]),
+        &[a.clone(), b.clone()],
+    );
+    check2(
+        "masked_fill",
+        &|t| t[0].masked_fill(&mask, 0.5),
+        &[a.clone()],
+    );
     let cond = a.gt(0.0);
-    check2("where", &|t| Tensor::where_(&cond, &t[0], &t[1].narrow(0, 0, 1)), &[a.clone(), b.clone()]);
+    check2(
+        "where",
+        &|t| Tensor::where_(&cond, &t[0], &t[1].narrow(0, 0, 1)),
+        &[a.clone(), b.clone()],
+    );
     check2("split", &|t| &t[0].split(3, 1)[1] * 2.0, &[a.clone()]);
     check2("contiguous_copy", &|t| t[0].t().contiguous_copy(), &[a]);
 }
@@ -139,10 +195,26 @@ fn matrix_products() {
     let bb = vals(&[2, 1, 4, 2], -1.0, 1.0, 14);
     let v = vals(&[4], -1.0, 1.0, 15);
     check2("matmul", &|t| t[0].matmul(&t[1]), &[a.clone(), b.clone()]);
-    check2("matmul_transposed", &|t| t[0].t().matmul(&t[1].t()), &[b.clone(), a.clone()]);
-    check2("matmul_broadcast_batch", &|t| t[0].matmul(&t[1]), &[ba.clone(), bb]);
-    check2("bmm", &|t| t[0].bmm(&t[1]), &[ba.clone(), vals(&[2, 4, 3], -1.0, 1.0, 16)]);
+    check2(
+        "matmul_transposed",
+        &|t| t[0].t().matmul(&t[1].t()),
+        &[b.clone(), a.clone()],
+    );
+    check2(
+        "matmul_broadcast_batch",
+        &|t| t[0].matmul(&t[1]),
+        &[ba.clone(), bb],
+    );
+    check2(
+        "bmm",
+        &|t| t[0].bmm(&t[1]),
+        &[ba.clone(), vals(&[2, 4, 3], -1.0, 1.0, 16)],
+    );
     check2("matvec", &|t| t[0].matmul(&t[1]), &[a, v.clone()]);
     check2("dot", &|t| t[0].dot(&t[1]), &[v.clone(), v.clone()]);
-    check2("outer", &|t| t[0].outer(&t[1]), &[v, vals(&[3], -1.0, 1.0, 17)]);
+    check2(
+        "outer",
+        &|t| t[0].outer(&t[1]),
+        &[v, vals(&[3], -1.0, 1.0, 17)],
+    );
 }

@@ -9,7 +9,12 @@ fn shape() -> impl Strategy<Value = Vec<usize>> {
 
 fn tensor_of(shape: &[usize], salt: usize) -> Tensor {
     let n: usize = shape.iter().product();
-    Tensor::from_vec((0..n).map(|i| ((i * 31 + salt * 7) % 17) as f64 - 8.0).collect(), shape)
+    Tensor::from_vec(
+        (0..n)
+            .map(|i| ((i * 31 + salt * 7) % 17) as f64 - 8.0)
+            .collect(),
+        shape,
+    )
 }
 
 /// Row-major multi-index of flat position `i` in `shape`.
@@ -35,7 +40,11 @@ fn at_broadcast(vals: &[f64], shape: &[usize], idx: &[usize]) -> f64 {
 
 /// Makes `b` broadcast-compatible with `a` by setting some dims to 1 and dropping leading ones.
 fn compatible(a: &[usize], ones: &[bool], drop: usize) -> Vec<usize> {
-    let b: Vec<usize> = a.iter().zip(ones.iter().cycle()).map(|(&d, &o)| if o { 1 } else { d }).collect();
+    let b: Vec<usize> = a
+        .iter()
+        .zip(ones.iter().cycle())
+        .map(|(&d, &o)| if o { 1 } else { d })
+        .collect();
     b[drop.min(b.len())..].to_vec()
 }
 

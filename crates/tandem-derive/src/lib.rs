@@ -91,6 +91,8 @@ fn nn_path() -> proc_macro2::TokenStream {
 fn skipped(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("module")
-            && a.parse_args::<syn::Ident>().map(|i| i == "skip").unwrap_or(false)
+            && a.parse_args::<syn::Ident>()
+                .map(|i| i == "skip")
+                .unwrap_or(false)
     })
 }

@@ -25,13 +25,22 @@ pub struct EarlyStopping {
 impl EarlyStopping {
     /// Watches `monitor` with `patience`.
     pub fn new(monitor: &str, patience: usize) -> EarlyStopping {
-        EarlyStopping { monitor: monitor.into(), patience, min_delta: 0.0, best: None, wait: 0, stopped_epoch: None }
+        EarlyStopping {
+            monitor: monitor.into(),
+            patience,
+            min_delta: 0.0,
+            best: None,
+            wait: 0,
+            stopped_epoch: None,
+        }
     }
 }
 
 impl Callback for EarlyStopping {
     fn on_epoch_end(&mut self, epoch: usize, logs: &[(String, f64)]) -> bool {
-        let Some(&(_, v)) = logs.iter().find(|(k, _)| *k == self.monitor) else { return false };
+        let Some(&(_, v)) = logs.iter().find(|(k, _)| *k == self.monitor) else {
+            return false;
+        };
         let higher_better = self.monitor.contains("acc");
         let improved = match self.best {
             None => true,

@@ -38,5 +38,9 @@ pub enum KerasError {
 }
 
 pub(crate) fn unknown(kind: &'static str, name: &str, valid: &[&'static str]) -> KerasError {
-    KerasError::UnknownName { kind, name: name.to_string(), valid: valid.to_vec() }
+    KerasError::UnknownName {
+        kind,
+        name: name.to_string(),
+        valid: valid.to_vec(),
+    }
 }

@@ -62,7 +62,9 @@ pub enum Activation {
     Gelu,
 }
 
-const ACTIVATIONS: [&str; 8] = ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu"];
+const ACTIVATIONS: [&str; 8] = [
+    "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu",
+];
 
 impl Activation {
     /// The activation with Keras name `name`.
@@ -113,7 +115,14 @@ pub enum Initializer {
     Ones,
 }
 
-const INITIALIZERS: [&str; 6] = ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros", "ones"];
+const INITIALIZERS: [&str; 6] = [
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "zeros",
+    "ones",
+];
 
 impl Initializer {
     /// The initializer with Keras name `name`.
@@ -131,10 +140,16 @@ impl Initializer {
 
     /// Fills `t` (a `[out, in]` weight) in place.
     pub fn fill(self, t: &Tensor) {
-        let (fan_in, fan_out) = if t.ndim() >= 2 { init::fans(t) } else { (t.numel(), t.numel()) };
+        let (fan_in, fan_out) = if t.ndim() >= 2 {
+            init::fans(t)
+        } else {
+            (t.numel(), t.numel())
+        };
         match self {
             Initializer::GlorotUniform => init::xavier_uniform_(t, 1.0),
-            Initializer::GlorotNormal => truncated_normal(t, (2.0 / (fan_in + fan_out) as f64).sqrt()),
+            Initializer::GlorotNormal => {
+                truncated_normal(t, (2.0 / (fan_in + fan_out) as f64).sqrt())
+            }
             Initializer::HeNormal => truncated_normal(t, (2.0 / fan_in as f64).sqrt()),
             Initializer::HeUniform => {
                 let b = (6.0 / fan_in as f64).sqrt();
@@ -209,13 +224,15 @@ impl Dense {
 
     /// `kernel_initializer='he_normal'` etc.
     pub fn kernel_initializer(mut self, name: &str) -> Dense {
-        self.kernel_initializer = Initializer::from_name(name).unwrap_or_else(|e| panic!("Dense: {e}"));
+        self.kernel_initializer =
+            Initializer::from_name(name).unwrap_or_else(|e| panic!("Dense: {e}"));
         self
     }
 
     /// `bias_initializer='zeros'` etc.
     pub fn bias_initializer(mut self, name: &str) -> Dense {
-        self.bias_initializer = Initializer::from_name(name).unwrap_or_else(|e| panic!("Dense: {e}"));
+        self.bias_initializer =
+            Initializer::from_name(name).unwrap_or_else(|e| panic!("Dense: {e}"));
         self
     }
 
@@ -270,7 +287,10 @@ impl Layer for Dense {
         s
     }
     fn trainable_weights(&self) -> Vec<Tensor> {
-        self.linear.as_ref().map(|l| l.parameters()).unwrap_or_default()
+        self.linear
+            .as_ref()
+            .map(|l| l.parameters())
+            .unwrap_or_default()
     }
 }
 

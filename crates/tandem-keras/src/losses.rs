@@ -7,19 +7,28 @@ const EPSILON: f64 = 1e-7;
 
 /// `mean_squared_error(y_true, y_pred)` over the last axis.
 pub fn mean_squared_error(y_true: &Tensor, y_pred: &Tensor) -> Tensor {
-    (y_pred - &y_true.to_dtype(y_pred.dtype())).square().mean_dims(&[-1], false)
+    (y_pred - &y_true.to_dtype(y_pred.dtype()))
+        .square()
+        .mean_dims(&[-1], false)
 }
 
 /// `mean_absolute_error(y_true, y_pred)` over the last axis.
 pub fn mean_absolute_error(y_true: &Tensor, y_pred: &Tensor) -> Tensor {
-    (y_pred - &y_true.to_dtype(y_pred.dtype())).abs().mean_dims(&[-1], false)
+    (y_pred - &y_true.to_dtype(y_pred.dtype()))
+        .abs()
+        .mean_dims(&[-1], false)
 }
 
 /// `binary_crossentropy(y_true, y_pred, from_logits)` over the last axis.
 pub fn binary_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool) -> Tensor {
     let y = y_true.to_dtype(y_pred.dtype());
     let per = if from_logits {
-        tandem_nn::functional::binary_cross_entropy_with_logits(y_pred, &y, None, tandem_nn::functional::Reduction::None)
+        tandem_nn::functional::binary_cross_entropy_with_logits(
+            y_pred,
+            &y,
+            None,
+            tandem_nn::functional::Reduction::None,
+        )
     } else {
         let p = y_pred.clamp(Some(EPSILON), Some(1.0 - EPSILON));
         -(&(&y * &p.log()) + &(&(1.0 - &y) * &(1.0 - &p).log()))
@@ -41,9 +50,17 @@ pub fn categorical_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: b
 }
 
 /// `sparse_categorical_crossentropy(y_true, y_pred, from_logits)`: integer class targets.
-pub fn sparse_categorical_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool) -> Tensor {
+pub fn sparse_categorical_crossentropy(
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    from_logits: bool,
+) -> Tensor {
     let c = *y_pred.shape().last().expect("class axis");
-    let onehot = y_true.to_dtype(DType::Int64).reshape(&[-1]).one_hot(c).to_dtype(y_pred.dtype());
+    let onehot = y_true
+        .to_dtype(DType::Int64)
+        .reshape(&[-1])
+        .one_hot(c)
+        .to_dtype(y_pred.dtype());
     categorical_crossentropy(&onehot, &y_pred.reshape(&[-1, c as isize]), from_logits)
 }
 
@@ -107,7 +124,9 @@ impl Loss {
             "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
             "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
             "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
-            "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits: false },
+            "sparse_categorical_crossentropy" => {
+                Loss::SparseCategoricalCrossentropy { from_logits: false }
+            }
             other => return Err(unknown("loss", other, &NAMES)),
         })
     }
@@ -117,12 +136,20 @@ impl Loss {
         match *self {
             Loss::MeanSquaredError => mean_squared_error(y_true, y_pred).mean(),
             Loss::MeanAbsoluteError => mean_absolute_error(y_true, y_pred).mean(),
-            Loss::BinaryCrossentropy { from_logits } => binary_crossentropy(y_true, y_pred, from_logits).mean(),
-            Loss::CategoricalCrossentropy { from_logits } => categorical_crossentropy(y_true, y_pred, from_logits).mean(),
+            Loss::BinaryCrossentropy { from_logits } => {
+                binary_crossentropy(y_true, y_pred, from_logits).mean()
+            }
+            Loss::CategoricalCrossentropy { from_logits } => {
+                categorical_crossentropy(y_true, y_pred, from_logits).mean()
+            }
             Loss::SparseCategoricalCrossentropy { from_logits } => {
                 if from_logits && y_pred.ndim() == 2 {
                     // the fused, stable log-softmax + NLL of the nn crate
-                    tandem_nn::functional::cross_entropy(y_pred, &y_true.to_dtype(DType::Int64).reshape(&[-1]), &Default::default())
+                    tandem_nn::functional::cross_entropy(
+                        y_pred,
+                        &y_true.to_dtype(DType::Int64).reshape(&[-1]),
+                        &Default::default(),
+                    )
                 } else {
                     sparse_categorical_crossentropy(y_true, y_pred, from_logits).mean()
                 }

@@ -32,7 +32,9 @@ impl Metric {
             "accuracy" | "acc" => match loss {
                 Loss::SparseCategoricalCrossentropy { .. } => Kind::SparseAccuracy,
                 Loss::CategoricalCrossentropy { .. } => Kind::CategoricalAccuracy,
-                Loss::BinaryCrossentropy { from_logits } => Kind::BinaryAccuracy { threshold: if from_logits { 0.0 } else { 0.5 } },
+                Loss::BinaryCrossentropy { from_logits } => Kind::BinaryAccuracy {
+                    threshold: if from_logits { 0.0 } else { 0.5 },
+                },
                 _ => Kind::BinaryAccuracy { threshold: 0.5 },
             },
             "binary_accuracy" => Kind::BinaryAccuracy { threshold: 0.5 },
@@ -45,7 +47,12 @@ impl Metric {
             Kind::Mae => "mae",
             _ => "accuracy",
         };
-        Ok(Metric { name, kind, total: 0.0, count: 0.0 })
+        Ok(Metric {
+            name,
+            kind,
+            total: 0.0,
+            count: 0.0,
+        })
     }
 
     pub(crate) fn reset(&mut self) {
@@ -58,17 +65,34 @@ impl Metric {
         let v = match self.kind {
             Kind::SparseAccuracy => {
                 let pred = y_pred.argmax(Some(-1), false);
-                pred.eq(&y_true.to_dtype(DType::Int64).reshape(&[-1])).float().mean().item::<f32>() as f64
+                pred.eq(y_true.to_dtype(DType::Int64).reshape(&[-1]))
+                    .float()
+                    .mean()
+                    .item::<f32>() as f64
             }
-            Kind::CategoricalAccuracy => {
-                y_pred.argmax(Some(-1), false).eq(&y_true.argmax(Some(-1), false)).float().mean().item::<f32>() as f64
-            }
+            Kind::CategoricalAccuracy => y_pred
+                .argmax(Some(-1), false)
+                .eq(y_true.argmax(Some(-1), false))
+                .float()
+                .mean()
+                .item::<f32>() as f64,
             Kind::BinaryAccuracy { threshold } => {
                 let pred = y_pred.gt(threshold).float();
-                pred.eq(&y_true.to_dtype(DType::Float32).reshape(&pred.shape().iter().map(|&d| d as isize).collect::<Vec<_>>())).float().mean().item::<f32>() as f64
+                pred.eq(y_true
+                    .to_dtype(DType::Float32)
+                    .reshape(&pred.shape().iter().map(|&d| d as isize).collect::<Vec<_>>()))
+                    .float()
+                    .mean()
+                    .item::<f32>() as f64
             }
-            Kind::Mse => (y_pred - &y_true.to_dtype(y_pred.dtype())).square().mean().item::<f32>() as f64,
-            Kind::Mae => (y_pred - &y_true.to_dtype(y_pred.dtype())).abs().mean().item::<f32>() as f64,
+            Kind::Mse => (y_pred - &y_true.to_dtype(y_pred.dtype()))
+                .square()
+                .mean()
+                .item::<f32>() as f64,
+            Kind::Mae => (y_pred - &y_true.to_dtype(y_pred.dtype()))
+                .abs()
+                .mean()
+                .item::<f32>() as f64,
         };
         self.total += v * n;
         self.count += n;

@@ -39,13 +39,20 @@ impl Layer for Stack {
         self.layers.first().and_then(|l| l.declared_input_shape())
     }
     fn call(&self, x: &Tensor, training: bool) -> Tensor {
-        self.layers.iter().fold(x.clone(), |h, l| l.call(&h, training))
+        self.layers
+            .iter()
+            .fold(x.clone(), |h, l| l.call(&h, training))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
-        self.layers.iter().fold(input_shape.to_vec(), |s, l| l.output_shape(&s))
+        self.layers
+            .iter()
+            .fold(input_shape.to_vec(), |s, l| l.output_shape(&s))
     }
     fn trainable_weights(&self) -> Vec<Tensor> {
-        self.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+        self.layers
+            .iter()
+            .flat_map(|l| l.trainable_weights())
+            .collect()
     }
     fn sublayers(&self) -> Vec<&dyn Layer> {
         self.layers.iter().map(|b| b.as_ref()).collect()
@@ -76,7 +83,17 @@ pub struct FitArgs<'a> {
 
 impl Default for FitArgs<'_> {
     fn default() -> Self {
-        FitArgs { epochs: 1, batch_size: 32, verbose: 1, validation_split: 0.0, validation_data: None, shuffle: true, initial_epoch: 0, callbacks: Vec::new(), seed: 0 }
+        FitArgs {
+            epochs: 1,
+            batch_size: 32,
+            verbose: 1,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            initial_epoch: 0,
+            callbacks: Vec::new(),
+            seed: 0,
+        }
     }
 }
 
@@ -122,7 +139,11 @@ pub type Sequential = Model<Stack>;
 impl Model<Stack> {
     /// `Sequential([layers...])`.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Sequential {
-        let mut m = Model { net: Stack { layers }, compiled: None, name: "sequential".into() };
+        let mut m = Model {
+            net: Stack { layers },
+            compiled: None,
+            name: "sequential".into(),
+        };
         if let Some(shape) = m.net.declared_input_shape() {
             m.net.build(&shape);
         }
@@ -139,7 +160,10 @@ impl Model<Stack> {
 }
 
 fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
-    let (nx, ny) = (x.shape().first().copied().unwrap_or(0), y.shape().first().copied().unwrap_or(0));
+    let (nx, ny) = (
+        x.shape().first().copied().unwrap_or(0),
+        y.shape().first().copied().unwrap_or(0),
+    );
     if nx != ny {
         return Err(KerasError::Cardinality { x: nx, y: ny });
     }
@@ -149,7 +173,11 @@ fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
 impl<L: Layer> Model<L> {
     /// Wraps a subclassed model (`model = Net()`).
     pub fn from_layer(net: L) -> Model<L> {
-        Model { net, compiled: None, name: "model".into() }
+        Model {
+            net,
+            compiled: None,
+            name: "model".into(),
+        }
     }
 
     /// The wrapped network.
@@ -169,11 +197,24 @@ impl<L: Layer> Model<L> {
 
     /// `model.compile(optimizer, loss, metrics)`, with names (`"adam"`,
     /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects.
-    pub fn compile(&mut self, optimizer: impl IntoOptimizer, loss: impl IntoLoss, metrics: &[&str]) -> Result<(), KerasError> {
+    pub fn compile(
+        &mut self,
+        optimizer: impl IntoOptimizer,
+        loss: impl IntoLoss,
+        metrics: &[&str],
+    ) -> Result<(), KerasError> {
         let optimizer = optimizer.into_optimizer()?;
         let loss = loss.into_loss()?;
-        let metrics = metrics.iter().map(|m| Metric::from_name(m, loss)).collect::<Result<Vec<_>, _>>()?;
-        self.compiled = Some(Compiled { optimizer, state: None, loss, metrics });
+        let metrics = metrics
+            .iter()
+            .map(|m| Metric::from_name(m, loss))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.compiled = Some(Compiled {
+            optimizer,
+            state: None,
+            loss,
+            metrics,
+        });
         Ok(())
     }
 
@@ -192,28 +233,47 @@ impl<L: Layer> Model<L> {
     /// `model.fit(x, y, epochs, batch_size, ...)`: trains and returns the [`History`]. Bad
     /// arguments (mismatched lengths, zero batch size, a split out of range, not compiled)
     /// are errors before any training happens.
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut args: FitArgs<'_>) -> Result<History, KerasError> {
+    pub fn fit(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        mut args: FitArgs<'_>,
+    ) -> Result<History, KerasError> {
         if self.compiled.is_none() {
             return Err(KerasError::NotCompiled("fit"));
         }
         let n = check_same_len(x, y)?;
         if args.batch_size == 0 {
-            return Err(KerasError::Argument { name: "batch_size", reason: "must be at least 1".into() });
+            return Err(KerasError::Argument {
+                name: "batch_size",
+                reason: "must be at least 1".into(),
+            });
         }
         if !(0.0..1.0).contains(&args.validation_split) {
-            return Err(KerasError::Argument { name: "validation_split", reason: format!("must be in [0, 1), got {}", args.validation_split) });
+            return Err(KerasError::Argument {
+                name: "validation_split",
+                reason: format!("must be in [0, 1), got {}", args.validation_split),
+            });
         }
         if let Some((vx, vy)) = args.validation_data {
             check_same_len(vx, vy)?;
         }
         let x = as_float(x);
-        let n_val = if args.validation_data.is_none() { (n as f64 * args.validation_split) as usize } else { 0 };
+        let n_val = if args.validation_data.is_none() {
+            (n as f64 * args.validation_split) as usize
+        } else {
+            0
+        };
         let n_train = n - n_val;
         if n_train == 0 {
-            return Err(KerasError::Argument { name: "validation_split", reason: "leaves no training samples".into() });
+            return Err(KerasError::Argument {
+                name: "validation_split",
+                reason: "leaves no training samples".into(),
+            });
         }
         let (xt, yt) = (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train));
-        let split_val = (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
+        let split_val =
+            (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
         let mut history = History::default();
         let steps = n_train.div_ceil(args.batch_size);
         let mut order: Vec<i64> = (0..n_train as i64).collect();
@@ -222,7 +282,8 @@ impl<L: Layer> Model<L> {
                 println!("Epoch {}/{}", epoch + 1, args.epochs);
             }
             if args.shuffle {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed.wrapping_add(epoch as u64));
+                let mut rng =
+                    rand::rngs::StdRng::seed_from_u64(args.seed.wrapping_add(epoch as u64));
                 order.shuffle(&mut rng);
             }
             for m in &mut self.compiled.as_mut().expect("compiled").metrics {
@@ -247,7 +308,10 @@ impl<L: Layer> Model<L> {
             let c = self.compiled.as_ref().expect("compiled");
             let mut logs = vec![("loss".to_string(), loss_sum / seen as f64)];
             logs.extend(c.metrics.iter().map(|m| (m.name.to_string(), m.result())));
-            let val = args.validation_data.map(|(a, b)| (a.clone(), b.clone())).or_else(|| split_val.clone());
+            let val = args
+                .validation_data
+                .map(|(a, b)| (a.clone(), b.clone()))
+                .or_else(|| split_val.clone());
             if let Some((vx, vy)) = val {
                 let vals = self.evaluate_logs(&vx, &vy, args.batch_size);
                 logs.extend(vals.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
@@ -285,7 +349,12 @@ impl<L: Layer> Model<L> {
     }
 
     /// `model.evaluate(x, y)`: the loss and each metric, by name.
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Vec<(String, f64)>, KerasError> {
+    pub fn evaluate(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        batch_size: usize,
+    ) -> Result<Vec<(String, f64)>, KerasError> {
         if self.compiled.is_none() {
             return Err(KerasError::NotCompiled("evaluate"));
         }
@@ -297,7 +366,13 @@ impl<L: Layer> Model<L> {
         let x = as_float(x);
         let n = x.shape()[0];
         autograd::no_grad(|| {
-            let parts: Vec<Tensor> = (0..n).step_by(batch_size.max(1)).map(|s| self.net.apply(&x.narrow(0, s, batch_size.min(n - s)), false)).collect();
+            let parts: Vec<Tensor> = (0..n)
+                .step_by(batch_size.max(1))
+                .map(|s| {
+                    self.net
+                        .apply(&x.narrow(0, s, batch_size.min(n - s)), false)
+                })
+                .collect();
             let refs: Vec<&Tensor> = parts.iter().collect();
             Tensor::cat(&refs, 0)
         })
@@ -311,50 +386,91 @@ impl<L: Layer> Model<L> {
     /// `model.summary()` as Keras prints it.
     pub fn summary(&self) -> String {
         let line = "_".repeat(65);
-        let mut s = format!("Model: \"{}\"\n{line}\n {:<27} {:<25} {}\n{}\n", self.name, "Layer (type)", "Output Shape", "Param #", "=".repeat(65));
+        let mut s = format!(
+            "Model: \"{}\"\n{line}\n {:<27} {:<25} {}\n{}\n",
+            self.name,
+            "Layer (type)",
+            "Output Shape",
+            "Param #",
+            "=".repeat(65)
+        );
         let input = self.net.declared_input_shape();
         let subs = self.net.sublayers();
-        let layers: Vec<&dyn Layer> = if subs.is_empty() { vec![&self.net as &dyn Layer] } else { subs };
+        let layers: Vec<&dyn Layer> = if subs.is_empty() {
+            vec![&self.net as &dyn Layer]
+        } else {
+            subs
+        };
         let mut shape = input.clone();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut total = 0;
         for l in layers {
             let base = l.name();
             let k = counts.entry(base.clone()).or_insert(0);
-            let name = if *k == 0 { base.clone() } else { format!("{base}_{k}") };
+            let name = if *k == 0 {
+                base.clone()
+            } else {
+                format!("{base}_{k}")
+            };
             *k += 1;
-            let class: String = base.split('_').map(|w| {
-                let mut c = w.chars();
-                c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
-            }).collect();
+            let class: String = base
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                        .unwrap_or_default()
+                })
+                .collect();
             let out = shape.as_ref().map(|sh| l.output_shape(sh));
             let shown = match &out {
-                Some(o) => format!("(None, {})", o.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+                Some(o) => format!(
+                    "(None, {})",
+                    o.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 None => "(unbuilt)".into(),
             };
             let params: usize = l.trainable_weights().iter().map(Tensor::numel).sum();
             total += params;
-            s += &format!(" {:<27} {:<25} {}\n", format!("{name} ({class})"), shown, params);
+            s += &format!(
+                " {:<27} {:<25} {}\n",
+                format!("{name} ({class})"),
+                shown,
+                params
+            );
             shape = out;
         }
         let with_commas = |n: usize| {
             let d = n.to_string();
             let mut out = String::new();
             for (i, ch) in d.chars().enumerate() {
-                if i > 0 && (d.len() - i) % 3 == 0 {
+                if i > 0 && (d.len() - i).is_multiple_of(3) {
                     out.push(',');
                 }
                 out.push(ch);
             }
             out
         };
-        s += &format!("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n{line}\n", "=".repeat(65), with_commas(total), with_commas(total));
+        s += &format!(
+            "{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n{line}\n",
+            "=".repeat(65),
+            with_commas(total),
+            with_commas(total)
+        );
         s
     }
 
     /// Saves the weights (safetensors, atomic write).
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
-        let named: Vec<(String, Tensor)> = self.trainable_variables().into_iter().enumerate().map(|(i, t)| (format!("weight_{i}"), t)).collect();
+        let named: Vec<(String, Tensor)> = self
+            .trainable_variables()
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (format!("weight_{i}"), t))
+            .collect();
         Ok(tandem_nn::save_safetensors(&named, path.as_ref())?)
     }
 
@@ -369,7 +485,11 @@ impl<L: Layer> Model<L> {
                 Some(t) if t.shape() == v.shape() => autograd::no_grad(|| {
                     v.detach().copy_(&t);
                 }),
-                Some(t) => mismatched.push((format!("weight_{i}"), t.shape().to_vec(), v.shape().to_vec())),
+                Some(t) => mismatched.push((
+                    format!("weight_{i}"),
+                    t.shape().to_vec(),
+                    v.shape().to_vec(),
+                )),
                 None => missing.push(format!("weight_{i}")),
             }
         }
@@ -377,7 +497,12 @@ impl<L: Layer> Model<L> {
         if missing.is_empty() && mismatched.is_empty() && unexpected.is_empty() {
             Ok(())
         } else {
-            Err(tandem_nn::CheckpointError::Mismatch { missing, unexpected, mismatched }.into())
+            Err(tandem_nn::CheckpointError::Mismatch {
+                missing,
+                unexpected,
+                mismatched,
+            }
+            .into())
         }
     }
 }

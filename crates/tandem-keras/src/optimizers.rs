@@ -50,25 +50,42 @@ pub enum OptimizerSpec {
 /// `SGD(learning_rate, momentum)` (the seed's `SGD(learning_rate=0.01, momentum=0.5)`).
 #[allow(non_snake_case)]
 pub fn SGD(learning_rate: f64, momentum: f64) -> OptimizerSpec {
-    OptimizerSpec::SGD { learning_rate, momentum, nesterov: false }
+    OptimizerSpec::SGD {
+        learning_rate,
+        momentum,
+        nesterov: false,
+    }
 }
 
 /// `Adam(learning_rate)` with Keras's other defaults.
 #[allow(non_snake_case)]
 pub fn Adam(learning_rate: f64) -> OptimizerSpec {
-    OptimizerSpec::Adam { learning_rate, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
+    OptimizerSpec::Adam {
+        learning_rate,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+    }
 }
 
 /// `RMSprop(learning_rate)` with Keras's other defaults.
 #[allow(non_snake_case)]
 pub fn RMSprop(learning_rate: f64) -> OptimizerSpec {
-    OptimizerSpec::RMSprop { learning_rate, rho: 0.9, epsilon: 1e-7 }
+    OptimizerSpec::RMSprop {
+        learning_rate,
+        rho: 0.9,
+        epsilon: 1e-7,
+    }
 }
 
 /// `Adagrad(learning_rate)` with Keras's other defaults.
 #[allow(non_snake_case)]
 pub fn Adagrad(learning_rate: f64) -> OptimizerSpec {
-    OptimizerSpec::Adagrad { learning_rate, initial_accumulator_value: 0.1, epsilon: 1e-7 }
+    OptimizerSpec::Adagrad {
+        learning_rate,
+        initial_accumulator_value: 0.1,
+        epsilon: 1e-7,
+    }
 }
 
 const NAMES: [&str; 4] = ["sgd", "adam", "rmsprop", "adagrad"];
@@ -88,21 +105,58 @@ impl OptimizerSpec {
     /// The nn optimizer over `params`.
     pub fn build(&self, params: Vec<Tensor>) -> Box<dyn NnOptimizer + Send> {
         match *self {
-            OptimizerSpec::SGD { learning_rate, momentum, nesterov } => Box::new(optim::SGD::with_config(
+            OptimizerSpec::SGD {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => Box::new(optim::SGD::with_config(
                 params,
-                optim::SgdConfig { lr: learning_rate, momentum, nesterov, ..Default::default() },
+                optim::SgdConfig {
+                    lr: learning_rate,
+                    momentum,
+                    nesterov,
+                    ..Default::default()
+                },
             )),
-            OptimizerSpec::Adam { learning_rate, beta_1, beta_2, epsilon } => Box::new(optim::Adam::with_config(
+            OptimizerSpec::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            } => Box::new(optim::Adam::with_config(
                 params,
-                optim::AdamConfig { lr: learning_rate, betas: (beta_1, beta_2), eps: epsilon, weight_decay: 0.0 },
+                optim::AdamConfig {
+                    lr: learning_rate,
+                    betas: (beta_1, beta_2),
+                    eps: epsilon,
+                    weight_decay: 0.0,
+                },
             )),
-            OptimizerSpec::RMSprop { learning_rate, rho, epsilon } => Box::new(optim::RMSprop::with_config(
+            OptimizerSpec::RMSprop {
+                learning_rate,
+                rho,
+                epsilon,
+            } => Box::new(optim::RMSprop::with_config(
                 params,
-                optim::RMSpropConfig { lr: learning_rate, alpha: rho, eps: epsilon, ..Default::default() },
+                optim::RMSpropConfig {
+                    lr: learning_rate,
+                    alpha: rho,
+                    eps: epsilon,
+                    ..Default::default()
+                },
             )),
-            OptimizerSpec::Adagrad { learning_rate, initial_accumulator_value, epsilon } => Box::new(optim::Adagrad::with_config(
+            OptimizerSpec::Adagrad {
+                learning_rate,
+                initial_accumulator_value,
+                epsilon,
+            } => Box::new(optim::Adagrad::with_config(
                 params,
-                optim::AdagradConfig { lr: learning_rate, initial_accumulator_value, eps: epsilon, ..Default::default() },
+                optim::AdagradConfig {
+                    lr: learning_rate,
+                    initial_accumulator_value,
+                    eps: epsilon,
+                    ..Default::default()
+                },
             )),
         }
     }
@@ -139,8 +193,16 @@ impl Optimizer {
     /// Applies `grads` to `vars` (`optimizer.apply_gradients(zip(grads, vars))`); the state is
     /// created for these variables on the first call.
     pub fn apply_gradients(&mut self, grads: &[Option<Tensor>], vars: &[Tensor]) {
-        assert_eq!(grads.len(), vars.len(), "apply_gradients: {} gradients for {} variables", grads.len(), vars.len());
-        let inner = self.inner.get_or_insert_with(|| self.spec.build(vars.to_vec()));
+        assert_eq!(
+            grads.len(),
+            vars.len(),
+            "apply_gradients: {} gradients for {} variables",
+            grads.len(),
+            vars.len()
+        );
+        let inner = self
+            .inner
+            .get_or_insert_with(|| self.spec.build(vars.to_vec()));
         for (v, g) in vars.iter().zip(grads) {
             v.set_grad(g.clone());
         }

@@ -19,7 +19,7 @@ fn duration(secs: f64) -> String {
 
 fn bar(done: usize, total: usize) -> String {
     const WIDTH: usize = 30;
-    let filled = if total == 0 { WIDTH } else { done * WIDTH / total };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
     if done >= total {
         "=".repeat(WIDTH)
     } else if filled == 0 {
@@ -30,12 +30,18 @@ fn bar(done: usize, total: usize) -> String {
 }
 
 pub(crate) fn format_logs(logs: &[(String, f64)]) -> String {
-    logs.iter().map(|(k, v)| format!(" - {k}: {v:.4}")).collect()
+    logs.iter()
+        .map(|(k, v)| format!(" - {k}: {v:.4}"))
+        .collect()
 }
 
 impl Progress {
     pub(crate) fn new(total: usize, verbose: u8) -> Progress {
-        Progress { total, verbose, start: Instant::now() }
+        Progress {
+            total,
+            verbose,
+            start: Instant::now(),
+        }
     }
 
     /// Redraws the bar after `done` steps (verbose 1 only).
@@ -49,9 +55,18 @@ impl Progress {
             let eta = elapsed / done.max(1) as f64 * (self.total - done) as f64;
             format!("ETA: {}", duration(eta))
         } else {
-            format!("{} {}/step", duration(elapsed), duration(elapsed / self.total.max(1) as f64))
+            format!(
+                "{} {}/step",
+                duration(elapsed),
+                duration(elapsed / self.total.max(1) as f64)
+            )
         };
-        print!("\r{done:>w$}/{} [{}] - {timing}{}", self.total, bar(done, self.total), format_logs(logs));
+        print!(
+            "\r{done:>w$}/{} [{}] - {timing}{}",
+            self.total,
+            bar(done, self.total),
+            format_logs(logs)
+        );
         if done >= self.total {
             println!();
         }
@@ -74,7 +89,13 @@ impl Progress {
                     format_logs(logs)
                 );
             }
-            2 => println!("{}/{} - {}{}", self.total, self.total, duration(elapsed), format_logs(logs)),
+            2 => println!(
+                "{}/{} - {}{}",
+                self.total,
+                self.total,
+                duration(elapsed),
+                format_logs(logs)
+            ),
             _ => {}
         }
     }
@@ -87,6 +108,9 @@ mod tests {
         assert_eq!(super::bar(469, 469), "==============================");
         assert_eq!(super::bar(0, 10), ">.............................");
         assert_eq!(super::bar(5, 10), "==============>...............");
-        assert_eq!(super::format_logs(&[("loss".into(), 0.34561), ("accuracy".into(), 0.8912)]), " - loss: 0.3456 - accuracy: 0.8912");
+        assert_eq!(
+            super::format_logs(&[("loss".into(), 0.34561), ("accuracy".into(), 0.8912)]),
+            " - loss: 0.3456 - accuracy: 0.8912"
+        );
     }
 }

@@ -38,9 +38,15 @@ fn summary_reports_keras_shapes_and_parameter_counts() {
 fn unknown_names_list_the_valid_ones() {
     let mut m = seed_model();
     let e = m.compile("adamx", "mse", &[]).unwrap_err().to_string();
-    assert!(e.contains("unknown optimizer 'adamx'") && e.contains("sgd, adam, rmsprop, adagrad"), "{e}");
+    assert!(
+        e.contains("unknown optimizer 'adamx'") && e.contains("sgd, adam, rmsprop, adagrad"),
+        "{e}"
+    );
     let e = m.compile("sgd", "hinge", &[]).unwrap_err().to_string();
-    assert!(e.contains("unknown loss 'hinge'") && e.contains("sparse_categorical_crossentropy"), "{e}");
+    assert!(
+        e.contains("unknown loss 'hinge'") && e.contains("sparse_categorical_crossentropy"),
+        "{e}"
+    );
     let e = m.compile("sgd", "mse", &["f1"]).unwrap_err().to_string();
     assert!(e.contains("unknown metric 'f1'"), "{e}");
 }
@@ -50,17 +56,53 @@ fn bad_fit_arguments_fail_before_training() {
     let mut m = Sequential::new(vec![Box::new(Dense::new(1).input_dim(2))]);
     let x = Tensor::new([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
     let y = Tensor::new([[1.0], [2.0]]);
-    assert!(matches!(m.fit(&x, &y, FitArgs::default()), Err(KerasError::NotCompiled("fit"))));
+    assert!(matches!(
+        m.fit(&x, &y, FitArgs::default()),
+        Err(KerasError::NotCompiled("fit"))
+    ));
     m.compile("sgd", "mse", &[]).unwrap();
     let before = m.trainable_variables()[0].to_vec::<f32>();
-    let e = m.fit(&x, &y, FitArgs { verbose: 0, ..Default::default() }).unwrap_err();
+    let e = m
+        .fit(
+            &x,
+            &y,
+            FitArgs {
+                verbose: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
     assert!(matches!(e, KerasError::Cardinality { x: 3, y: 2 }), "{e}");
     let y3 = Tensor::new([[1.0], [2.0], [3.0]]);
-    let e = m.fit(&x, &y3, FitArgs { batch_size: 0, verbose: 0, ..Default::default() }).unwrap_err();
+    let e = m
+        .fit(
+            &x,
+            &y3,
+            FitArgs {
+                batch_size: 0,
+                verbose: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("batch_size"), "{e}");
-    let e = m.fit(&x, &y3, FitArgs { validation_split: 1.5, verbose: 0, ..Default::default() }).unwrap_err();
+    let e = m
+        .fit(
+            &x,
+            &y3,
+            FitArgs {
+                validation_split: 1.5,
+                verbose: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("validation_split"), "{e}");
-    assert_eq!(m.trainable_variables()[0].to_vec::<f32>(), before, "no training happened");
+    assert_eq!(
+        m.trainable_variables()[0].to_vec::<f32>(),
+        before,
+        "no training happened"
+    );
 }
 
 #[test]
@@ -69,15 +111,30 @@ fn lesson_02_linear_regression_fits_and_predicts() {
     tandem_core::manual_seed(0);
     let mut m = Sequential::new(vec![Box::new(Dense::new(1).input_dim(1))]);
     // as the lesson: SGD(lr=0.1), 200 epochs
-    m.compile(tandem_keras::optimizers::SGD(0.1, 0.0), "mse", &["mae"]).unwrap();
+    m.compile(tandem_keras::optimizers::SGD(0.1, 0.0), "mse", &["mae"])
+        .unwrap();
     let x = Tensor::new([[1.0], [2.0], [3.0], [4.0]]);
     let y = Tensor::new([[0.0], [-1.0], [-2.0], [-3.0]]);
-    let h = m.fit(&x, &y, FitArgs { epochs: 200, batch_size: 4, verbose: 0, ..Default::default() }).unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitArgs {
+                epochs: 200,
+                batch_size: 4,
+                verbose: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(h.loss().len(), 200);
     assert!(h.loss()[199] < 1e-3 * h.loss()[0]);
     assert!(h.get("mae").is_some());
     let p = m.predict(&Tensor::new([[5.0], [4.0]])).to_vec::<f32>();
-    assert!((p[0] + 4.0).abs() < 0.2 && (p[1] + 3.0).abs() < 0.2, "{p:?}");
+    assert!(
+        (p[0] + 4.0).abs() < 0.2 && (p[1] + 3.0).abs() < 0.2,
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -89,18 +146,38 @@ fn validation_split_and_early_stopping() {
     let y = &(&x * 2.0) + 1.0;
     let mut stop = EarlyStopping::new("val_loss", 2);
     stop.min_delta = 1e9; // nothing counts as an improvement after the first epoch
-    let h = m.fit(&x, &y, FitArgs { epochs: 50, verbose: 0, validation_split: 0.25, callbacks: vec![&mut stop], ..Default::default() }).unwrap();
-    assert_eq!(h.get("val_loss").unwrap().len(), 3, "stopped after patience 2");
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitArgs {
+                epochs: 50,
+                verbose: 0,
+                validation_split: 0.25,
+                callbacks: vec![&mut stop],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        h.get("val_loss").unwrap().len(),
+        3,
+        "stopped after patience 2"
+    );
     assert_eq!(stop.stopped_epoch, Some(2));
 }
 
 #[test]
 fn weights_round_trip() {
     let m = seed_model();
-    let path = std::env::temp_dir().join(format!("keras-weights-{}.safetensors", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("keras-weights-{}.safetensors", std::process::id()));
     m.save_weights(&path).unwrap();
     let other = seed_model();
     other.load_weights(&path).unwrap();
-    assert_eq!(m.trainable_variables()[0].to_vec::<f32>(), other.trainable_variables()[0].to_vec::<f32>());
+    assert_eq!(
+        m.trainable_variables()[0].to_vec::<f32>(),
+        other.trainable_variables()[0].to_vec::<f32>()
+    );
     std::fs::remove_file(&path).unwrap();
 }

@@ -53,7 +53,11 @@ pub fn gelu(x: &Tensor, tanh_approximation: bool) -> Tensor {
     }
     // Phi(x) = (1 + erf(x / sqrt 2)) / 2, computed with libm's erf.
     let xd = x.detach().to_dtype(DType::Float64);
-    let phi: Vec<f64> = xd.to_vec::<f64>().iter().map(|&v| 0.5 * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))).collect();
+    let phi: Vec<f64> = xd
+        .to_vec::<f64>()
+        .iter()
+        .map(|&v| 0.5 * (1.0 + libm::erf(v / std::f64::consts::SQRT_2)))
+        .collect();
     let phi = Tensor::from_vec(phi, x.shape()).to_dtype(x.dtype());
     let out = &x.detach() * &phi;
     let saved = x.clone();
@@ -88,7 +92,10 @@ pub fn log_softmax(x: &Tensor, dim: isize) -> Tensor {
 /// `F.dropout(x, p, training)`: zeroes elements with probability `p` and scales the rest by
 /// `1 / (1 - p)` in training; the identity otherwise.
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
-    assert!((0.0..=1.0).contains(&p), "dropout probability has to be between 0 and 1, but got {p}");
+    assert!(
+        (0.0..=1.0).contains(&p),
+        "dropout probability has to be between 0 and 1, but got {p}"
+    );
     if !training || p == 0.0 {
         return x.clone();
     }
@@ -138,7 +145,12 @@ pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, beta: f64, reduction: Red
 }
 
 /// `F.binary_cross_entropy(p, y)`, with PyTorch's clamp of the logs at -100.
-pub fn binary_cross_entropy(p: &Tensor, y: &Tensor, weight: Option<&Tensor>, reduction: Reduction) -> Tensor {
+pub fn binary_cross_entropy(
+    p: &Tensor,
+    y: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
     let lp = p.log().clamp(Some(-100.0), None);
     let l1p = (1.0 - p).log().clamp(Some(-100.0), None);
     let mut loss = -(&(y * &lp) + &(&(1.0 - y) * &l1p));
@@ -149,7 +161,12 @@ pub fn binary_cross_entropy(p: &Tensor, y: &Tensor, weight: Option<&Tensor>, red
 }
 
 /// `F.binary_cross_entropy_with_logits(x, y)`, computed stably from the logits.
-pub fn binary_cross_entropy_with_logits(x: &Tensor, y: &Tensor, pos_weight: Option<&Tensor>, reduction: Reduction) -> Tensor {
+pub fn binary_cross_entropy_with_logits(
+    x: &Tensor,
+    y: &Tensor,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
     // log(1 + e^-|x|) + max(x, 0) - x*y, and with pos_weight p: (1 + (p-1) y) * softplus(-x) + (1-y) x
     let softplus_neg = &(-&x.abs()).exp().log1p() + &(-x).relu();
     let loss = match pos_weight {
@@ -177,19 +194,32 @@ pub struct CrossEntropyOptions {
 
 impl Default for CrossEntropyOptions {
     fn default() -> Self {
-        CrossEntropyOptions { weight: None, ignore_index: -100, label_smoothing: 0.0, reduction: Reduction::Mean }
+        CrossEntropyOptions {
+            weight: None,
+            ignore_index: -100,
+            label_smoothing: 0.0,
+            reduction: Reduction::Mean,
+        }
     }
 }
 
 /// `F.nll_loss(log_probs [N, C], target [N])`.
 pub fn nll_loss(log_probs: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
-    assert_eq!(log_probs.ndim(), 2, "nll_loss: expected input of shape [N, C], got {:?}", log_probs.shape());
+    assert_eq!(
+        log_probs.ndim(),
+        2,
+        "nll_loss: expected input of shape [N, C], got {:?}",
+        log_probs.shape()
+    );
     let c = log_probs.shape()[1] as i64;
     let t = target.to_dtype(DType::Int64);
     let valid = t.ne(opts.ignore_index);
     let safe_t = t.masked_fill(&valid.logical_not(), 0.0);
     for v in safe_t.to_vec::<i64>() {
-        assert!((0..c).contains(&v), "nll_loss: target {v} is out of bounds for {c} classes");
+        assert!(
+            (0..c).contains(&v),
+            "nll_loss: target {v} is out of bounds for {c} classes"
+        );
     }
     let picked = log_probs.gather(1, &safe_t.unsqueeze(1)).squeeze(Some(1));
     let w = match &opts.weight {
@@ -207,10 +237,19 @@ pub fn nll_loss(log_probs: &Tensor, target: &Tensor, opts: &CrossEntropyOptions)
 /// `F.cross_entropy(logits [N, C], target)`: log-softmax and NLL in one step. `target` holds
 /// class indices (int64, `[N]`) or class probabilities (float, `[N, C]`).
 pub fn cross_entropy(logits: &Tensor, target: &Tensor, opts: &CrossEntropyOptions) -> Tensor {
-    assert_eq!(logits.ndim(), 2, "cross_entropy: expected logits of shape [N, C], got {:?}", logits.shape());
+    assert_eq!(
+        logits.ndim(),
+        2,
+        "cross_entropy: expected logits of shape [N, C], got {:?}",
+        logits.shape()
+    );
     let (n, c) = (logits.shape()[0], logits.shape()[1]);
     if target.dtype().is_float() {
-        assert_eq!(target.shape(), logits.shape(), "cross_entropy: probability targets must have the logits' shape");
+        assert_eq!(
+            target.shape(),
+            logits.shape(),
+            "cross_entropy: probability targets must have the logits' shape"
+        );
         let logp = logits.log_softmax(1);
         let mut t = target.clone();
         if opts.label_smoothing > 0.0 {
@@ -223,7 +262,8 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, opts: &CrossEntropyOption
         let loss = -terms.sum_dims(&[1], false);
         return reduce(loss, opts.reduction);
     }
-    let plain = opts.weight.is_none() && opts.label_smoothing == 0.0 && opts.reduction == Reduction::Mean;
+    let plain =
+        opts.weight.is_none() && opts.label_smoothing == 0.0 && opts.reduction == Reduction::Mean;
     if plain && !target.to_vec::<i64>().contains(&opts.ignore_index) {
         return fused_cross_entropy(logits, target, n, c);
     }
@@ -259,17 +299,29 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, opts: &CrossEntropyOption
 fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> Tensor {
     let logp = logits.detach().log_softmax(1);
     let t = target.to_vec::<i64>();
-    assert_eq!(t.len(), n, "cross_entropy: expected {n} targets, got {}", t.len());
+    assert_eq!(
+        t.len(),
+        n,
+        "cross_entropy: expected {n} targets, got {}",
+        t.len()
+    );
     let lp = logp.to_vec::<f64>();
     let mut total = 0.0;
     for (i, &ti) in t.iter().enumerate() {
-        assert!((0..c as i64).contains(&ti), "cross_entropy: target {ti} is out of bounds for {c} classes");
+        assert!(
+            (0..c as i64).contains(&ti),
+            "cross_entropy: target {ti} is out of bounds for {c} classes"
+        );
         total -= lp[i * c + ti as usize];
     }
     let out = Tensor::from_vec(vec![total / n as f64], &[]).to_dtype(logits.dtype());
     let saved = logits.clone();
     autograd::record_op(out, "NllLossBackward0", &[logits], move |g, _| {
-        let onehot = || Tensor::from_vec(t.clone(), &[n]).one_hot(c).to_dtype(g.dtype());
+        let onehot = || {
+            Tensor::from_vec(t.clone(), &[n])
+                .one_hot(c)
+                .to_dtype(g.dtype())
+        };
         if autograd::is_grad_enabled() {
             // building a higher-order graph: the same formula in differentiable ops
             let d = &saved.softmax(1) - &onehot();

@@ -5,7 +5,10 @@ use tandem_core::{autograd, Tensor};
 
 /// `(fan_in, fan_out)` of a weight: `[out, in, k...]` as PyTorch computes them.
 pub fn fans(t: &Tensor) -> (usize, usize) {
-    assert!(t.ndim() >= 2, "fan in and fan out can not be computed for tensor with fewer than 2 dimensions");
+    assert!(
+        t.ndim() >= 2,
+        "fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+    );
     let receptive: usize = t.shape()[2..].iter().product();
     (t.shape()[1] * receptive, t.shape()[0] * receptive)
 }
@@ -91,15 +94,26 @@ pub fn kaiming_uniform_(t: &Tensor, a: f64, mode: FanMode, nonlinearity: &str) {
 pub fn kaiming_normal_(t: &Tensor, a: f64, mode: FanMode, nonlinearity: &str) {
     let (fi, fo) = fans(t);
     let fan = if mode == FanMode::FanIn { fi } else { fo };
-    normal_(t, 0.0, calculate_gain(nonlinearity, Some(a)) / (fan as f64).sqrt());
+    normal_(
+        t,
+        0.0,
+        calculate_gain(nonlinearity, Some(a)) / (fan as f64).sqrt(),
+    );
 }
 
 /// `orthogonal_(t, gain)`: a (semi-)orthogonal matrix from the QR decomposition of a normal one.
 pub fn orthogonal_(t: &Tensor, gain: f64) {
-    assert!(t.ndim() >= 2, "only tensors with 2 or more dimensions are supported");
+    assert!(
+        t.ndim() >= 2,
+        "only tensors with 2 or more dimensions are supported"
+    );
     let rows = t.shape()[0];
     let cols: usize = t.numel() / rows;
-    let (r, c) = if rows < cols { (cols, rows) } else { (rows, cols) };
+    let (r, c) = if rows < cols {
+        (cols, rows)
+    } else {
+        (rows, cols)
+    };
     let a = tandem_core::randn(&[r, c]).to_vec::<f64>();
     // modified Gram-Schmidt on the columns of the r x c matrix `a` (r >= c)
     let mut q = a.clone();
@@ -118,5 +132,8 @@ pub fn orthogonal_(t: &Tensor, gain: f64) {
     }
     let m = Tensor::from_vec(q, &[r, c]);
     let m = if rows < cols { m.t().contiguous() } else { m };
-    fill(t, (&m * gain).reshape(&t.shape().iter().map(|&d| d as isize).collect::<Vec<_>>()));
+    fill(
+        t,
+        (&m * gain).reshape(&t.shape().iter().map(|&d| d as isize).collect::<Vec<_>>()),
+    );
 }

@@ -23,11 +23,16 @@ impl Linear {
 
     /// `nn.Linear(in, out, bias=...)`.
     pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
-        let weight = tandem_core::zeros(&[out_features, in_features], DType::Float32).requires_grad_(true);
+        let weight =
+            tandem_core::zeros(&[out_features, in_features], DType::Float32).requires_grad_(true);
         init::kaiming_uniform_(&weight, 5f64.sqrt(), init::FanMode::FanIn, "leaky_relu");
         let bias = bias.then(|| {
             let b = tandem_core::zeros(&[out_features], DType::Float32).requires_grad_(true);
-            let bound = if in_features > 0 { 1.0 / (in_features as f64).sqrt() } else { 0.0 };
+            let bound = if in_features > 0 {
+                1.0 / (in_features as f64).sqrt()
+            } else {
+                0.0
+            };
             init::uniform_(&b, -bound, bound);
             b
         });
@@ -213,7 +218,9 @@ pub struct Embedding {
 impl Embedding {
     /// A table initialized from the standard normal, as PyTorch does.
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Embedding {
-        Embedding { weight: tandem_core::randn(&[num_embeddings, embedding_dim]).requires_grad_(true) }
+        Embedding {
+            weight: tandem_core::randn(&[num_embeddings, embedding_dim]).requires_grad_(true),
+        }
     }
 }
 
@@ -327,8 +334,10 @@ impl Module for BatchNorm1d {
             tandem_core::autograd::no_grad(|| {
                 let m = self.momentum;
                 let unbiased = &var.detach() * (n / (n - 1.0).max(1.0));
-                self.running_mean.copy_(&(&(&self.running_mean * (1.0 - m)) + &(&mean.detach() * m)));
-                self.running_var.copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
+                self.running_mean
+                    .copy_(&(&(&self.running_mean * (1.0 - m)) + &(&mean.detach() * m)));
+                self.running_var
+                    .copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
             });
             (mean, var)
         } else {

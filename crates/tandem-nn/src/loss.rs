@@ -80,7 +80,10 @@ pub struct HuberLoss {
 
 impl Default for HuberLoss {
     fn default() -> Self {
-        HuberLoss { delta: 1.0, reduction: Reduction::Mean }
+        HuberLoss {
+            delta: 1.0,
+            reduction: Reduction::Mean,
+        }
     }
 }
 
@@ -102,7 +105,10 @@ pub struct SmoothL1Loss {
 
 impl Default for SmoothL1Loss {
     fn default() -> Self {
-        SmoothL1Loss { beta: 1.0, reduction: Reduction::Mean }
+        SmoothL1Loss {
+            beta: 1.0,
+            reduction: Reduction::Mean,
+        }
     }
 }
 

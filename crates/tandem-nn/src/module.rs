@@ -40,7 +40,10 @@ pub trait Module: Params {
 
     /// Every parameter (`model.parameters()`), for an optimizer.
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Parameters and buffers (running statistics) by name: what `state_dict()` saves.
@@ -74,7 +77,10 @@ pub trait Module: Params {
 
     /// Moves the model to `device` (`model.to(device)`); a no-op on the CPU.
     fn to(&mut self, device: Device) {
-        assert!(device.is_cpu(), "only the CPU device is available in this build");
+        assert!(
+            device.is_cpu(),
+            "only the CPU device is available in this build"
+        );
     }
 
     /// Saves `state_dict()` as safetensors at `path`, atomically (temporary file + rename).

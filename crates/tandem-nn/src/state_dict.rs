@@ -47,7 +47,11 @@ pub enum CheckpointError {
     },
 }
 
-fn describe(missing: &[String], unexpected: &[String], mismatched: &[(String, Vec<usize>, Vec<usize>)]) -> String {
+fn describe(
+    missing: &[String],
+    unexpected: &[String],
+    mismatched: &[(String, Vec<usize>, Vec<usize>)],
+) -> String {
     let mut parts = Vec::new();
     if !missing.is_empty() {
         parts.push(format!("missing key(s): {}", missing.join(", ")));
@@ -83,10 +87,26 @@ fn st_dtype(d: DType) -> StDtype {
 
 fn le_bytes(t: &Tensor) -> Vec<u8> {
     match t.dtype() {
-        DType::Float32 => t.to_vec::<f32>().iter().flat_map(|v| v.to_le_bytes()).collect(),
-        DType::Float64 => t.to_vec::<f64>().iter().flat_map(|v| v.to_le_bytes()).collect(),
-        DType::Int64 => t.to_vec::<i64>().iter().flat_map(|v| v.to_le_bytes()).collect(),
-        DType::Int32 => t.to_vec::<i32>().iter().flat_map(|v| v.to_le_bytes()).collect(),
+        DType::Float32 => t
+            .to_vec::<f32>()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::Float64 => t
+            .to_vec::<f64>()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::Int64 => t
+            .to_vec::<i64>()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::Int32 => t
+            .to_vec::<i32>()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
         DType::UInt8 => t.to_vec::<u8>(),
         DType::Bool => t.to_vec::<bool>().iter().map(|&b| u8::from(b)).collect(),
     }
@@ -95,18 +115,26 @@ fn le_bytes(t: &Tensor) -> Vec<u8> {
 /// Writes `tensors` to `path` as safetensors: first to a temporary file beside it, synced, then
 /// renamed over `path`, so a crash never leaves a half-written checkpoint in its place.
 pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(), CheckpointError> {
-    let io = |source| CheckpointError::Io { path: path.to_path_buf(), source };
-    let bytes: Vec<(String, Vec<u8>, DType, Vec<usize>)> =
-        tensors.iter().map(|(k, t)| (k.clone(), le_bytes(t), t.dtype(), t.shape().to_vec())).collect();
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes: Vec<(String, Vec<u8>, DType, Vec<usize>)> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), le_bytes(t), t.dtype(), t.shape().to_vec()))
+        .collect();
     let views: BTreeMap<String, TensorView<'_>> = bytes
         .iter()
         .map(|(k, b, d, s)| {
-            let view = TensorView::new(st_dtype(*d), s.clone(), b).expect("byte length matches the shape");
+            let view =
+                TensorView::new(st_dtype(*d), s.clone(), b).expect("byte length matches the shape");
             (k.clone(), view)
         })
         .collect();
-    let data = safetensors::serialize(&views, &None)
-        .map_err(|e| CheckpointError::Format { path: path.to_path_buf(), reason: e.to_string() })?;
+    let data = safetensors::serialize(&views, &None).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -120,22 +148,53 @@ pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(),
 
 /// Reads every tensor of a safetensors file, by key.
 pub fn load_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>, CheckpointError> {
-    let data = std::fs::read(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
-    let st = SafeTensors::deserialize(&data)
-        .map_err(|e| CheckpointError::Format { path: path.to_path_buf(), reason: e.to_string() })?;
+    let data = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let st = SafeTensors::deserialize(&data).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let mut out = BTreeMap::new();
     for (key, view) in st.tensors() {
         let shape = view.shape().to_vec();
         let b = view.data();
         let t = match view.dtype() {
-            StDtype::F32 => Tensor::from_vec(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(), &shape),
-            StDtype::F64 => Tensor::from_vec(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(), &shape),
-            StDtype::I64 => Tensor::from_vec(b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(), &shape),
-            StDtype::I32 => Tensor::from_vec(b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(), &shape),
+            StDtype::F32 => Tensor::from_vec(
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect(),
+                &shape,
+            ),
+            StDtype::F64 => Tensor::from_vec(
+                b.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect(),
+                &shape,
+            ),
+            StDtype::I64 => Tensor::from_vec(
+                b.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect(),
+                &shape,
+            ),
+            StDtype::I32 => Tensor::from_vec(
+                b.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect(),
+                &shape,
+            ),
             StDtype::U8 => Tensor::from_vec(b.to_vec(), &shape),
-            StDtype::BOOL => Tensor::from_vec(b.iter().map(|&v| v != 0).collect::<Vec<bool>>(), &shape),
+            StDtype::BOOL => {
+                Tensor::from_vec(b.iter().map(|&v| v != 0).collect::<Vec<bool>>(), &shape)
+            }
             other => {
-                return Err(CheckpointError::Dtype { path: path.to_path_buf(), key, dtype: format!("{other:?}") })
+                return Err(CheckpointError::Dtype {
+                    path: path.to_path_buf(),
+                    key,
+                    dtype: format!("{other:?}"),
+                })
             }
         };
         out.insert(key, t);
@@ -155,18 +214,27 @@ pub(crate) fn load_into(
     for (k, t) in targets {
         match loaded.remove(k) {
             None => missing.push(k.clone()),
-            Some(src) if src.shape() != t.shape() => mismatched.push((k.clone(), src.shape().to_vec(), t.shape().to_vec())),
+            Some(src) if src.shape() != t.shape() => {
+                mismatched.push((k.clone(), src.shape().to_vec(), t.shape().to_vec()))
+            }
             Some(src) => pairs.push((t.clone(), src)),
         }
     }
     let unexpected: Vec<String> = loaded.into_keys().collect();
     if !mismatched.is_empty() || (strict && (!missing.is_empty() || !unexpected.is_empty())) {
-        return Err(CheckpointError::Mismatch { missing, unexpected, mismatched });
+        return Err(CheckpointError::Mismatch {
+            missing,
+            unexpected,
+            mismatched,
+        });
     }
     tandem_core::autograd::no_grad(|| {
         for (dst, src) in &pairs {
             dst.detach().copy_(src);
         }
     });
-    Ok(LoadReport { missing, unexpected })
+    Ok(LoadReport {
+        missing,
+        unexpected,
+    })
 }

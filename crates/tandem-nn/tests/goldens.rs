@@ -7,7 +7,9 @@ use tandem_nn::optim::{self, Optimizer};
 use tandem_nn::{Linear, Module, ReLU, Sequential};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn json(name: &str) -> Value {
@@ -15,8 +17,18 @@ fn json(name: &str) -> Value {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    let data: Vec<f64> = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data: Vec<f64> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
     let t = Tensor::from_vec(data, &shape);
     match v.get("dtype").and_then(Value::as_str) {
         Some("int64") => t.to_dtype(DType::Int64),
@@ -26,8 +38,16 @@ fn tensor(v: &Value) -> Tensor {
 
 fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f64) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    for (i, (g, w)) in got.to_vec::<f64>().iter().zip(want.to_vec::<f64>()).enumerate() {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}[{i}]: {g} vs PyTorch {w}");
+    for (i, (g, w)) in got
+        .to_vec::<f64>()
+        .iter()
+        .zip(want.to_vec::<f64>())
+        .enumerate()
+    {
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}[{i}]: {g} vs PyTorch {w}"
+        );
     }
 }
 
@@ -51,8 +71,14 @@ fn every_loss_matches_pytorch_value_and_gradient() {
         let r = reduction(o);
         let ce_opts = || CrossEntropyOptions {
             weight: weight.clone(),
-            ignore_index: o.get("ignore_index").and_then(Value::as_i64).unwrap_or(-100),
-            label_smoothing: o.get("label_smoothing").and_then(Value::as_f64).unwrap_or(0.0),
+            ignore_index: o
+                .get("ignore_index")
+                .and_then(Value::as_i64)
+                .unwrap_or(-100),
+            label_smoothing: o
+                .get("label_smoothing")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
             reduction: r,
         };
         let loss = match case["loss"].as_str().unwrap() {
@@ -69,33 +95,81 @@ fn every_loss_matches_pytorch_value_and_gradient() {
             "smooth_l1_loss" => F::smooth_l1_loss(&input, &target, o["beta"].as_f64().unwrap(), r),
             other => panic!("unknown loss {other}"),
         };
-        assert_close(&format!("{name} value"), &loss, &tensor(&case["value"]), 1e-5);
+        assert_close(
+            &format!("{name} value"),
+            &loss,
+            &tensor(&case["value"]),
+            1e-5,
+        );
         let g = tandem_core::autograd::grad(&loss.sum(), &[&input]);
         assert_close(&format!("{name} grad"), &g[0], &tensor(&case["grad"]), 1e-5);
     }
 }
 
 fn mlp() -> Sequential {
-    Sequential::new().add(Linear::new(6, 5)).add(ReLU).add(Linear::new(5, 3))
+    Sequential::new()
+        .add(Linear::new(6, 5))
+        .add(ReLU)
+        .add(Linear::new(5, 3))
 }
 
 fn optimizer(kind: &str, c: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
     let f = |k: &str| c[k].as_f64().unwrap();
-    let betas = || (c["betas"][0].as_f64().unwrap(), c["betas"][1].as_f64().unwrap());
+    let betas = || {
+        (
+            c["betas"][0].as_f64().unwrap(),
+            c["betas"][1].as_f64().unwrap(),
+        )
+    };
     match kind {
         "SGD" => Box::new(optim::SGD::with_config(
             params,
-            optim::SgdConfig { lr: f("lr"), momentum: f("momentum"), dampening: f("dampening"), weight_decay: f("weight_decay"), nesterov: c["nesterov"].as_bool().unwrap() },
+            optim::SgdConfig {
+                lr: f("lr"),
+                momentum: f("momentum"),
+                dampening: f("dampening"),
+                weight_decay: f("weight_decay"),
+                nesterov: c["nesterov"].as_bool().unwrap(),
+            },
         )),
-        "Adam" => Box::new(optim::Adam::with_config(params, optim::AdamConfig { lr: f("lr"), betas: betas(), eps: f("eps"), weight_decay: f("weight_decay") })),
-        "AdamW" => Box::new(optim::AdamW::with_config(params, optim::AdamConfig { lr: f("lr"), betas: betas(), eps: f("eps"), weight_decay: f("weight_decay") })),
+        "Adam" => Box::new(optim::Adam::with_config(
+            params,
+            optim::AdamConfig {
+                lr: f("lr"),
+                betas: betas(),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+            },
+        )),
+        "AdamW" => Box::new(optim::AdamW::with_config(
+            params,
+            optim::AdamConfig {
+                lr: f("lr"),
+                betas: betas(),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+            },
+        )),
         "RMSprop" => Box::new(optim::RMSprop::with_config(
             params,
-            optim::RMSpropConfig { lr: f("lr"), alpha: f("alpha"), eps: f("eps"), weight_decay: f("weight_decay"), momentum: f("momentum"), centered: c["centered"].as_bool().unwrap() },
+            optim::RMSpropConfig {
+                lr: f("lr"),
+                alpha: f("alpha"),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+                momentum: f("momentum"),
+                centered: c["centered"].as_bool().unwrap(),
+            },
         )),
         "Adagrad" => Box::new(optim::Adagrad::with_config(
             params,
-            optim::AdagradConfig { lr: f("lr"), lr_decay: f("lr_decay"), weight_decay: f("weight_decay"), initial_accumulator_value: f("initial_accumulator_value"), eps: f("eps") },
+            optim::AdagradConfig {
+                lr: f("lr"),
+                lr_decay: f("lr_decay"),
+                weight_decay: f("weight_decay"),
+                initial_accumulator_value: f("initial_accumulator_value"),
+                eps: f("eps"),
+            },
         )),
         other => panic!("unknown optimizer {other}"),
     }
@@ -109,26 +183,56 @@ fn ten_optimizer_steps_match_pytorch() {
         .unwrap()
         .iter()
         .map(|b| {
-            let x: Vec<f64> = b["x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-            let y: Vec<i64> = b["y"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-            (Tensor::from_vec(x, &[8, 6]).float(), Tensor::from_vec(y, &[8]))
+            let x: Vec<f64> = b["x"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let y: Vec<i64> = b["y"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect();
+            (
+                Tensor::from_vec(x, &[8, 6]).float(),
+                Tensor::from_vec(y, &[8]),
+            )
         })
         .collect();
     for case in fx["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let model = mlp();
         model.load(fixture("mlp_init.safetensors"), true).unwrap();
-        let mut opt = optimizer(case["optimizer"].as_str().unwrap(), &case["config"], model.parameters());
-        for (step, ((x, y), want)) in batches.iter().zip(case["losses"].as_array().unwrap()).enumerate() {
+        let mut opt = optimizer(
+            case["optimizer"].as_str().unwrap(),
+            &case["config"],
+            model.parameters(),
+        );
+        for (step, ((x, y), want)) in batches
+            .iter()
+            .zip(case["losses"].as_array().unwrap())
+            .enumerate()
+        {
             opt.zero_grad();
             let loss = F::cross_entropy(&model.forward(x), y, &Default::default());
             let want = want.as_f64().unwrap();
-            assert!((loss.item::<f32>() as f64 - want).abs() < 1e-4, "{name} step {step}: loss {} vs PyTorch {want}", loss.item::<f32>());
+            assert!(
+                (loss.item::<f32>() as f64 - want).abs() < 1e-4,
+                "{name} step {step}: loss {} vs PyTorch {want}",
+                loss.item::<f32>()
+            );
             loss.backward();
             opt.step();
         }
         for (key, t) in model.state_dict() {
-            assert_close(&format!("{name} {key}"), &t, &tensor(&case["final"][&key]), 1e-4);
+            assert_close(
+                &format!("{name} {key}"),
+                &t,
+                &tensor(&case["final"][&key]),
+                1e-4,
+            );
         }
     }
 }
@@ -155,8 +259,16 @@ impl Module for Seed {
 
 #[test]
 fn a_pytorch_state_dict_loads_and_gives_pytorch_logits() {
-    let net = Seed { l1: Linear::new(784, 32), l2: Linear::new(32, 24), l3: Linear::new(24, 16), l4: Linear::new(16, 12), l5: Linear::new(12, 10) };
-    let report = net.load(fixture("interop_state_dict.safetensors"), true).unwrap();
+    let net = Seed {
+        l1: Linear::new(784, 32),
+        l2: Linear::new(32, 24),
+        l3: Linear::new(24, 16),
+        l4: Linear::new(16, 12),
+        l5: Linear::new(12, 10),
+    };
+    let report = net
+        .load(fixture("interop_state_dict.safetensors"), true)
+        .unwrap();
     assert!(report.missing.is_empty() && report.unexpected.is_empty());
     let fx = json("interop.json");
     let logits = tandem_core::autograd::no_grad(|| net.forward(&tensor(&fx["input"])));
@@ -169,7 +281,14 @@ fn checkpoints_round_trip_and_mismatches_are_reported() {
     let path = dir.join("model.safetensors");
     let a = mlp();
     a.save(&path).unwrap();
-    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("tmp")), "temporary file left behind");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("tmp")),
+        "temporary file left behind"
+    );
     let b = mlp();
     b.load(&path, true).unwrap();
     for ((ka, ta), (kb, tb)) in a.state_dict().iter().zip(b.state_dict()) {
@@ -177,18 +296,29 @@ fn checkpoints_round_trip_and_mismatches_are_reported() {
         assert_eq!(ta.to_vec::<f32>(), tb.to_vec::<f32>());
     }
     // a model with a different layer size: a clear shape error naming the key
-    let wrong = Sequential::new().add(Linear::new(6, 4)).add(ReLU).add(Linear::new(4, 3));
+    let wrong = Sequential::new()
+        .add(Linear::new(6, 4))
+        .add(ReLU)
+        .add(Linear::new(4, 3));
     let err = wrong.load(&path, true).unwrap_err().to_string();
     assert!(err.contains("size mismatch for 0.weight"), "{err}");
     // extra layer: unexpected and missing keys; non-strict loading reports them instead
-    let bigger = Sequential::new().add(Linear::new(6, 5)).add(ReLU).add(Linear::new(5, 3)).add(Linear::new(3, 2));
+    let bigger = Sequential::new()
+        .add(Linear::new(6, 5))
+        .add(ReLU)
+        .add(Linear::new(5, 3))
+        .add(Linear::new(3, 2));
     let err = bigger.load(&path, true).unwrap_err().to_string();
     assert!(err.contains("missing key(s): 3.weight, 3.bias"), "{err}");
     let report = bigger.load(&path, false).unwrap();
     assert_eq!(report.missing, vec!["3.weight", "3.bias"]);
     // a corrupt file is an error, not a panic
     std::fs::write(&path, b"not safetensors").unwrap();
-    assert!(mlp().load(&path, true).unwrap_err().to_string().contains("not a valid safetensors file"));
+    assert!(mlp()
+        .load(&path, true)
+        .unwrap_err()
+        .to_string()
+        .contains("not a valid safetensors file"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -201,7 +331,10 @@ fn default_initializers_follow_pytorch_bounds() {
     let w = l.weight.to_vec::<f32>();
     assert!(w.iter().all(|v| (v.abs() as f64) <= bound));
     let max = w.iter().fold(0.0f32, |a, v| a.max(v.abs())) as f64;
-    assert!(max > 0.99 * bound, "uniform draws should reach near the bound");
+    assert!(
+        max > 0.99 * bound,
+        "uniform draws should reach near the bound"
+    );
     let std = (w.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
     let want = fx["linear_784_520"]["weight_std"].as_f64().unwrap();
     assert!((std - want).abs() < 0.01 * want, "std {std} vs {want}");

@@ -62,9 +62,18 @@ fn main() {
     let y = torch::tensor([1.0, 2.0, 3.0, 4.0, 5.0]);
     let (us, (w, b, cost)) = measure(torch_steps, &x, &y);
     println!("RESULT bench=b3_scalar_step_time framework=tandem value={us:.4} unit=us/step");
-    println!("RESULT bench=b3_scalar_final_W framework=tandem value={:.9} unit=1", w.item::<f32>());
-    println!("RESULT bench=b3_scalar_final_b framework=tandem value={:.9} unit=1", b.item::<f32>());
-    println!("RESULT bench=b3_scalar_final_cost framework=tandem value={:.9} unit=1", cost.item::<f32>());
+    println!(
+        "RESULT bench=b3_scalar_final_W framework=tandem value={:.9} unit=1",
+        w.item::<f32>()
+    );
+    println!(
+        "RESULT bench=b3_scalar_final_b framework=tandem value={:.9} unit=1",
+        b.item::<f32>()
+    );
+    println!(
+        "RESULT bench=b3_scalar_final_cost framework=tandem value={:.9} unit=1",
+        cost.item::<f32>()
+    );
     let (us, _) = measure(tf_steps, &x, &y);
     println!("RESULT bench=b3_scalar_tape_step_time framework=tandem value={us:.4} unit=us/step");
 }

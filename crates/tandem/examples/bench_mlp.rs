@@ -24,7 +24,13 @@ fn make_model() -> Sequential {
         .add(Linear::new(120, 10))
 }
 
-fn train_steps(model: &Sequential, opt: &mut SGD, x: &Tensor, y: &Tensor, batches: &[Tensor]) -> f32 {
+fn train_steps(
+    model: &Sequential,
+    opt: &mut SGD,
+    x: &Tensor,
+    y: &Tensor,
+    batches: &[Tensor],
+) -> f32 {
     let loss_fn = CrossEntropyLoss::new();
     let mut last = 0.0;
     for idx in batches {
@@ -40,7 +46,11 @@ fn train_steps(model: &Sequential, opt: &mut SGD, x: &Tensor, y: &Tensor, batche
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let dir = args.iter().position(|a| a == "--data-dir").and_then(|i| args.get(i + 1)).cloned();
+    let dir = args
+        .iter()
+        .position(|a| a == "--data-dir")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let ((xtr, ytr), (xte, yte)) = match dir {
         Some(d) => tandem::data::fashion_mnist::load_data_from(&d)?,
         None => tandem::data::fashion_mnist::load_data()?,
@@ -53,9 +63,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for rep in 0..3 {
         torch::manual_seed(0);
         let model = make_model();
-        let init: Vec<Tensor> = model.parameters().iter().map(|p| p.detach().contiguous_copy()).collect();
+        let init: Vec<Tensor> = model
+            .parameters()
+            .iter()
+            .map(|p| p.detach().contiguous_copy())
+            .collect();
         let mut opt = SGD::new(model.parameters(), 0.01, 0.5);
-        let mut warm: Vec<Tensor> = (0..20).map(|i| torch::arange((i * b) as f64, ((i + 1) * b) as f64, 1.0)).collect();
+        let mut warm: Vec<Tensor> = (0..20)
+            .map(|i| torch::arange((i * b) as f64, ((i + 1) * b) as f64, 1.0))
+            .collect();
         warm.push(torch::arange((20 * b) as f64, (20 * b + 32) as f64, 1.0));
         train_steps(&model, &mut opt, &xtr, &ytr, &warm);
 
@@ -71,14 +87,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let batches = perm.split(b, 0);
         let last = train_steps(&model, &mut opt, &xtr, &ytr, &batches);
         let t = t0.elapsed().as_secs_f64();
-        let acc = torch::no_grad(|| model.forward(&xte).argmax(Some(1), false).eq(&yte).float().mean().item::<f32>());
+        let acc = torch::no_grad(|| {
+            model
+                .forward(&xte)
+                .argmax(Some(1), false)
+                .eq(&yte)
+                .float()
+                .mean()
+                .item::<f32>()
+        });
         eprintln!("# rep {rep}: epoch {t:.3}s last_loss={last:.4} test_acc={acc:.4}");
         times.push(t);
         accs.push(acc);
     }
     times.sort_by(f64::total_cmp);
-    println!("RESULT bench=b1_mlp_epoch_time framework=tandem value={:.4} unit=s", times[1]);
-    println!("RESULT bench=b1_mlp_samples_per_s framework=tandem value={:.1} unit=samples/s", n as f64 / times[1]);
-    println!("RESULT bench=b1_mlp_test_acc framework=tandem value={:.4} unit=fraction", accs[2]);
+    println!(
+        "RESULT bench=b1_mlp_epoch_time framework=tandem value={:.4} unit=s",
+        times[1]
+    );
+    println!(
+        "RESULT bench=b1_mlp_samples_per_s framework=tandem value={:.1} unit=samples/s",
+        n as f64 / times[1]
+    );
+    println!(
+        "RESULT bench=b1_mlp_test_acc framework=tandem value={:.4} unit=fraction",
+        accs[2]
+    );
     Ok(())
 }

@@ -84,7 +84,10 @@ fn main() {
                 continue;
             }
             let t = time_call(&|| op(name, &a, &b, &c), 7, 0.05);
-            println!("RESULT bench=b4_{name}_n{size} framework=tandem value={:.4} unit=us/call", t * 1e6);
+            println!(
+                "RESULT bench=b4_{name}_n{size} framework=tandem value={:.4} unit=us/call",
+                t * 1e6
+            );
         }
     }
     if only.as_deref().is_some_and(|o| o != "matmul") {
@@ -94,6 +97,12 @@ fn main() {
     let a = torch::rand(&[n, n]);
     let b = torch::rand(&[n, n]);
     let t = time_call(&|| torch::matmul(&a, &b), 7, 0.5);
-    println!("RESULT bench=b4_matmul_1024_time framework=tandem value={:.2} unit=us/call", t * 1e6);
-    println!("RESULT bench=b4_matmul_1024 framework=tandem value={:.2} unit=GFLOP/s", 2.0 * (n as f64).powi(3) / t / 1e9);
+    println!(
+        "RESULT bench=b4_matmul_1024_time framework=tandem value={:.2} unit=us/call",
+        t * 1e6
+    );
+    println!(
+        "RESULT bench=b4_matmul_1024 framework=tandem value={:.2} unit=GFLOP/s",
+        2.0 * (n as f64).powi(3) / t / 1e9
+    );
 }

@@ -22,7 +22,12 @@ fn pytorch_idiom() -> (f32, f32, f32) {
             b -= lr * b_grad;
         });
         if ii % 10 == 0 {
-            println!("{ii:5}|{:10.4}|{:10.4}|{:10.6}", w.item::<f32>(), b.item::<f32>(), cost.item::<f32>());
+            println!(
+                "{ii:5}|{:10.4}|{:10.4}|{:10.6}",
+                w.item::<f32>(),
+                b.item::<f32>(),
+                cost.item::<f32>()
+            );
         }
     }
     (w.item(), b.item(), cost.item())
@@ -45,7 +50,12 @@ fn tensorflow_idiom() -> (f32, f32, f32) {
         w.assign_sub(&(lr * w_grad));
         b.assign_sub(&(lr * b_grad));
         if ii % 10 == 0 {
-            println!("{ii:5}|{:10.4}|{:10.4}|{:10.6}", w.item::<f32>(), b.item::<f32>(), cost.item::<f32>());
+            println!(
+                "{ii:5}|{:10.4}|{:10.4}|{:10.6}",
+                w.item::<f32>(),
+                b.item::<f32>(),
+                cost.item::<f32>()
+            );
         }
     }
     (w.item(), b.item(), cost.item())

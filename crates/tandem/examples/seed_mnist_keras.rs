@@ -4,7 +4,11 @@
 //!
 //! Run: `cargo run --release --example seed_mnist_keras -- [fit|tape] [sgd|adam] [epochs]`
 
-use tandem::tf::keras::{self, layers::{Dense, Flatten}, Layer};
+use tandem::tf::keras::{
+    self,
+    layers::{Dense, Flatten},
+    Layer,
+};
 use tandem::{tf, Tensor};
 
 struct Net {
@@ -35,7 +39,13 @@ impl Layer for Net {
     }
     fn build(&mut self, input_shape: &[usize]) {
         let mut shape = self.flatten.output_shape(input_shape);
-        for l in [&mut self.l1, &mut self.l2, &mut self.l3, &mut self.l4, &mut self.l5] {
+        for l in [
+            &mut self.l1,
+            &mut self.l2,
+            &mut self.l3,
+            &mut self.l4,
+            &mut self.l5,
+        ] {
             l.build(&shape);
             shape = l.output_shape(&shape);
         }
@@ -55,7 +65,10 @@ impl Layer for Net {
         vec![10]
     }
     fn trainable_weights(&self) -> Vec<Tensor> {
-        [&self.l1, &self.l2, &self.l3, &self.l4, &self.l5].iter().flat_map(|l| l.trainable_weights()).collect()
+        [&self.l1, &self.l2, &self.l3, &self.l4, &self.l5]
+            .iter()
+            .flat_map(|l| l.trainable_weights())
+            .collect()
     }
 }
 
@@ -82,29 +95,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for epoch in 1..=epochs {
             let perm = tandem::torch::randperm(n);
             for idx in perm.split(64, 0) {
-                let (images, labels) = (x_train.index_select(0, &idx), y_train.index_select(0, &idx));
+                let (images, labels) =
+                    (x_train.index_select(0, &idx), y_train.index_select(0, &idx));
                 let labels = tf::one_hot(&labels, 10);
                 let tape = tf::GradientTape::new();
                 let logits = model.call(&images, true);
-                let loss = tf::reduce_mean(&keras::losses::categorical_crossentropy(&labels, &logits, true));
+                let loss = tf::reduce_mean(&keras::losses::categorical_crossentropy(
+                    &labels, &logits, true,
+                ));
                 let vars = model.trainable_variables();
                 let grads = tape.gradient(&loss, &vars.iter().collect::<Vec<_>>());
                 opt.apply_gradients(&grads, &vars);
             }
-            println!("epoch {epoch}: test accuracy {:.4}", accuracy(&mut model, &x_test, &y_test));
+            println!(
+                "epoch {epoch}: test accuracy {:.4}",
+                accuracy(&mut model, &x_test, &y_test)
+            );
         }
     } else {
         // Compile the model
-        model.compile(optimizer, keras::losses::SparseCategoricalCrossentropy(true), &["accuracy"])?;
-        model.fit(&x_train, &y_train, keras::FitArgs { epochs, batch_size: 64, verbose: 2, ..Default::default() })?;
+        model.compile(
+            optimizer,
+            keras::losses::SparseCategoricalCrossentropy(true),
+            &["accuracy"],
+        )?;
+        model.fit(
+            &x_train,
+            &y_train,
+            keras::FitArgs {
+                epochs,
+                batch_size: 64,
+                verbose: 2,
+                ..Default::default()
+            },
+        )?;
         let logs = model.evaluate(&x_test, &y_test, 64)?;
         println!("evaluate: {logs:?}");
     }
-    println!("final test accuracy: {:.4}", accuracy(&mut model, &x_test, &y_test));
+    println!(
+        "final test accuracy: {:.4}",
+        accuracy(&mut model, &x_test, &y_test)
+    );
     Ok(())
 }
 
 fn accuracy(model: &mut keras::Model<Net>, x: &Tensor, y: &Tensor) -> f64 {
     let logits = model.predict(x);
-    tf::math::argmax(&logits, 1).eq(y).float().mean().item::<f32>() as f64
+    tf::math::argmax(&logits, 1)
+        .eq(y)
+        .float()
+        .mean()
+        .item::<f32>() as f64
 }

@@ -75,7 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         model.eval();
         let acc = torch::no_grad(|| accuracy(&model, &to_input(&x_test), &y_test));
-        println!("epoch {epoch:2}  loss {last:.4}  test accuracy {:.2}%", acc * 100.0);
+        println!(
+            "epoch {epoch:2}  loss {last:.4}  test accuracy {:.2}%",
+            acc * 100.0
+        );
     }
     let acc = torch::no_grad(|| accuracy(&model, &to_input(&x_test), &y_test));
     println!("final test accuracy: {acc:.4}");

@@ -2,6 +2,10 @@
 //!
 //! Run: `cargo run --release --example seed_ops`
 
+// Both operands are written the same way (`&a, &b`), as the Python is, although the second
+// argument also takes an owned tensor or a number.
+#![allow(clippy::needless_borrows_for_generic_args)]
+
 use tandem::{tf, torch};
 
 fn main() {

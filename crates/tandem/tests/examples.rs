@@ -7,7 +7,10 @@ use std::process::Command;
 /// Path of a built example: `target/<profile>/examples/<name>`.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     profile_dir.join("examples").join(name)
 }
 
@@ -17,8 +20,15 @@ fn run(name: &str) -> String {
 
 fn run_with(name: &str, args: &[&str]) -> String {
     let path = example(name);
-    let out = Command::new(&path).args(args).output().unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
-    assert!(out.status.success(), "{name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
@@ -34,7 +44,10 @@ fn seed_ops_prints_what_pytorch_and_tensorflow_print() {
 
 #[test]
 fn seed_linear_regression_ends_where_pytorch_does() {
-    let golden: serde_json::Value = serde_json::from_str(include_str!("../../tandem-core/tests/fixtures/seed_linreg.json")).unwrap();
+    let golden: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tandem-core/tests/fixtures/seed_linreg.json"
+    ))
+    .unwrap();
     let steps = golden["steps"].as_array().unwrap();
     let last = &steps[steps.len() - 1];
     let out = run("seed_linear_regression");
@@ -46,9 +59,16 @@ fn seed_linear_regression_ends_where_pytorch_does() {
             .split(['=', ','])
             .filter_map(|p| p.trim().parse::<f64>().ok())
             .collect();
-        let want = [last["W"].as_f64().unwrap(), last["b"].as_f64().unwrap(), last["cost"].as_f64().unwrap()];
+        let want = [
+            last["W"].as_f64().unwrap(),
+            last["b"].as_f64().unwrap(),
+            last["cost"].as_f64().unwrap(),
+        ];
         for (g, w) in nums.iter().zip(want) {
-            assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{line}: {g} vs PyTorch {w}");
+            assert!(
+                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                "{line}: {g} vs PyTorch {w}"
+            );
         }
     }
 }
@@ -72,7 +92,12 @@ fn seed_mnist_network_learns_with_sgd_and_adam() {
 
 #[test]
 fn seed_keras_model_learns_with_fit_and_with_a_gradient_tape() {
-    for (mode, opt, epochs, floor) in [("fit", "sgd", "10", 0.70), ("fit", "adam", "3", 0.91), ("tape", "sgd", "10", 0.70), ("tape", "adam", "3", 0.91)] {
+    for (mode, opt, epochs, floor) in [
+        ("fit", "sgd", "10", 0.70),
+        ("fit", "adam", "3", 0.91),
+        ("tape", "sgd", "10", 0.70),
+        ("tape", "adam", "3", 0.91),
+    ] {
         let acc = final_accuracy(&run_with("seed_mnist_keras", &[mode, opt, epochs]));
         assert!(acc >= floor, "{mode} {opt} {epochs} epochs: {acc}");
     }

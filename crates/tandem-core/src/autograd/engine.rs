@@ -30,7 +30,10 @@ pub(crate) fn attach(
     inputs: &[&Tensor],
     backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
 ) -> Tensor {
-    let needs: Vec<bool> = inputs.iter().map(|t| super::mode::input_needs_grad(t)).collect();
+    let needs: Vec<bool> = inputs
+        .iter()
+        .map(|t| super::mode::input_needs_grad(t))
+        .collect();
     let f: BackwardFn = Box::new(backward);
     let node = Node {
         name,

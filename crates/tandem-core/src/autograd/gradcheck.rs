@@ -56,7 +56,11 @@ pub fn gradcheck(
     let xs: Vec<Tensor> = inputs
         .iter()
         .map(|x| {
-            assert_eq!(x.dtype(), DType::Float64, "gradcheck expects float64 inputs");
+            assert_eq!(
+                x.dtype(),
+                DType::Float64,
+                "gradcheck expects float64 inputs"
+            );
             x.detach().contiguous_copy().requires_grad_(true)
         })
         .collect();
@@ -113,31 +117,33 @@ pub fn gradgradcheck(
     atol: f64,
     rtol: f64,
 ) -> Result<(), GradcheckError> {
-    let first = |xs: &[Tensor]| -> Tensor { super::enable_grad(|| {
-        let xs: Vec<Tensor> = xs.iter().map(|x| x.clone().requires_grad_leaf()).collect();
-        let s = scalar_of(f, &xs, 7);
-        let refs: Vec<&Tensor> = xs.iter().collect();
-        let gs = super::grad_with(
-            &s,
-            &refs,
-            None,
-            super::GradOptions {
-                create_graph: true,
-                allow_unused: true,
-                ..Default::default()
-            },
-        );
-        let parts: Vec<Tensor> = gs
-            .into_iter()
-            .zip(&xs)
-            .map(|(g, x)| {
-                g.unwrap_or_else(|| crate::ops::create::zeros_like(x))
-                    .reshape(&[-1])
-            })
-            .collect();
-        let refs: Vec<&Tensor> = parts.iter().collect();
-        Tensor::cat(&refs, 0)
-    })};
+    let first = |xs: &[Tensor]| -> Tensor {
+        super::enable_grad(|| {
+            let xs: Vec<Tensor> = xs.iter().map(|x| x.clone().requires_grad_leaf()).collect();
+            let s = scalar_of(f, &xs, 7);
+            let refs: Vec<&Tensor> = xs.iter().collect();
+            let gs = super::grad_with(
+                &s,
+                &refs,
+                None,
+                super::GradOptions {
+                    create_graph: true,
+                    allow_unused: true,
+                    ..Default::default()
+                },
+            );
+            let parts: Vec<Tensor> = gs
+                .into_iter()
+                .zip(&xs)
+                .map(|(g, x)| {
+                    g.unwrap_or_else(|| crate::ops::create::zeros_like(x))
+                        .reshape(&[-1])
+                })
+                .collect();
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            Tensor::cat(&refs, 0)
+        })
+    };
     gradcheck(&first, inputs, eps, atol, rtol)
 }
 

@@ -87,7 +87,13 @@ pub fn grad_with(
     );
     let seed = seed_for(output, grad_output);
     let retain = opts.retain_graph.unwrap_or(opts.create_graph);
-    let out = run_backward(&[output], vec![seed], Sink::Collect(inputs), retain, opts.create_graph);
+    let out = run_backward(
+        &[output],
+        vec![seed],
+        Sink::Collect(inputs),
+        retain,
+        opts.create_graph,
+    );
     if !opts.allow_unused {
         for (i, g) in out.iter().enumerate() {
             assert!(

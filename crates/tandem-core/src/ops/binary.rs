@@ -104,9 +104,19 @@ pub(crate) fn binary_kernel<T: Element, U: Element>(
     let gb = b.0.storage.data.read_recursive();
     let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
     let mut out: Vec<U> = Vec::with_capacity(numel(&shape));
-    walk_rows2(&shape, &sa, a.storage_offset(), &sb, b.storage_offset(), |pa, pb, n, ia, ib| {
-        match (ia, ib) {
-            (1, 1) => out.extend(xa[pa..pa + n].iter().zip(&xb[pb..pb + n]).map(|(&x, &y)| f(x, y))),
+    walk_rows2(
+        &shape,
+        &sa,
+        a.storage_offset(),
+        &sb,
+        b.storage_offset(),
+        |pa, pb, n, ia, ib| match (ia, ib) {
+            (1, 1) => out.extend(
+                xa[pa..pa + n]
+                    .iter()
+                    .zip(&xb[pb..pb + n])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
             (1, 0) => {
                 let y = xb[pb];
                 out.extend(xa[pa..pa + n].iter().map(|&x| f(x, y)))
@@ -116,8 +126,8 @@ pub(crate) fn binary_kernel<T: Element, U: Element>(
                 out.extend(xb[pb..pb + n].iter().map(|&y| f(x, y)))
             }
             _ => out.extend((0..n).map(|i| f(xa[pa + i * ia], xb[pb + i * ib]))),
-        }
-    });
+        },
+    );
     drop((ga, gb));
     Tensor::from_vec(out, &shape)
 }
@@ -408,7 +418,11 @@ impl Tensor {
         let (sa, sb) = (Saved::new(self), Saved::new(&b));
         attach(out, name, &[self, &b], move |g, n| {
             let (a, b) = (sa.get().detach(), sb.get().detach());
-            let (wins_a, ties) = if kind == b'M' { (a.gt(&b), a.eq(&b)) } else { (a.lt(&b), a.eq(&b)) };
+            let (wins_a, ties) = if kind == b'M' {
+                (a.gt(&b), a.eq(&b))
+            } else {
+                (a.lt(&b), a.eq(&b))
+            };
             let dt = g.dtype();
             let half = &ties.to_dtype(dt) * 0.5;
             let wa = &wins_a.to_dtype(dt) + &half;
@@ -464,17 +478,23 @@ impl Tensor {
 
     /// Elementwise logical and (non-zero is true).
     pub fn logical_and(&self, other: &Tensor) -> Tensor {
-        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_and", |p, q| p & q)
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_and", |p, q| {
+            p & q
+        })
     }
 
     /// Elementwise logical or.
     pub fn logical_or(&self, other: &Tensor) -> Tensor {
-        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_or", |p, q| p | q)
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_or", |p, q| {
+            p | q
+        })
     }
 
     /// Elementwise logical exclusive or.
     pub fn logical_xor(&self, other: &Tensor) -> Tensor {
-        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_xor", |p, q| p ^ q)
+        binary_kernel::<bool, bool>(&self.as_bool(), &other.as_bool(), "logical_xor", |p, q| {
+            p ^ q
+        })
     }
 
     /// Elementwise logical not.
@@ -503,6 +523,8 @@ impl Tensor {
             return false;
         }
         let (a, b) = (self.to_vec::<f64>(), other.to_vec::<f64>());
-        a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= atol + rtol * y.abs() || (x.is_nan() && y.is_nan()))
+        a.iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= atol + rtol * y.abs() || (x.is_nan() && y.is_nan()))
     }
 }

@@ -66,7 +66,9 @@ impl Tensor {
         let out = Tensor::from_buffer(buf, self.shape());
         if dtype.is_float() && self.dtype().is_float() && crate::autograd::should_record(&[self]) {
             let from = self.dtype();
-            attach(out, "ToCopyBackward0", &[self], move |g, _| vec![Some(g.to_dtype(from))])
+            attach(out, "ToCopyBackward0", &[self], move |g, _| {
+                vec![Some(g.to_dtype(from))]
+            })
         } else {
             out
         }

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use std::cell::RefCell;
 
 thread_local! {
-    static RNG: RefCell<rand::rngs::StdRng> = RefCell::new(rand::rngs::StdRng::seed_from_u64(0x7a6e_6d));
+    static RNG: RefCell<rand::rngs::StdRng> = RefCell::new(rand::rngs::StdRng::seed_from_u64(0x007a_6e6d));
 }
 
 /// Seeds this thread's generator (`torch.manual_seed`, `tf.random.set_seed`).
@@ -88,7 +88,11 @@ pub fn eye(n: usize, dtype: DType) -> Tensor {
     )
 }
 
-fn random(shape: &[usize], dtype: DType, mut sample: impl FnMut(&mut rand::rngs::StdRng) -> f64) -> Tensor {
+fn random(
+    shape: &[usize],
+    dtype: DType,
+    mut sample: impl FnMut(&mut rand::rngs::StdRng) -> f64,
+) -> Tensor {
     let n: usize = shape.iter().product();
     let vals: Vec<f64> = with_rng(|r| (0..n).map(|_| sample(r)).collect());
     Tensor::from_buffer(buffer_from_f64(vals.into_iter(), dtype), shape)
@@ -102,7 +106,11 @@ pub fn rand(shape: &[usize]) -> Tensor {
 /// Uniform on `[low, high)` (`tf.random.uniform`, `nn.init.uniform_`).
 pub fn uniform(shape: &[usize], low: f64, high: f64) -> Tensor {
     let n: usize = shape.iter().product();
-    let vals: Vec<f32> = with_rng(|r| (0..n).map(|_| r.gen_range(low as f32..high as f32)).collect());
+    let vals: Vec<f32> = with_rng(|r| {
+        (0..n)
+            .map(|_| r.gen_range(low as f32..high as f32))
+            .collect()
+    });
     Tensor::from_vec(vals, shape)
 }
 
@@ -127,7 +135,10 @@ pub fn normal(shape: &[usize], mean: f64, std: f64) -> Tensor {
 
 /// Integers uniform on `[low, high)` as int64 (`torch.randint`).
 pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
-    assert!(low < high, "randint: low ({low}) must be below high ({high})");
+    assert!(
+        low < high,
+        "randint: low ({low}) must be below high ({high})"
+    );
     random(shape, DType::Int64, |r| r.gen_range(low..high) as f64)
 }
 

@@ -42,11 +42,20 @@ pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
 }
 
 /// Gradient of a slice: `g` placed at `start..` by `step` along `dim` in zeros of `shape`.
-pub(crate) fn slice_backward(g: &Tensor, shape: &[usize], dim: usize, start: usize, step: usize) -> Tensor {
+pub(crate) fn slice_backward(
+    g: &Tensor,
+    shape: &[usize],
+    dim: usize,
+    start: usize,
+    step: usize,
+) -> Tensor {
     let out = super::create::zeros(shape, g.dtype());
     let len = g.shape()[dim];
     let end = (start + (len.max(1) - 1) * step + 1) as isize;
-    copy_into(&out.detach().slice(dim as isize, start as isize, end, step), &g.detach());
+    copy_into(
+        &out.detach().slice(dim as isize, start as isize, end, step),
+        &g.detach(),
+    );
     if !should_record(&[g]) {
         return out;
     }
@@ -58,14 +67,27 @@ pub(crate) fn slice_backward(g: &Tensor, shape: &[usize], dim: usize, start: usi
 impl Tensor {
     /// Joins tensors along an existing dimension (`torch.cat`, `tf.concat`).
     pub fn cat(tensors: &[&Tensor], dim: isize) -> Tensor {
-        assert!(!tensors.is_empty(), "cat: expected a non-empty list of Tensors");
+        assert!(
+            !tensors.is_empty(),
+            "cat: expected a non-empty list of Tensors"
+        );
         let first = tensors[0];
         let d = wrap_dim(dim, first.ndim(), "cat");
-        let dtype = tensors.iter().map(|t| t.dtype()).reduce(DType::promote).expect("non-empty");
+        let dtype = tensors
+            .iter()
+            .map(|t| t.dtype())
+            .reduce(DType::promote)
+            .expect("non-empty");
         let mut shape = first.shape().to_vec();
         shape[d] = 0;
         for (i, t) in tensors.iter().enumerate() {
-            assert_eq!(t.ndim(), first.ndim(), "cat: tensors must have the same number of dimensions: got {} and {} (tensor {i})", first.ndim(), t.ndim());
+            assert_eq!(
+                t.ndim(),
+                first.ndim(),
+                "cat: tensors must have the same number of dimensions: got {} and {} (tensor {i})",
+                first.ndim(),
+                t.ndim()
+            );
             for j in 0..t.ndim() {
                 assert!(j == d || t.shape()[j] == first.shape()[j], "cat: sizes of tensors must match except in dimension {d}. Expected size {} but got size {} for tensor number {i} in the list", first.shape()[j], t.shape()[j]);
             }
@@ -101,10 +123,19 @@ impl Tensor {
 
     /// Joins tensors along a new dimension (`torch.stack`, `tf.stack`).
     pub fn stack(tensors: &[&Tensor], dim: isize) -> Tensor {
-        assert!(!tensors.is_empty(), "stack: expected a non-empty list of Tensors");
+        assert!(
+            !tensors.is_empty(),
+            "stack: expected a non-empty list of Tensors"
+        );
         let d = wrap_dim(dim, tensors[0].ndim() + 1, "stack");
         for t in tensors {
-            assert_eq!(t.shape(), tensors[0].shape(), "stack: expects each tensor to be equal size, but got {:?} and {:?}", tensors[0].shape(), t.shape());
+            assert_eq!(
+                t.shape(),
+                tensors[0].shape(),
+                "stack: expects each tensor to be equal size, but got {:?} and {:?}",
+                tensors[0].shape(),
+                t.shape()
+            );
         }
         let parts: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(d as isize)).collect();
         let refs: Vec<&Tensor> = parts.iter().collect();
@@ -116,7 +147,10 @@ impl Tensor {
         assert!(size > 0, "split: size must be positive");
         let d = wrap_dim(dim, self.ndim(), "split");
         let total = self.shape()[d];
-        (0..total).step_by(size).map(|s| self.narrow(d as isize, s, size.min(total - s))).collect()
+        (0..total)
+            .step_by(size)
+            .map(|s| self.narrow(d as isize, s, size.min(total - s)))
+            .collect()
     }
 
     /// Splits into pieces of the given sizes along `dim` (`torch.split` with a list, `tf.split`).
@@ -124,7 +158,14 @@ impl Tensor {
         let d = wrap_dim(dim, self.ndim(), "split");
         assert_eq!(sizes.iter().sum::<usize>(), self.shape()[d], "split_with_sizes expects split_sizes to sum exactly to {} (input tensor's size at dimension {d}), but got split_sizes={sizes:?}", self.shape()[d]);
         let mut at = 0;
-        sizes.iter().map(|&n| { let t = self.narrow(d as isize, at, n); at += n; t }).collect()
+        sizes
+            .iter()
+            .map(|&n| {
+                let t = self.narrow(d as isize, at, n);
+                at += n;
+                t
+            })
+            .collect()
     }
 
     /// Splits into `chunks` nearly equal pieces along `dim` (`torch.chunk`).
@@ -137,7 +178,11 @@ impl Tensor {
     /// Picks values along `dim` at `index` (int64, same rank) (`torch.gather`).
     pub fn gather(&self, dim: isize, index: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim(), "gather");
-        assert_eq!(index.ndim(), self.ndim(), "gather: index tensor must have the same number of dimensions as input tensor");
+        assert_eq!(
+            index.ndim(),
+            self.ndim(),
+            "gather: index tensor must have the same number of dimensions as input tensor"
+        );
         let idx = index.to_vec::<i64>();
         let ishape = index.shape().to_vec();
         let src = self.detach().contiguous();
@@ -161,7 +206,9 @@ impl Tensor {
         }
         let (shape, index) = (self.shape().to_vec(), index.clone());
         attach(out, "GatherBackward0", &[self], move |g, _| {
-            vec![Some(super::create::zeros(&shape, g.dtype()).scatter_add(d as isize, &index, g))]
+            vec![Some(
+                super::create::zeros(&shape, g.dtype()).scatter_add(d as isize, &index, g),
+            )]
         })
     }
 
@@ -195,7 +242,10 @@ impl Tensor {
         }
         let index = index.clone();
         attach(out, "ScatterAddBackward0", &[self, src], move |g, need| {
-            vec![need[0].then(|| g.clone()), need[1].then(|| g.gather(d as isize, &index))]
+            vec![
+                need[0].then(|| g.clone()),
+                need[1].then(|| g.gather(d as isize, &index)),
+            ]
         })
     }
 
@@ -213,14 +263,20 @@ impl Tensor {
             }
             let (shape, index) = (self.shape().to_vec(), index.clone());
             return attach(out, "IndexSelectBackward0", &[self], move |g, _| {
-                vec![Some(super::create::zeros(&shape, g.dtype()).index_add(0, &index, g))]
+                vec![Some(
+                    super::create::zeros(&shape, g.dtype()).index_add(0, &index, g),
+                )]
             });
         }
         let parts: Vec<Tensor> = idx
             .iter()
             .map(|&i| {
-                assert!((-size..size).contains(&i), "index_select: index {i} is out of bounds for dimension {d} with size {size}");
-                self.detach().narrow(d as isize, i.rem_euclid(size) as usize, 1)
+                assert!(
+                    (-size..size).contains(&i),
+                    "index_select: index {i} is out of bounds for dimension {d} with size {size}"
+                );
+                self.detach()
+                    .narrow(d as isize, i.rem_euclid(size) as usize, 1)
             })
             .collect();
         let out = if parts.is_empty() {
@@ -236,7 +292,9 @@ impl Tensor {
         }
         let (shape, index) = (self.shape().to_vec(), index.clone());
         attach(out, "IndexSelectBackward0", &[self], move |g, _| {
-            vec![Some(super::create::zeros(&shape, g.dtype()).index_add(d as isize, &index, g))]
+            vec![Some(
+                super::create::zeros(&shape, g.dtype()).index_add(d as isize, &index, g),
+            )]
         })
     }
 
@@ -247,7 +305,11 @@ impl Tensor {
         ishape[d] = index.numel();
         let mut expand: Vec<usize> = src.shape().to_vec();
         expand[d] = index.numel();
-        let full_index = index.to_dtype(DType::Int64).reshape(&ishape.iter().map(|&v| v as isize).collect::<Vec<_>>()).broadcast_to(&expand).contiguous();
+        let full_index = index
+            .to_dtype(DType::Int64)
+            .reshape(&ishape.iter().map(|&v| v as isize).collect::<Vec<_>>())
+            .broadcast_to(&expand)
+            .contiguous();
         self.scatter_add(d as isize, &full_index, src)
     }
 
@@ -260,12 +322,27 @@ impl Tensor {
     /// Elementwise choice: `a` where `cond` is true, else `b`, with broadcasting
     /// (`torch.where`, `tf.where`).
     pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Tensor {
-        let c = if cond.dtype() == DType::Bool { cond.clone() } else { cond.ne(0) };
+        let c = if cond.dtype() == DType::Bool {
+            cond.clone()
+        } else {
+            cond.ne(0)
+        };
         let dt = super::binary::result_dtype(a, b);
         let shape = crate::shape::broadcast_shapes(c.shape(), a.shape())
             .and_then(|s| crate::shape::broadcast_shapes(&s, b.shape()))
-            .unwrap_or_else(|| panic!("where: shapes {:?}, {:?} and {:?} do not broadcast", c.shape(), a.shape(), b.shape()));
-        let (ce, ae, be) = (c.broadcast_to(&shape).detach(), a.to_dtype(dt).broadcast_to(&shape).detach(), b.to_dtype(dt).broadcast_to(&shape).detach());
+            .unwrap_or_else(|| {
+                panic!(
+                    "where: shapes {:?}, {:?} and {:?} do not broadcast",
+                    c.shape(),
+                    a.shape(),
+                    b.shape()
+                )
+            });
+        let (ce, ae, be) = (
+            c.broadcast_to(&shape).detach(),
+            a.to_dtype(dt).broadcast_to(&shape).detach(),
+            b.to_dtype(dt).broadcast_to(&shape).detach(),
+        );
         let cv = ce.to_vec::<bool>();
         let out = dispatch_all!(dt, T => {
             let (av, bv) = (ae.to_vec::<T>(), be.to_vec::<T>());
@@ -279,8 +356,16 @@ impl Tensor {
         attach(out, "WhereBackward0", &[a, b], move |g, need| {
             let z = super::create::zeros(&[], g.dtype());
             vec![
-                need[0].then(|| Tensor::where_(&cond2, g, &z).sum_to_shape(sa.get().shape()).to_dtype(sa.get().dtype())),
-                need[1].then(|| Tensor::where_(&cond2, &z, g).sum_to_shape(sb.get().shape()).to_dtype(sb.get().dtype())),
+                need[0].then(|| {
+                    Tensor::where_(&cond2, g, &z)
+                        .sum_to_shape(sa.get().shape())
+                        .to_dtype(sa.get().dtype())
+                }),
+                need[1].then(|| {
+                    Tensor::where_(&cond2, &z, g)
+                        .sum_to_shape(sb.get().shape())
+                        .to_dtype(sb.get().dtype())
+                }),
             ]
         })
     }
@@ -291,7 +376,10 @@ impl Tensor {
         let labels = self.to_vec::<i64>();
         let mut out = vec![0i64; labels.len() * num_classes];
         for (i, &l) in labels.iter().enumerate() {
-            assert!((0..num_classes as i64).contains(&l), "one_hot: class values must be in [0, {num_classes}), got {l}");
+            assert!(
+                (0..num_classes as i64).contains(&l),
+                "one_hot: class values must be in [0, {num_classes}), got {l}"
+            );
             out[i * num_classes + l as usize] = 1;
         }
         let mut shape = self.shape().to_vec();

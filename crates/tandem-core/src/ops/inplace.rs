@@ -72,10 +72,19 @@ impl Tensor {
     ///
     /// Panics when the tensor is not contiguous or `T` is not its element type.
     pub fn update_slice<T: Element, R>(&self, f: impl FnOnce(&mut [T]) -> R) -> R {
-        assert!(self.is_contiguous(), "update_slice: tensor must be contiguous");
+        assert!(
+            self.is_contiguous(),
+            "update_slice: tensor must be contiguous"
+        );
         let r = {
             let mut guard = self.0.storage.data.write();
-            let s = T::slice_mut(&mut guard).unwrap_or_else(|| panic!("update_slice: expected dtype {}, got {}", T::DTYPE, self.dtype()));
+            let s = T::slice_mut(&mut guard).unwrap_or_else(|| {
+                panic!(
+                    "update_slice: expected dtype {}, got {}",
+                    T::DTYPE,
+                    self.dtype()
+                )
+            });
             let off = self.storage_offset();
             f(&mut s[off..off + self.numel()])
         };

@@ -16,7 +16,9 @@ pub(crate) fn alloc_fill<U: Element>(
     let mut out: Vec<U> = Vec::with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if n >= PAR_MIN && rayon::current_num_threads() > 1 {
-        let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(PAR_MIN / 4);
+        let chunk = n
+            .div_ceil(rayon::current_num_threads() * 4)
+            .max(PAR_MIN / 4);
         spare
             .par_chunks_mut(chunk)
             .enumerate()
@@ -57,13 +59,23 @@ fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUnin
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(
+    a: &[T],
+    b: &[T],
+    dst: &mut [MaybeUninit<U>],
+    f: &F,
+) {
     zip_body(a, b, dst, f)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn zip_avx512<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+unsafe fn zip_avx512<T: Copy, U, F: Fn(T, T) -> U>(
+    a: &[T],
+    b: &[T],
+    dst: &mut [MaybeUninit<U>],
+    f: &F,
+) {
     zip_body(a, b, dst, f)
 }
 
@@ -116,7 +128,9 @@ pub(crate) fn map_into<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUni
 /// Elementwise map of a contiguous slice into a new vector.
 #[inline]
 pub(crate) fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    alloc_fill(src.len(), |start, dst| map_into(&src[start..start + dst.len()], dst, &f))
+    alloc_fill(src.len(), |start, dst| {
+        map_into(&src[start..start + dst.len()], dst, &f)
+    })
 }
 
 /// Elementwise map of two equally long contiguous slices.
@@ -148,12 +162,30 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
 macro_rules! dispatch_all {
     ($dt:expr, $T:ident => $body:expr) => {
         match $dt {
-            $crate::DType::Float32 => { type $T = f32; $body }
-            $crate::DType::Float64 => { type $T = f64; $body }
-            $crate::DType::Int64 => { type $T = i64; $body }
-            $crate::DType::Int32 => { type $T = i32; $body }
-            $crate::DType::UInt8 => { type $T = u8; $body }
-            $crate::DType::Bool => { type $T = bool; $body }
+            $crate::DType::Float32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::Int64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::Int32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::Bool => {
+                type $T = bool;
+                $body
+            }
         }
     };
 }
@@ -161,11 +193,26 @@ macro_rules! dispatch_all {
 macro_rules! dispatch_num {
     ($dt:expr, $op:expr, $T:ident => $body:expr) => {
         match $dt {
-            $crate::DType::Float32 => { type $T = f32; $body }
-            $crate::DType::Float64 => { type $T = f64; $body }
-            $crate::DType::Int64 => { type $T = i64; $body }
-            $crate::DType::Int32 => { type $T = i32; $body }
-            $crate::DType::UInt8 => { type $T = u8; $body }
+            $crate::DType::Float32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::Int64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::Int32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::UInt8 => {
+                type $T = u8;
+                $body
+            }
             $crate::DType::Bool => panic!("{}: not implemented for 'Bool' tensors", $op),
         }
     };
@@ -174,8 +221,14 @@ macro_rules! dispatch_num {
 macro_rules! dispatch_float {
     ($dt:expr, $op:expr, $T:ident => $body:expr) => {
         match $dt {
-            $crate::DType::Float32 => { type $T = f32; $body }
-            $crate::DType::Float64 => { type $T = f64; $body }
+            $crate::DType::Float32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                $body
+            }
             other => panic!("{}: expected a floating point tensor, got {}", $op, other),
         }
     };

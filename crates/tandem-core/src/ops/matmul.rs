@@ -53,7 +53,11 @@ fn gemm_strided<T: Element>(
             false,
             false,
             false,
-            if big { Parallelism::Rayon(threads) } else { Parallelism::None },
+            if big {
+                Parallelism::Rayon(threads)
+            } else {
+                Parallelism::None
+            },
         );
     };
     if big || threads < 2 || m * n * k < PAR_FLOPS || n < 16 {
@@ -75,30 +79,57 @@ fn gemm_strided<T: Element>(
     });
 }
 
-fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Tensor {
+fn matmul_kernel<T: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Tensor {
     let total = numel(batch) * m * n;
     // gemm writes every output element (read_dst = false), so no zero-fill is needed unless
     // the product is empty (k == 0).
-    let mut out: Vec<T> = if k == 0 { vec![T::default(); total] } else { Vec::with_capacity(total) };
+    let mut out: Vec<T> = if k == 0 {
+        vec![T::default(); total]
+    } else {
+        Vec::with_capacity(total)
+    };
     let ga = a.0.storage.data.read_recursive();
     let gb = b.0.storage.data.read_recursive();
     let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
     let (na, nb) = (a.ndim(), b.ndim());
     let (a_rs, a_cs) = (a.strides()[na - 2] as isize, a.strides()[na - 1] as isize);
     let (b_rs, b_cs) = (b.strides()[nb - 2] as isize, b.strides()[nb - 1] as isize);
-    let a_batch = crate::shape::broadcast_strides(&a.shape()[..na - 2], &a.strides()[..na - 2], batch);
-    let b_batch = crate::shape::broadcast_strides(&b.shape()[..nb - 2], &b.strides()[..nb - 2], batch);
+    let a_batch =
+        crate::shape::broadcast_strides(&a.shape()[..na - 2], &a.strides()[..na - 2], batch);
+    let b_batch =
+        crate::shape::broadcast_strides(&b.shape()[..nb - 2], &b.strides()[..nb - 2], batch);
     let nbatch = numel(batch);
     let mut idx = vec![0usize; batch.len()];
     for bi in 0..nbatch {
-        let oa: usize = a.storage_offset() + idx.iter().zip(&a_batch).map(|(i, s)| i * s).sum::<usize>();
-        let ob: usize = b.storage_offset() + idx.iter().zip(&b_batch).map(|(i, s)| i * s).sum::<usize>();
+        let oa: usize =
+            a.storage_offset() + idx.iter().zip(&a_batch).map(|(i, s)| i * s).sum::<usize>();
+        let ob: usize =
+            b.storage_offset() + idx.iter().zip(&b_batch).map(|(i, s)| i * s).sum::<usize>();
         // SAFETY: within the allocation (capacity `total`); written before being read.
         let dst = unsafe { out.as_mut_ptr().add(bi * m * n) };
         if k == 0 {
             // empty product: zeros (already)
         } else {
-            gemm_strided(m, n, k, dst, n as isize, xa[oa..].as_ptr(), a_rs, a_cs, xb[ob..].as_ptr(), b_rs, b_cs);
+            gemm_strided(
+                m,
+                n,
+                k,
+                dst,
+                n as isize,
+                xa[oa..].as_ptr(),
+                a_rs,
+                a_cs,
+                xb[ob..].as_ptr(),
+                b_rs,
+                b_cs,
+            );
         }
         for d in (0..batch.len()).rev() {
             idx[d] += 1;
@@ -122,7 +153,12 @@ impl Tensor {
     /// promoted to matrices and the batch dimensions broadcast.
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self, other);
-        assert!(a.ndim() > 0 && b.ndim() > 0, "matmul: both arguments need at least 1 dimension, got {}D and {}D", a.ndim(), b.ndim());
+        assert!(
+            a.ndim() > 0 && b.ndim() > 0,
+            "matmul: both arguments need at least 1 dimension, got {}D and {}D",
+            a.ndim(),
+            b.ndim()
+        );
         if a.ndim() == 1 && b.ndim() == 1 {
             return a.dot(b);
         }
@@ -133,13 +169,29 @@ impl Tensor {
             return a.matmul(&b.unsqueeze(1)).squeeze(Some(-1));
         }
         let dt = DType::promote(a.dtype(), b.dtype());
-        assert!(dt.is_float(), "matmul: expected floating point tensors, got {} and {}", a.dtype(), b.dtype());
-        assert!(a.dtype() == b.dtype(), "matmul: expected both operands to have the same dtype, but got {} and {}", a.dtype(), b.dtype());
+        assert!(
+            dt.is_float(),
+            "matmul: expected floating point tensors, got {} and {}",
+            a.dtype(),
+            b.dtype()
+        );
+        assert!(
+            a.dtype() == b.dtype(),
+            "matmul: expected both operands to have the same dtype, but got {} and {}",
+            a.dtype(),
+            b.dtype()
+        );
         let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
         let (k2, n) = (b.shape()[b.ndim() - 2], b.shape()[b.ndim() - 1]);
         assert_eq!(k, k2, "matmul: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{}; shapes {:?} and {:?})", m, k, k2, n, a.shape(), b.shape());
         let batch = broadcast_shapes(&a.shape()[..a.ndim() - 2], &b.shape()[..b.ndim() - 2])
-            .unwrap_or_else(|| panic!("matmul: batch dimensions of {:?} and {:?} do not broadcast", a.shape(), b.shape()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "matmul: batch dimensions of {:?} and {:?} do not broadcast",
+                    a.shape(),
+                    b.shape()
+                )
+            });
         let out = match dt {
             DType::Float32 => matmul_kernel::<f32>(a, b, &batch, m, k, n),
             _ => matmul_kernel::<f64>(a, b, &batch, m, k, n),
@@ -152,7 +204,8 @@ impl Tensor {
             let (a, b) = (sa.get(), sb.get());
             // A gradient is produced in the memory order of its input, so that the gradient of
             // a transposed weight (`x @ W.t()`) arrives at `W` contiguous, with no copy.
-            let col_major = |t: &Tensor| t.ndim() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1;
+            let col_major =
+                |t: &Tensor| t.ndim() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1;
             let plain = a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2;
             vec![
                 need[0].then(|| {
@@ -175,20 +228,35 @@ impl Tensor {
 
     /// Product of two matrices (`torch.mm`).
     pub fn mm(&self, other: &Tensor) -> Tensor {
-        assert!(self.ndim() == 2 && other.ndim() == 2, "mm: expected 2-D tensors, got {:?} and {:?}", self.shape(), other.shape());
+        assert!(
+            self.ndim() == 2 && other.ndim() == 2,
+            "mm: expected 2-D tensors, got {:?} and {:?}",
+            self.shape(),
+            other.shape()
+        );
         self.matmul(other)
     }
 
     /// Batched product of `[b, n, m]` and `[b, m, p]` (`torch.bmm`).
     pub fn bmm(&self, other: &Tensor) -> Tensor {
-        assert!(self.ndim() == 3 && other.ndim() == 3, "bmm: expected 3-D tensors, got {:?} and {:?}", self.shape(), other.shape());
+        assert!(
+            self.ndim() == 3 && other.ndim() == 3,
+            "bmm: expected 3-D tensors, got {:?} and {:?}",
+            self.shape(),
+            other.shape()
+        );
         assert_eq!(self.shape()[0], other.shape()[0], "bmm: batch sizes differ");
         self.matmul(other)
     }
 
     /// Inner product of two 1-D tensors (`torch.dot`).
     pub fn dot(&self, other: &Tensor) -> Tensor {
-        assert!(self.ndim() == 1 && other.ndim() == 1, "dot: 1D tensors expected, but got {}D and {}D tensors", self.ndim(), other.ndim());
+        assert!(
+            self.ndim() == 1 && other.ndim() == 1,
+            "dot: 1D tensors expected, but got {}D and {}D tensors",
+            self.ndim(),
+            other.ndim()
+        );
         assert_eq!(self.numel(), other.numel(), "dot: inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements", self.numel(), other.numel());
         (self * other).sum()
     }

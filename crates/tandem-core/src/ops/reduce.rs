@@ -87,16 +87,28 @@ impl Tensor {
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
         let d = norm_dims(self, dims, "sum");
         let out_shape = keep_shape(self, &d, keepdim);
-        let out_dtype = if self.dtype().is_float() { self.dtype() } else { DType::Int64 };
+        let out_dtype = if self.dtype().is_float() {
+            self.dtype()
+        } else {
+            DType::Int64
+        };
         let prefix = d.iter().enumerate().all(|(i, &v)| i == v);
-        let out = if self.dtype() == DType::Float32 && prefix && self.is_contiguous() && !d.is_empty() && d.len() < self.ndim() {
+        let out = if self.dtype() == DType::Float32
+            && prefix
+            && self.is_contiguous()
+            && !d.is_empty()
+            && d.len() < self.ndim()
+        {
             let r: usize = d.iter().map(|&i| self.shape()[i]).product();
             Tensor::from_vec(sum_cols_f32(self, r, self.numel() / r.max(1)), &out_shape)
         } else {
             let (x, kept, r) = reduced_last(self, &d);
             let outer = numel(&kept);
             let sums = dispatch_all!(self.dtype(), T => sum_rows::<T>(&x, outer, r));
-            Tensor::from_buffer(crate::tensor::buffer_from_f64(sums.into_iter(), out_dtype), &out_shape)
+            Tensor::from_buffer(
+                crate::tensor::buffer_from_f64(sums.into_iter(), out_dtype),
+                &out_shape,
+            )
         };
         if !should_record(&[self]) {
             return out;
@@ -159,11 +171,18 @@ impl Tensor {
         let out_shape = keep_shape(self, &d, keepdim);
         let (x, kept, r) = reduced_last(self, &d);
         let outer = numel(&kept);
-        let out_dtype = if self.dtype().is_float() { self.dtype() } else { DType::Int64 };
+        let out_dtype = if self.dtype().is_float() {
+            self.dtype()
+        } else {
+            DType::Int64
+        };
         let vals: Vec<f64> = dispatch_all!(self.dtype(), T => x.with_slice::<T, _>(|s| {
             (0..outer).map(|o| s[o * r..(o + 1) * r].iter().map(|v| v.to_f64()).product()).collect()
         }));
-        let out = Tensor::from_buffer(crate::tensor::buffer_from_f64(vals.into_iter(), out_dtype), &out_shape);
+        let out = Tensor::from_buffer(
+            crate::tensor::buffer_from_f64(vals.into_iter(), out_dtype),
+            &out_shape,
+        );
         if !should_record(&[self]) {
             return out;
         }
@@ -172,14 +191,21 @@ impl Tensor {
         attach(out, "ProdBackward1", &[self], move |g, _| {
             // d(prod)/dx_i = prod / x_i (inputs without zeros).
             let x = sx.get();
-            let y = if is_grad_enabled() { x.prod_dims(&d.iter().map(|&v| v as isize).collect::<Vec<_>>(), keepdim) } else { sy.get().clone() };
+            let y = if is_grad_enabled() {
+                x.prod_dims(&d.iter().map(|&v| v as isize).collect::<Vec<_>>(), keepdim)
+            } else {
+                sy.get().clone()
+            };
             let gy = expand_back(&(g * &y), &in_shape, &d, keepdim);
             vec![Some(&gy / x)]
         })
     }
 
     fn extreme_all(&self, is_max: bool) -> Tensor {
-        assert!(self.numel() > 0, "max(): Expected reduction dim to be specified for input.numel() == 0");
+        assert!(
+            self.numel() > 0,
+            "max(): Expected reduction dim to be specified for input.numel() == 0"
+        );
         let out = dispatch_all!(self.dtype(), T => {
             let v = self.with_slice::<T, _>(|s| {
                 let mut best = s[0];
@@ -195,12 +221,21 @@ impl Tensor {
             return out;
         }
         let (sx, sy) = (Saved::new(self), Saved::output(&out));
-        attach(out, if is_max { "MaxBackward1" } else { "MinBackward1" }, &[self], move |g, _| {
-            // Evenly distributed among ties, as PyTorch does.
-            let mask = sx.get().detach().eq(sy.get()).to_dtype(g.dtype());
-            let count = mask.sum();
-            vec![Some(&(g * &mask) / &count)]
-        })
+        attach(
+            out,
+            if is_max {
+                "MaxBackward1"
+            } else {
+                "MinBackward1"
+            },
+            &[self],
+            move |g, _| {
+                // Evenly distributed among ties, as PyTorch does.
+                let mask = sx.get().detach().eq(sy.get()).to_dtype(g.dtype());
+                let count = mask.sum();
+                vec![Some(&(g * &mask) / &count)]
+            },
+        )
     }
 
     /// Largest element (`torch.max(x)`, `tf.reduce_max`).
@@ -238,11 +273,24 @@ impl Tensor {
         }
         let in_shape = self.shape().to_vec();
         let idx = indices.clone();
-        let values = attach(values, if is_max { "MaxBackward0" } else { "MinBackward0" }, &[self], move |g, _| {
-            let (g, i) = if keepdim { (g.clone(), idx.clone()) } else { (g.unsqueeze(d as isize), idx.unsqueeze(d as isize)) };
-            let z = crate::ops::create::zeros(&in_shape, g.dtype());
-            vec![Some(z.scatter_add(d as isize, &i, &g))]
-        });
+        let values = attach(
+            values,
+            if is_max {
+                "MaxBackward0"
+            } else {
+                "MinBackward0"
+            },
+            &[self],
+            move |g, _| {
+                let (g, i) = if keepdim {
+                    (g.clone(), idx.clone())
+                } else {
+                    (g.unsqueeze(d as isize), idx.unsqueeze(d as isize))
+                };
+                let z = crate::ops::create::zeros(&in_shape, g.dtype());
+                vec![Some(z.scatter_add(d as isize, &i, &g))]
+            },
+        );
         (values, indices)
     }
 
@@ -311,7 +359,10 @@ impl Tensor {
             s
         } else {
             let d = norm_dims(self, dims, "logsumexp");
-            let shape: Vec<isize> = keep_shape(self, &d, false).iter().map(|&v| v as isize).collect();
+            let shape: Vec<isize> = keep_shape(self, &d, false)
+                .iter()
+                .map(|&v| v as isize)
+                .collect();
             s.reshape(&shape)
         }
     }
@@ -334,7 +385,11 @@ impl Tensor {
         }
         let (sx, sy) = (Saved::new(self), Saved::output(&out));
         attach(out, "SoftmaxBackward0", &[self], move |g, _| {
-            let y = if is_grad_enabled() { sx.get().softmax(d as isize) } else { sy.get().clone() };
+            let y = if is_grad_enabled() {
+                sx.get().softmax(d as isize)
+            } else {
+                sy.get().clone()
+            };
             let gy = g * &y;
             vec![Some(&gy - &(&y * &gy.sum_dims(&[d as isize], true)))]
         })
@@ -349,7 +404,11 @@ impl Tensor {
         }
         let (sx, sy) = (Saved::new(self), Saved::output(&out));
         attach(out, "LogSoftmaxBackward0", &[self], move |g, _| {
-            let y = if is_grad_enabled() { sx.get().log_softmax(d as isize) } else { sy.get().clone() };
+            let y = if is_grad_enabled() {
+                sx.get().log_softmax(d as isize)
+            } else {
+                sy.get().clone()
+            };
             vec![Some(g - &(&y.exp() * &g.sum_dims(&[d as isize], true)))]
         })
     }
@@ -380,7 +439,11 @@ impl Tensor {
             // d/dx_i sum_j g_j y_j = (sum_{j>=i} g_j y_j) / x_i  (inputs without zeros)
             let di = d as isize;
             let x = sx.get();
-            let y = if is_grad_enabled() { x.cumprod(di) } else { sy.get().clone() };
+            let y = if is_grad_enabled() {
+                x.cumprod(di)
+            } else {
+                sy.get().clone()
+            };
             let gy = g * &y;
             let rev = &(&gy.sum_dims(&[di], true) - &gy.cumsum(di)) + &gy;
             vec![Some(&rev / x)]
@@ -426,7 +489,10 @@ fn softmax_kernel(x: &Tensor, d: usize, log: bool) -> Tensor {
 
 fn softmax_row<T: Element>(row: &[T], dst: &mut [T], scratch: &mut [T], log: bool) {
     if let (Some(dst), Some(row)) = (super::kernel::as_f32_mut(dst), super::kernel::as_f32(row)) {
-        let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a || b != b { b } else { a });
+        let m = row.iter().fold(
+            f32::NEG_INFINITY,
+            |a, &b| if b > a || b != b { b } else { a },
+        );
         let m = if m.is_finite() { m } else { 0.0 };
         for (s, &v) in scratch_f32(scratch).iter_mut().zip(row) {
             *s = v - m;
@@ -449,7 +515,10 @@ fn softmax_row<T: Element>(row: &[T], dst: &mut [T], scratch: &mut [T], log: boo
         }
         return;
     }
-    let m = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+    let m = row
+        .iter()
+        .map(|v| v.to_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
     let m = if m.is_finite() { m } else { 0.0 };
     let sum: f64 = row.iter().map(|v| (v.to_f64() - m).exp()).sum();
     for (o, &v) in dst.iter_mut().zip(row) {
@@ -473,7 +542,12 @@ fn combine<const PROD: bool>(a: f64, b: f64) -> f64 {
 
 /// Scans `CHAINS` equal blocks of `src` side by side (independent dependency chains), each
 /// starting from its carry.
-fn scan_group<T: Element, const PROD: bool>(src: &[T], dst: &mut [T], block: usize, carries: &[f64]) {
+fn scan_group<T: Element, const PROD: bool>(
+    src: &[T],
+    dst: &mut [T],
+    block: usize,
+    carries: &[f64],
+) {
     const CHAINS: usize = 4;
     let n = src.len();
     let full = n / block;
@@ -535,7 +609,10 @@ fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
                 a[k] = combine::<PROD>(a[k], ch[k].to_f64());
             }
         }
-        let mut t = it.remainder().iter().fold(init, |x, &v| combine::<PROD>(x, v.to_f64()));
+        let mut t = it
+            .remainder()
+            .iter()
+            .fold(init, |x, &v| combine::<PROD>(x, v.to_f64()));
         for v in a {
             t = combine::<PROD>(t, v);
         }
@@ -589,7 +666,11 @@ fn scan(x: &Tensor, d: usize, product: bool) -> Tensor {
         for o in 0..outer {
             let mut acc = if product { 1i64 } else { 0 };
             for j in o * r..(o + 1) * r {
-                acc = if product { acc.wrapping_mul(v[j]) } else { acc.wrapping_add(v[j]) };
+                acc = if product {
+                    acc.wrapping_mul(v[j])
+                } else {
+                    acc.wrapping_add(v[j])
+                };
                 out[j] = acc;
             }
         }

@@ -35,7 +35,9 @@ fn unary_impl<F: Fn(f32) -> f32 + Sync, G: Fn(f64) -> f64 + Sync>(
             };
             Tensor::from_vec(v, x.shape())
         }),
-        DType::Float64 => x.with_slice::<f64, _>(|s| Tensor::from_vec(map_slice(s, f64f), x.shape())),
+        DType::Float64 => {
+            x.with_slice::<f64, _>(|s| Tensor::from_vec(map_slice(s, f64f), x.shape()))
+        }
         DType::Bool => panic!("{op}: not implemented for 'Bool' tensors"),
         dt => match ints {
             IntRule::Keep(f) => dispatch_all!(dt, T => x.with_slice::<T, _>(|s| {
@@ -57,7 +59,9 @@ fn record(
         return out;
     }
     let saved = Saved::new(x);
-    attach(out, name, &[x], move |g, _| vec![Some(grad(g, saved.get()))])
+    attach(out, name, &[x], move |g, _| {
+        vec![Some(grad(g, saved.get()))]
+    })
 }
 
 /// Records a unary op whose gradient uses its output `y`: fast from the saved output, and
@@ -92,7 +96,14 @@ impl Tensor {
 
     /// `|x|` (`torch.abs`); gradient `sign(x)`.
     pub fn abs(&self) -> Tensor {
-        let out = unary_impl(self, "abs", None, f32::abs, f64::abs, IntRule::Keep(f64::abs));
+        let out = unary_impl(
+            self,
+            "abs",
+            None,
+            f32::abs,
+            f64::abs,
+            IntRule::Keep(f64::abs),
+        );
         record(out, self, "AbsBackward0", |g, x| g * &x.sign())
     }
 
@@ -110,7 +121,16 @@ impl Tensor {
         let out = unary_impl(
             self,
             "sign",
-            None, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v },
+            None,
+            |v| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    v
+                }
+            },
             sgn,
             IntRule::Keep(sgn),
         );
@@ -119,37 +139,74 @@ impl Tensor {
 
     /// Round half to even (`torch.round`, `tf.math.round`); zero gradient.
     pub fn round(&self) -> Tensor {
-        let out = unary_impl(self, "round", None, f32::round_ties_even, f64::round_ties_even, IntRule::Keep(|v| v));
+        let out = unary_impl(
+            self,
+            "round",
+            None,
+            f32::round_ties_even,
+            f64::round_ties_even,
+            IntRule::Keep(|v| v),
+        );
         record(out, self, "RoundBackward0", |g, _| g.zeros_like())
     }
 
     /// Round up (`torch.ceil`); zero gradient.
     pub fn ceil(&self) -> Tensor {
-        let out = unary_impl(self, "ceil", None, f32::ceil, f64::ceil, IntRule::Keep(|v| v));
+        let out = unary_impl(
+            self,
+            "ceil",
+            None,
+            f32::ceil,
+            f64::ceil,
+            IntRule::Keep(|v| v),
+        );
         record(out, self, "CeilBackward0", |g, _| g.zeros_like())
     }
 
     /// Round down (`torch.floor`); zero gradient.
     pub fn floor(&self) -> Tensor {
-        let out = unary_impl(self, "floor", None, f32::floor, f64::floor, IntRule::Keep(|v| v));
+        let out = unary_impl(
+            self,
+            "floor",
+            None,
+            f32::floor,
+            f64::floor,
+            IntRule::Keep(|v| v),
+        );
         record(out, self, "FloorBackward0", |g, _| g.zeros_like())
     }
 
     /// `x * x` (`torch.square`, `tf.square`).
     pub fn square(&self) -> Tensor {
-        let out = unary_impl(self, "square", None, |v| v * v, |v| v * v, IntRule::Keep(|v| v * v));
+        let out = unary_impl(
+            self,
+            "square",
+            None,
+            |v| v * v,
+            |v| v * v,
+            IntRule::Keep(|v| v * v),
+        );
         record(out, self, "PowBackward0", |g, x| g * &(x * 2.0))
     }
 
     /// Square root (`torch.sqrt`).
     pub fn sqrt(&self) -> Tensor {
         let out = unary_impl(self, "sqrt", None, f32::sqrt, f64::sqrt, IntRule::Promote);
-        record_with_output(out, self, "SqrtBackward0", Tensor::sqrt, |g, y| g / &(y * 2.0))
+        record_with_output(out, self, "SqrtBackward0", Tensor::sqrt, |g, y| {
+            g / &(y * 2.0)
+        })
     }
 
     /// `1 / sqrt(x)` (`torch.rsqrt`).
     pub fn rsqrt(&self) -> Tensor {
-        let out = unary_impl(self, "rsqrt", None, |v| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt(), IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "rsqrt",
+            None,
+            |v| 1.0 / v.sqrt(),
+            |v| 1.0 / v.sqrt(),
+            IntRule::Promote,
+        );
         record_with_output(out, self, "RsqrtBackward0", Tensor::rsqrt, |g, y| {
             g * &(&y.pow(3.0) * -0.5)
         })
@@ -157,33 +214,72 @@ impl Tensor {
 
     /// `1 / x` (`torch.reciprocal`).
     pub fn reciprocal(&self) -> Tensor {
-        let out = unary_impl(self, "reciprocal", None, |v| 1.0 / v, |v| 1.0 / v, IntRule::Promote);
-        record_with_output(out, self, "ReciprocalBackward0", Tensor::reciprocal, |g, y| {
-            -(g * &y.square())
-        })
+        let out = unary_impl(
+            self,
+            "reciprocal",
+            None,
+            |v| 1.0 / v,
+            |v| 1.0 / v,
+            IntRule::Promote,
+        );
+        record_with_output(
+            out,
+            self,
+            "ReciprocalBackward0",
+            Tensor::reciprocal,
+            |g, y| -(g * &y.square()),
+        )
     }
 
     /// `e^x` (`torch.exp`); vectorized for float32.
     pub fn exp(&self) -> Tensor {
-        let out = unary_impl(self, "exp", Some(simd::exp_f32), f32::exp, f64::exp, IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "exp",
+            Some(simd::exp_f32),
+            f32::exp,
+            f64::exp,
+            IntRule::Promote,
+        );
         record_with_output(out, self, "ExpBackward0", Tensor::exp, |g, y| g * y)
     }
 
     /// Natural logarithm (`torch.log`, `tf.math.log`); vectorized for float32.
     pub fn log(&self) -> Tensor {
-        let out = unary_impl(self, "log", Some(simd::ln_f32), f32::ln, f64::ln, IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "log",
+            Some(simd::ln_f32),
+            f32::ln,
+            f64::ln,
+            IntRule::Promote,
+        );
         record(out, self, "LogBackward0", |g, x| g / x)
     }
 
     /// `ln(1 + x)`, accurate near zero (`torch.log1p`).
     pub fn log1p(&self) -> Tensor {
-        let out = unary_impl(self, "log1p", None, f32::ln_1p, f64::ln_1p, IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "log1p",
+            None,
+            f32::ln_1p,
+            f64::ln_1p,
+            IntRule::Promote,
+        );
         record(out, self, "Log1PBackward0", |g, x| g / &(x + 1.0))
     }
 
     /// `e^x - 1`, accurate near zero (`torch.expm1`).
     pub fn expm1(&self) -> Tensor {
-        let out = unary_impl(self, "expm1", None, f32::exp_m1, f64::exp_m1, IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "expm1",
+            None,
+            f32::exp_m1,
+            f64::exp_m1,
+            IntRule::Promote,
+        );
         record(out, self, "Expm1Backward0", |g, x| g * &x.exp())
     }
 
@@ -201,7 +297,14 @@ impl Tensor {
 
     /// Hyperbolic tangent (`torch.tanh`); vectorized for float32.
     pub fn tanh(&self) -> Tensor {
-        let out = unary_impl(self, "tanh", Some(simd::tanh_f32), f32::tanh, f64::tanh, IntRule::Promote);
+        let out = unary_impl(
+            self,
+            "tanh",
+            Some(simd::tanh_f32),
+            f32::tanh,
+            f64::tanh,
+            IntRule::Promote,
+        );
         record_with_output(out, self, "TanhBackward0", Tensor::tanh, |g, y| {
             g * &(1.0 - &y.square())
         })
@@ -227,7 +330,8 @@ impl Tensor {
         let out = unary_impl(
             self,
             "relu",
-            None, |v| if v > 0.0 { v } else { 0.0 },
+            None,
+            |v| if v > 0.0 { v } else { 0.0 },
             |v| if v > 0.0 { v } else { 0.0 },
             IntRule::Keep(|v| v.max(0.0)),
         );
@@ -243,7 +347,10 @@ impl Tensor {
     /// Limits every element to `[min, max]` (`torch.clamp`, `tf.clip_by_value`); gradient 1
     /// inside the range.
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
-        let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+        let (lo, hi) = (
+            min.unwrap_or(f64::NEG_INFINITY),
+            max.unwrap_or(f64::INFINITY),
+        );
         let out = dispatch_all!(self.dtype(), T => {
             assert!(T::DTYPE != DType::Bool, "clamp: not implemented for 'Bool' tensors");
             let (l, h) = (T::from_f64(lo.max(T::from_f64(f64::MIN).to_f64())), T::from_f64(hi));
@@ -278,7 +385,9 @@ fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
     }
     if g.dtype() == DType::Float32 && y.dtype() == DType::Float32 {
         let v = g.with_slice::<f32, _>(|gs| {
-            y.with_slice::<f32, _>(|ys| super::kernel::zip_slices(gs, ys, |a, b| if b > 0.0 { a } else { 0.0 }))
+            y.with_slice::<f32, _>(|ys| {
+                super::kernel::zip_slices(gs, ys, |a, b| if b > 0.0 { a } else { 0.0 })
+            })
         });
         return Tensor::from_vec(v, g.shape());
     }

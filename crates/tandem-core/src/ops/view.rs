@@ -12,7 +12,11 @@ impl Tensor {
 
     fn resolve_shape(&self, shape: &[isize], op: &str) -> Dims {
         let n = self.numel();
-        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let infer = shape.iter().filter(|&&d| d == -1).count();
         assert!(infer <= 1, "{op}: only one dimension can be inferred");
         let out: Dims = shape
@@ -20,7 +24,7 @@ impl Tensor {
             .map(|&d| {
                 if d == -1 {
                     assert!(
-                        known > 0 && n % known == 0,
+                        known > 0 && n.is_multiple_of(known),
                         "{op}: shape '{shape:?}' is invalid for input of size {n}"
                     );
                     n / known
@@ -46,12 +50,18 @@ impl Tensor {
             return self.clone();
         }
         let src = self.contiguous();
-        let out = src.view_of(target.clone(), contiguous_strides(&target), src.storage_offset());
+        let out = src.view_of(
+            target.clone(),
+            contiguous_strides(&target),
+            src.storage_offset(),
+        );
         if !should_record(&[&src]) {
             return out;
         }
         let orig: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        attach(out, "ViewBackward0", &[&src], move |g, _| vec![Some(g.reshape(&orig))])
+        attach(out, "ViewBackward0", &[&src], move |g, _| {
+            vec![Some(g.reshape(&orig))]
+        })
     }
 
     /// `view(-1, 784)`: like `reshape`, but panics instead of copying a non-contiguous tensor.
@@ -80,7 +90,12 @@ impl Tensor {
     /// Removes size-1 dimensions: all of them, or only `dim` (`squeeze`).
     pub fn squeeze(&self, dim: Option<isize>) -> Tensor {
         let shape: Vec<isize> = match dim {
-            None => self.shape().iter().filter(|&&d| d != 1).map(|&d| d as isize).collect(),
+            None => self
+                .shape()
+                .iter()
+                .filter(|&&d| d != 1)
+                .map(|&d| d as isize)
+                .collect(),
             Some(d) => {
                 let d = wrap_dim(d, self.ndim(), "squeeze");
                 self.shape()
@@ -114,7 +129,13 @@ impl Tensor {
             .map(|(_, &st)| st);
         let strides: Dims = target
             .iter()
-            .map(|&s| if s == 1 { 1 } else { src.next().expect("same non-unit dims") })
+            .map(|&s| {
+                if s == 1 {
+                    1
+                } else {
+                    src.next().expect("same non-unit dims")
+                }
+            })
             .collect();
         let out = self.view_of(target, strides, self.storage_offset());
         if !should_record(&[self]) {
@@ -135,7 +156,10 @@ impl Tensor {
             dims.len(),
             self.ndim()
         );
-        let p: Vec<usize> = dims.iter().map(|&d| wrap_dim(d, self.ndim(), "permute")).collect();
+        let p: Vec<usize> = dims
+            .iter()
+            .map(|&d| wrap_dim(d, self.ndim(), "permute"))
+            .collect();
         let mut seen = vec![false; p.len()];
         for &d in &p {
             assert!(!seen[d], "permute: repeated dim {d}");
@@ -151,7 +175,9 @@ impl Tensor {
         for (i, &d) in p.iter().enumerate() {
             inv[d] = i as isize;
         }
-        attach(out, "PermuteBackward0", &[self], move |g, _| vec![Some(g.permute(&inv))])
+        attach(out, "PermuteBackward0", &[self], move |g, _| {
+            vec![Some(g.permute(&inv))]
+        })
     }
 
     /// Swaps two dimensions (`transpose`); a view.
@@ -168,7 +194,11 @@ impl Tensor {
 
     /// Transpose of a matrix (`t()`, `tf.transpose`); 0-d and 1-d tensors are returned as is.
     pub fn t(&self) -> Tensor {
-        assert!(self.ndim() <= 2, "t() expects a tensor with <= 2 dimensions, but self is {}D", self.ndim());
+        assert!(
+            self.ndim() <= 2,
+            "t() expects a tensor with <= 2 dimensions, but self is {}D",
+            self.ndim()
+        );
         self.transpose(0, 1)
     }
 
@@ -180,7 +210,13 @@ impl Tensor {
         let target: Dims = shape
             .iter()
             .enumerate()
-            .map(|(i, &s)| if s == -1 { self.shape()[i - off] } else { s as usize })
+            .map(|(i, &s)| {
+                if s == -1 {
+                    self.shape()[i - off]
+                } else {
+                    s as usize
+                }
+            })
             .collect();
         for i in 0..self.ndim() {
             let (have, want) = (self.shape()[i], target[i + off]);
@@ -201,7 +237,9 @@ impl Tensor {
             return out;
         }
         let orig = self.shape().to_vec();
-        attach(out, "ExpandBackward0", &[self], move |g, _| vec![Some(g.sum_to_shape(&orig))])
+        attach(out, "ExpandBackward0", &[self], move |g, _| {
+            vec![Some(g.sum_to_shape(&orig))]
+        })
     }
 
     /// Broadcasts to `shape` (`torch.broadcast_to`, `tf.broadcast_to`).
@@ -248,7 +286,8 @@ impl Tensor {
             (0..size).contains(&i),
             "select: index {index} is out of bounds for dimension {d} with size {size}"
         );
-        self.slice(d as isize, i, i + 1, 1).squeeze(Some(d as isize))
+        self.slice(d as isize, i, i + 1, 1)
+            .squeeze(Some(d as isize))
     }
 
     /// Indexes with ranges, integers and `..` per dimension: `x.i((.., 1..3))`, `x.i(0)`.
@@ -329,8 +368,8 @@ impl<A: Into<TensorIndex>, B: Into<TensorIndex>, C: Into<TensorIndex>> IntoIndex
         vec![self.0.into(), self.1.into(), self.2.into()]
     }
 }
-impl<A: Into<TensorIndex>, B: Into<TensorIndex>, C: Into<TensorIndex>, D: Into<TensorIndex>> IntoIndex
-    for (A, B, C, D)
+impl<A: Into<TensorIndex>, B: Into<TensorIndex>, C: Into<TensorIndex>, D: Into<TensorIndex>>
+    IntoIndex for (A, B, C, D)
 {
     fn into_index(self) -> Vec<TensorIndex> {
         vec![self.0.into(), self.1.into(), self.2.into(), self.3.into()]

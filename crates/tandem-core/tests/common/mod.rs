@@ -24,7 +24,11 @@ pub fn dtype_of(name: &str) -> DType {
 }
 
 fn shape_of(v: &Value) -> Vec<usize> {
-    v.as_array().expect("shape").iter().map(|d| d.as_u64().expect("dim") as usize).collect()
+    v.as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().expect("dim") as usize)
+        .collect()
 }
 
 fn numbers(v: &Value) -> Vec<f64> {
@@ -46,7 +50,12 @@ pub fn input(v: &Value) -> Tensor {
     let t = Tensor::from_vec(vals, &shape).to_dtype(dtype);
     let t = match v.get("permute") {
         Some(p) => {
-            let perm: Vec<isize> = p.as_array().expect("perm").iter().map(|d| d.as_i64().unwrap() as isize).collect();
+            let perm: Vec<isize> = p
+                .as_array()
+                .expect("perm")
+                .iter()
+                .map(|d| d.as_i64().unwrap() as isize)
+                .collect();
             t.permute(&perm)
         }
         None => t,
@@ -60,7 +69,11 @@ pub fn input(v: &Value) -> Tensor {
 
 /// Expected values, shape and dtype of an `out` object.
 pub fn expected(v: &Value) -> (Vec<f64>, Vec<usize>, Option<DType>) {
-    (numbers(&v["data"]), shape_of(&v["shape"]), v.get("dtype").and_then(Value::as_str).map(dtype_of))
+    (
+        numbers(&v["data"]),
+        shape_of(&v["shape"]),
+        v.get("dtype").and_then(Value::as_str).map(dtype_of),
+    )
 }
 
 fn attr<'a>(attrs: Option<&'a Value>, key: &str) -> &'a Value {
@@ -68,11 +81,14 @@ fn attr<'a>(attrs: Option<&'a Value>, key: &str) -> &'a Value {
 }
 
 fn int(v: &Value) -> isize {
-    v.as_i64().unwrap_or_else(|| panic!("expected an int, got {v}")) as isize
+    v.as_i64()
+        .unwrap_or_else(|| panic!("expected an int, got {v}")) as isize
 }
 
 fn ints(v: &Value) -> Vec<isize> {
-    v.as_array().map(|a| a.iter().map(int).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| a.iter().map(int).collect())
+        .unwrap_or_default()
 }
 
 fn opt_f(v: &Value) -> Option<f64> {
@@ -98,7 +114,14 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
     let attrs = items.last().filter(|v| v.is_object());
     let args: Vec<&Value> = items[1..].iter().filter(|v| !v.is_object()).collect();
     let a = |i: usize| eval(args[i], inputs);
-    let list = |i: usize| -> Vec<Tensor> { args[i].as_array().expect("list").iter().map(|x| eval(x, inputs)).collect() };
+    let list = |i: usize| -> Vec<Tensor> {
+        args[i]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|x| eval(x, inputs))
+            .collect()
+    };
     let dims = || ints(attr(attrs, "dims"));
     let keepdim = || attr(attrs, "keepdim").as_bool().unwrap_or(false);
     let dim = || int(attr(attrs, "dim"));
@@ -131,7 +154,11 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
             let (lo, hi) = (attr(attrs, "min"), attr(attrs, "max"));
             let x = a(0);
             let float_bound = lo.is_f64() || hi.is_f64();
-            let x = if float_bound && !x.dtype().is_float() { x.float() } else { x };
+            let x = if float_bound && !x.dtype().is_float() {
+                x.float()
+            } else {
+                x
+            };
             x.clamp(opt_f(lo), opt_f(hi))
         }
         "add" => a(0).add(&a(1)),
@@ -184,9 +211,18 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
         "unsqueeze" => a(0).unsqueeze(dim()),
         "squeeze" => a(0).squeeze(attr(attrs, "dim").as_i64().map(|d| d as isize)),
         "expand" => a(0).expand(&ints(attr(attrs, "shape"))),
-        "narrow" => a(0).narrow(dim(), int(attr(attrs, "start")) as usize, int(attr(attrs, "length")) as usize),
+        "narrow" => a(0).narrow(
+            dim(),
+            int(attr(attrs, "start")) as usize,
+            int(attr(attrs, "length")) as usize,
+        ),
         "select" => a(0).select(dim(), int(attr(attrs, "index"))),
-        "slice" => a(0).slice(dim(), int(attr(attrs, "start")), int(attr(attrs, "end")), int(attr(attrs, "step")) as usize),
+        "slice" => a(0).slice(
+            dim(),
+            int(attr(attrs, "start")),
+            int(attr(attrs, "end")),
+            int(attr(attrs, "step")) as usize,
+        ),
         "flatten" => a(0).flatten(int(attr(attrs, "start")), int(attr(attrs, "end"))),
         "t" => a(0).t(),
         "cat" => {
@@ -202,8 +238,12 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
         "masked_fill" => a(0).masked_fill(&a(1), attr(attrs, "value").as_f64().expect("value")),
         "where" => Tensor::where_(&a(0), &a(1), &a(2)),
         "one_hot" => a(0).one_hot(int(attr(attrs, "num_classes")) as usize),
-        "split_part" => a(0).split(int(attr(attrs, "size")) as usize, dim())[int(attr(attrs, "part")) as usize].clone(),
-        "chunk_part" => a(0).chunk(int(attr(attrs, "chunks")) as usize, dim())[int(attr(attrs, "part")) as usize].clone(),
+        "split_part" => a(0).split(int(attr(attrs, "size")) as usize, dim())
+            [int(attr(attrs, "part")) as usize]
+            .clone(),
+        "chunk_part" => a(0).chunk(int(attr(attrs, "chunks")) as usize, dim())
+            [int(attr(attrs, "part")) as usize]
+            .clone(),
         "matmul" => a(0).matmul(&a(1)),
         "mm" => a(0).mm(&a(1)),
         "bmm" => a(0).bmm(&a(1)),
@@ -216,9 +256,29 @@ pub fn eval(e: &Value, inputs: &[Tensor]) -> Tensor {
 
 /// Whether any op of the expression accumulates (reductions, products, scans, softmax).
 pub fn accumulates(e: &Value) -> bool {
-    const ACC: [&str; 17] = ["sum", "mean", "prod", "var", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "matmul", "mm", "bmm", "dot", "max", "min", "pow"];
+    const ACC: [&str; 17] = [
+        "sum",
+        "mean",
+        "prod",
+        "var",
+        "std",
+        "logsumexp",
+        "softmax",
+        "log_softmax",
+        "cumsum",
+        "cumprod",
+        "matmul",
+        "mm",
+        "bmm",
+        "dot",
+        "max",
+        "min",
+        "pow",
+    ];
     match e {
-        Value::Array(items) => items.iter().any(|v| matches!(v, Value::String(s) if ACC.contains(&s.as_str())) || accumulates(v)),
+        Value::Array(items) => items
+            .iter()
+            .any(|v| matches!(v, Value::String(s) if ACC.contains(&s.as_str())) || accumulates(v)),
         _ => false,
     }
 }
@@ -229,6 +289,9 @@ pub fn assert_close(case: &str, got: &Tensor, want: &[f64], shape: &[usize], rto
     let g = got.to_vec::<f64>();
     for (i, (x, y)) in g.iter().zip(want).enumerate() {
         let ok = (x - y).abs() <= rtol * (1.0 + y.abs()) || (x.is_nan() && y.is_nan());
-        assert!(ok, "{case}: element {i}: got {x}, want {y} (rtol {rtol})\n got  {g:?}\n want {want:?}");
+        assert!(
+            ok,
+            "{case}: element {i}: got {x}, want {y} (rtol {rtol})\n got  {g:?}\n want {want:?}"
+        );
     }
 }

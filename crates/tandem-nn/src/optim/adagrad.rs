@@ -20,7 +20,13 @@ pub struct AdagradConfig {
 
 impl Default for AdagradConfig {
     fn default() -> Self {
-        AdagradConfig { lr: 0.01, lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: 1e-10 }
+        AdagradConfig {
+            lr: 0.01,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+        }
     }
 }
 
@@ -33,12 +39,21 @@ pub struct Adagrad {
 impl Adagrad {
     /// One group with `lr` and PyTorch's defaults.
     pub fn new(params: Vec<Tensor>, lr: f64) -> Adagrad {
-        Adagrad::with_config(params, AdagradConfig { lr, ..Default::default() })
+        Adagrad::with_config(
+            params,
+            AdagradConfig {
+                lr,
+                ..Default::default()
+            },
+        )
     }
 
     /// One group with every option.
     pub fn with_config(params: Vec<Tensor>, config: AdagradConfig) -> Adagrad {
-        Adagrad { slots: vec![Slots::new(params.len(), 1)], groups: vec![ParamGroup { params, config }] }
+        Adagrad {
+            slots: vec![Slots::new(params.len(), 1)],
+            groups: vec![ParamGroup { params, config }],
+        }
     }
 }
 
@@ -78,7 +93,15 @@ impl Optimizer for Adagrad {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&["sum"]).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, s)| {
+                s.to_state(&["sum"])
+                    .into_iter()
+                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
+            })
+            .collect()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {

@@ -18,7 +18,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -38,12 +43,23 @@ impl AdamW {
     /// AdamW with PyTorch's default weight decay (0.01).
     #[allow(clippy::new_ret_no_self)]
     pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
-        AdamW::with_config(params, AdamConfig { lr, weight_decay: 0.01, ..Default::default() })
+        AdamW::with_config(
+            params,
+            AdamConfig {
+                lr,
+                weight_decay: 0.01,
+                ..Default::default()
+            },
+        )
     }
 
     /// AdamW with every option.
     pub fn with_config(params: Vec<Tensor>, config: AdamConfig) -> Adam {
-        let mut a = Adam { groups: Vec::new(), slots: Vec::new(), decoupled: true };
+        let mut a = Adam {
+            groups: Vec::new(),
+            slots: Vec::new(),
+            decoupled: true,
+        };
         a.add_param_group(params, config);
         a
     }
@@ -52,12 +68,22 @@ impl AdamW {
 impl Adam {
     /// One group with `lr` and the default betas and eps.
     pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
-        Adam::with_config(params, AdamConfig { lr, ..Default::default() })
+        Adam::with_config(
+            params,
+            AdamConfig {
+                lr,
+                ..Default::default()
+            },
+        )
     }
 
     /// One group with every option.
     pub fn with_config(params: Vec<Tensor>, config: AdamConfig) -> Adam {
-        let mut a = Adam { groups: Vec::new(), slots: Vec::new(), decoupled: false };
+        let mut a = Adam {
+            groups: Vec::new(),
+            slots: Vec::new(),
+            decoupled: false,
+        };
         a.add_param_group(params, config);
         a
     }
@@ -77,7 +103,9 @@ impl Optimizer for Adam {
             for_each_param(&group.params, |i, p, g| {
                 slots.steps[i] += 1;
                 let t = slots.steps[i] as i32;
-                let [m, v] = &mut slots.bufs[i][..] else { unreachable!("two buffers") };
+                let [m, v] = &mut slots.bufs[i][..] else {
+                    unreachable!("two buffers")
+                };
                 if m.is_empty() {
                     m.resize(p.len(), 0.0);
                     v.resize(p.len(), 0.0);
@@ -88,7 +116,8 @@ impl Optimizer for Adam {
                 let step_size = (c.lr / bc1) as f32;
                 let bc2_sqrt = bc2.sqrt() as f32;
                 let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
-                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                {
                     let mut gv = gv;
                     if decoupled {
                         *pv *= 1.0 - lr * wd;
@@ -119,7 +148,15 @@ impl Optimizer for Adam {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&NAMES).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, s)| {
+                s.to_state(&NAMES)
+                    .into_iter()
+                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
+            })
+            .collect()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
@@ -128,10 +165,17 @@ impl Optimizer for Adam {
 }
 
 /// Loads `group<i>.state.<param>.<buffer>` keys into each group's slots.
-pub(crate) fn load_grouped(slots: &mut [Slots], names: &[&str], state: &[(String, Tensor)]) -> Result<(), String> {
+pub(crate) fn load_grouped(
+    slots: &mut [Slots],
+    names: &[&str],
+    state: &[(String, Tensor)],
+) -> Result<(), String> {
     for (gi, s) in slots.iter_mut().enumerate() {
         let prefix = format!("group{gi}.");
-        let mine: Vec<(String, Tensor)> = state.iter().filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone()))).collect();
+        let mine: Vec<(String, Tensor)> = state
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone())))
+            .collect();
         s.load_state(names, &mine)?;
     }
     Ok(())

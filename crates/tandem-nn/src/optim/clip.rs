@@ -6,7 +6,11 @@ use tandem_core::Tensor;
 /// before clipping.
 pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
     let grads: Vec<Tensor> = params.iter().filter_map(Tensor::grad).collect();
-    let total: f64 = grads.iter().map(|g| g.to_vec::<f64>().iter().map(|v| v * v).sum::<f64>()).sum::<f64>().sqrt();
+    let total: f64 = grads
+        .iter()
+        .map(|g| g.to_vec::<f64>().iter().map(|v| v * v).sum::<f64>())
+        .sum::<f64>()
+        .sqrt();
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
         for p in params {

@@ -12,7 +12,9 @@ pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW};
 pub use clip::{clip_grad_norm_, clip_grad_value_};
 pub use rmsprop::{RMSprop, RMSpropConfig};
-pub use scheduler::{CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR};
+pub use scheduler::{
+    CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR,
+};
 pub use sgd::{SgdConfig, SGD};
 
 use tandem_core::Tensor;
@@ -57,34 +59,55 @@ pub(crate) struct Slots {
 
 impl Slots {
     pub(crate) fn new(n_params: usize, n_bufs: usize) -> Slots {
-        Slots { bufs: vec![vec![Vec::new(); n_bufs]; n_params], steps: vec![0; n_params] }
+        Slots {
+            bufs: vec![vec![Vec::new(); n_bufs]; n_params],
+            steps: vec![0; n_params],
+        }
     }
 
     pub(crate) fn to_state(&self, names: &[&str]) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         for (i, bufs) in self.bufs.iter().enumerate() {
-            out.push((format!("state.{i}.step"), Tensor::from_vec(vec![self.steps[i] as f32], &[])));
+            out.push((
+                format!("state.{i}.step"),
+                Tensor::from_vec(vec![self.steps[i] as f32], &[]),
+            ));
             for (b, name) in bufs.iter().zip(names) {
                 if !b.is_empty() {
-                    out.push((format!("state.{i}.{name}"), Tensor::from_vec(b.clone(), &[b.len()])));
+                    out.push((
+                        format!("state.{i}.{name}"),
+                        Tensor::from_vec(b.clone(), &[b.len()]),
+                    ));
                 }
             }
         }
         out
     }
 
-    pub(crate) fn load_state(&mut self, names: &[&str], state: &[(String, Tensor)]) -> Result<(), String> {
+    pub(crate) fn load_state(
+        &mut self,
+        names: &[&str],
+        state: &[(String, Tensor)],
+    ) -> Result<(), String> {
         for (key, t) in state {
             let parts: Vec<&str> = key.split('.').collect();
-            let [_, idx, name] = parts[..] else { return Err(format!("unexpected key {key}")) };
+            let [_, idx, name] = parts[..] else {
+                return Err(format!("unexpected key {key}"));
+            };
             let i: usize = idx.parse().map_err(|_| format!("unexpected key {key}"))?;
             if i >= self.bufs.len() {
-                return Err(format!("{key}: the optimizer has {} parameters", self.bufs.len()));
+                return Err(format!(
+                    "{key}: the optimizer has {} parameters",
+                    self.bufs.len()
+                ));
             }
             if name == "step" {
                 self.steps[i] = t.item::<f32>() as u64;
             } else {
-                let b = names.iter().position(|n| *n == name).ok_or_else(|| format!("unexpected key {key}"))?;
+                let b = names
+                    .iter()
+                    .position(|n| *n == name)
+                    .ok_or_else(|| format!("unexpected key {key}"))?;
                 self.bufs[i][b] = t.to_vec::<f32>();
             }
         }
@@ -96,7 +119,12 @@ impl Slots {
 pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f32], &[f32])) {
     for (i, p) in params.iter().enumerate() {
         let Some(g) = p.grad() else { continue };
-        assert_eq!(p.dtype(), tandem_core::DType::Float32, "optimizers update float32 parameters (got {})", p.dtype());
+        assert_eq!(
+            p.dtype(),
+            tandem_core::DType::Float32,
+            "optimizers update float32 parameters (got {})",
+            p.dtype()
+        );
         let g = g.to_dtype(tandem_core::DType::Float32).contiguous();
         g.with_slice::<f32, _>(|gs| p.update_slice::<f32, _>(|ps| f(i, ps, gs)));
     }
@@ -116,11 +144,18 @@ pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Syn
     if p.len() < PAR_UPDATE {
         return body(p, g);
     }
-    p.par_chunks_mut(PAR_UPDATE).zip(g.par_chunks(PAR_UPDATE)).for_each(|(p, g)| body(p, g));
+    p.par_chunks_mut(PAR_UPDATE)
+        .zip(g.par_chunks(PAR_UPDATE))
+        .for_each(|(p, g)| body(p, g));
 }
 
 /// `f(p, g, state)` over three buffers, split across threads for large parameters.
-pub(crate) fn par_zip3(p: &mut [f32], g: &[f32], s: &mut [f32], f: impl Fn(&mut f32, f32, &mut f32) + Sync) {
+pub(crate) fn par_zip3(
+    p: &mut [f32],
+    g: &[f32],
+    s: &mut [f32],
+    f: impl Fn(&mut f32, f32, &mut f32) + Sync,
+) {
     use rayon::prelude::*;
     let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
         for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {

@@ -22,7 +22,14 @@ pub struct RMSpropConfig {
 
 impl Default for RMSpropConfig {
     fn default() -> Self {
-        RMSpropConfig { lr: 0.01, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
+        RMSpropConfig {
+            lr: 0.01,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+        }
     }
 }
 
@@ -37,12 +44,21 @@ pub struct RMSprop {
 impl RMSprop {
     /// One group with `lr` and PyTorch's defaults.
     pub fn new(params: Vec<Tensor>, lr: f64) -> RMSprop {
-        RMSprop::with_config(params, RMSpropConfig { lr, ..Default::default() })
+        RMSprop::with_config(
+            params,
+            RMSpropConfig {
+                lr,
+                ..Default::default()
+            },
+        )
     }
 
     /// One group with every option.
     pub fn with_config(params: Vec<Tensor>, config: RMSpropConfig) -> RMSprop {
-        RMSprop { slots: vec![Slots::new(params.len(), 3)], groups: vec![ParamGroup { params, config }] }
+        RMSprop {
+            slots: vec![Slots::new(params.len(), 3)],
+            groups: vec![ParamGroup { params, config }],
+        }
     }
 }
 
@@ -50,10 +66,18 @@ impl Optimizer for RMSprop {
     fn step(&mut self) {
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
-            let (lr, alpha, eps, wd, mom) = (c.lr as f32, c.alpha as f32, c.eps as f32, c.weight_decay as f32, c.momentum as f32);
+            let (lr, alpha, eps, wd, mom) = (
+                c.lr as f32,
+                c.alpha as f32,
+                c.eps as f32,
+                c.weight_decay as f32,
+                c.momentum as f32,
+            );
             for_each_param(&group.params, |i, p, g| {
                 slots.steps[i] += 1;
-                let [sq, buf, gavg] = &mut slots.bufs[i][..] else { unreachable!("three buffers") };
+                let [sq, buf, gavg] = &mut slots.bufs[i][..] else {
+                    unreachable!("three buffers")
+                };
                 if sq.is_empty() {
                     sq.resize(p.len(), 0.0);
                     if mom > 0.0 {
@@ -98,7 +122,15 @@ impl Optimizer for RMSprop {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&NAMES).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, s)| {
+                s.to_state(&NAMES)
+                    .into_iter()
+                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
+            })
+            .collect()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {

@@ -22,7 +22,13 @@ pub struct StepLR {
 impl StepLR {
     /// From the optimizer's current learning rate.
     pub fn new(opt: &dyn Optimizer, step_size: usize, gamma: f64) -> StepLR {
-        StepLR { base: opt.lr(), epoch: 0, step_size, gamma, last: opt.lr() }
+        StepLR {
+            base: opt.lr(),
+            epoch: 0,
+            step_size,
+            gamma,
+            last: opt.lr(),
+        }
     }
 }
 
@@ -49,7 +55,13 @@ pub struct MultiStepLR {
 impl MultiStepLR {
     /// From the optimizer's current learning rate.
     pub fn new(opt: &dyn Optimizer, milestones: Vec<usize>, gamma: f64) -> MultiStepLR {
-        MultiStepLR { base: opt.lr(), epoch: 0, milestones, gamma, last: opt.lr() }
+        MultiStepLR {
+            base: opt.lr(),
+            epoch: 0,
+            milestones,
+            gamma,
+            last: opt.lr(),
+        }
     }
 }
 
@@ -76,7 +88,12 @@ pub struct ExponentialLR {
 impl ExponentialLR {
     /// From the optimizer's current learning rate.
     pub fn new(opt: &dyn Optimizer, gamma: f64) -> ExponentialLR {
-        ExponentialLR { base: opt.lr(), epoch: 0, gamma, last: opt.lr() }
+        ExponentialLR {
+            base: opt.lr(),
+            epoch: 0,
+            gamma,
+            last: opt.lr(),
+        }
     }
 }
 
@@ -103,7 +120,13 @@ pub struct CosineAnnealingLR {
 impl CosineAnnealingLR {
     /// From the optimizer's current learning rate.
     pub fn new(opt: &dyn Optimizer, t_max: usize, eta_min: f64) -> CosineAnnealingLR {
-        CosineAnnealingLR { base: opt.lr(), epoch: 0, t_max, eta_min, last: opt.lr() }
+        CosineAnnealingLR {
+            base: opt.lr(),
+            epoch: 0,
+            t_max,
+            eta_min,
+            last: opt.lr(),
+        }
     }
 }
 
@@ -133,7 +156,14 @@ pub struct ReduceLROnPlateau {
 impl ReduceLROnPlateau {
     /// Mode `min` (lower is better), with `factor` and `patience`.
     pub fn new(opt: &dyn Optimizer, factor: f64, patience: usize) -> ReduceLROnPlateau {
-        ReduceLROnPlateau { factor, patience, min_lr: 0.0, best: f64::INFINITY, bad_epochs: 0, last: opt.lr() }
+        ReduceLROnPlateau {
+            factor,
+            patience,
+            min_lr: 0.0,
+            best: f64::INFINITY,
+            bad_epochs: 0,
+            last: opt.lr(),
+        }
     }
 
     /// Records this epoch's metric and lowers the rate after `patience` epochs without a

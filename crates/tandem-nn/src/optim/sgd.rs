@@ -20,7 +20,13 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        SgdConfig { lr: 0.01, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false }
+        SgdConfig {
+            lr: 0.01,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
     }
 }
 
@@ -42,19 +48,32 @@ pub struct SGD {
 impl SGD {
     /// One group with `lr` and `momentum`.
     pub fn new(params: Vec<Tensor>, lr: f64, momentum: f64) -> SGD {
-        SGD::with_config(params, SgdConfig { lr, momentum, ..Default::default() })
+        SGD::with_config(
+            params,
+            SgdConfig {
+                lr,
+                momentum,
+                ..Default::default()
+            },
+        )
     }
 
     /// One group with every option.
     pub fn with_config(params: Vec<Tensor>, config: SgdConfig) -> SGD {
-        let mut s = SGD { groups: Vec::new(), slots: Vec::new() };
+        let mut s = SGD {
+            groups: Vec::new(),
+            slots: Vec::new(),
+        };
         s.add_param_group(params, config);
         s
     }
 
     /// Adds a group with its own hyper-parameters (`add_param_group`).
     pub fn add_param_group(&mut self, params: Vec<Tensor>, config: SgdConfig) {
-        assert!(!(config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0)), "Nesterov momentum requires a momentum and zero dampening");
+        assert!(
+            !(config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0)),
+            "Nesterov momentum requires a momentum and zero dampening"
+        );
         self.slots.push(Slots::new(params.len(), 1));
         self.groups.push(ParamGroup { params, config });
     }
@@ -64,7 +83,12 @@ impl Optimizer for SGD {
     fn step(&mut self) {
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
-            let (lr, mom, damp, wd) = (c.lr as f32, c.momentum as f32, c.dampening as f32, c.weight_decay as f32);
+            let (lr, mom, damp, wd) = (
+                c.lr as f32,
+                c.momentum as f32,
+                c.dampening as f32,
+                c.weight_decay as f32,
+            );
             for_each_param(&group.params, |i, p, g| {
                 slots.steps[i] += 1;
                 let buf = &mut slots.bufs[i][0];
@@ -109,7 +133,15 @@ impl Optimizer for SGD {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots.iter().enumerate().flat_map(|(gi, s)| s.to_state(&["momentum_buffer"]).into_iter().map(move |(k, t)| (format!("group{gi}.{k}"), t))).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, s)| {
+                s.to_state(&["momentum_buffer"])
+                    .into_iter()
+                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
+            })
+            .collect()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
