@@ -1,6 +1,9 @@
 //! Every differentiable op's backward against central differences in float64
 //! (`torch.autograd.gradcheck`), and second derivatives for the smooth ones.
 
+// The tables read better as `&[x.clone()]` than as `std::slice::from_ref(&x)`.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use tandem_core::{autograd, Tensor};
 
 /// Deterministic float64 values in [lo, hi), away from integers and from each other.
