@@ -30,7 +30,7 @@ pub(crate) fn attach(
     inputs: &[&Tensor],
     backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
 ) -> Tensor {
-    let needs: Vec<bool> = inputs
+    let needs: smallvec::SmallVec<[bool; 2]> = inputs
         .iter()
         .map(|t| super::mode::input_needs_grad(t))
         .collect();

@@ -10,8 +10,8 @@ pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>>
 /// One recorded operation: its inputs and how to send a gradient back to them.
 pub struct Node {
     pub(crate) name: &'static str,
-    pub(crate) inputs: Vec<Tensor>,
-    pub(crate) needs: Vec<bool>,
+    pub(crate) inputs: smallvec::SmallVec<[Tensor; 2]>,
+    pub(crate) needs: smallvec::SmallVec<[bool; 2]>,
     pub(crate) backward: Mutex<Option<BackwardFn>>,
 }
 

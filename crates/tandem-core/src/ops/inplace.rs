@@ -26,14 +26,51 @@ impl Tensor {
     /// `self -= other`, in place (`sub_`).
     pub fn sub_(&self, other: impl Into<Operand>) -> &Tensor {
         self.check_inplace("sub_");
+        let other = other.into();
+        if self.update_f32_in_place(&other, |a, b| a - b) {
+            return self;
+        }
         let r = crate::autograd::no_grad(|| self.sub(other));
         super::index::copy_into(self, &r);
         self
     }
 
+    /// Updates a contiguous float32 tensor in place with `f(self, other)` when `other` is a
+    /// number or a same-shape contiguous float32 tensor on other storage; false otherwise.
+    fn update_f32_in_place(&self, other: &Operand, f: impl Fn(f32, f32) -> f32) -> bool {
+        if self.dtype() != crate::DType::Float32 || !self.is_contiguous() {
+            return false;
+        }
+        match other {
+            Operand::Scalar(v, _) => {
+                let v = *v as f32;
+                self.update_slice::<f32, _>(|s| s.iter_mut().for_each(|x| *x = f(*x, v)));
+                true
+            }
+            Operand::Tensor(t)
+                if t.dtype() == crate::DType::Float32
+                    && t.shape() == self.shape()
+                    && t.is_contiguous()
+                    && !std::sync::Arc::ptr_eq(&t.0.storage, &self.0.storage) =>
+            {
+                t.with_slice::<f32, _>(|o| {
+                    self.update_slice::<f32, _>(|s| {
+                        s.iter_mut().zip(o).for_each(|(x, &y)| *x = f(*x, y))
+                    })
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `self += other`, in place (`add_`).
     pub fn add_(&self, other: impl Into<Operand>) -> &Tensor {
         self.check_inplace("add_");
+        let other = other.into();
+        if self.update_f32_in_place(&other, |a, b| a + b) {
+            return self;
+        }
         let r = crate::autograd::no_grad(|| self.add(other));
         super::index::copy_into(self, &r);
         self
@@ -133,6 +170,9 @@ impl Tensor {
 
     /// `variable.assign_sub(delta)`: subtract in place (the seed's `W.assign_sub(lr * W_grad)`).
     pub fn assign_sub(&self, delta: &Tensor) -> &Tensor {
+        if self.update_f32_in_place(&Operand::Tensor(delta.clone()), |a, b| a - b) {
+            return self;
+        }
         let r = crate::autograd::no_grad(|| self.sub(delta));
         super::index::copy_into(self, &r);
         self
