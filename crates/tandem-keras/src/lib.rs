@@ -1,7 +1,7 @@
 //! # tandem-keras
 //!
-//! `tf.keras` over tandem's engine: layers with lazy shape inference ([`Dense`], [`Flatten`],
-//! [`Dropout`], [`Activation`]), [`Sequential`] and subclassed models (any [`Layer`], wrapped
+//! `tf.keras` over tandem's engine: layers with lazy shape inference ([`layers::Dense`], [`layers::Flatten`],
+//! [`layers::Dropout`], [`layers::ActivationLayer`]), [`Sequential`] and subclassed models (any [`Layer`], wrapped
 //! in [`Model`]), `compile` / `fit` / `evaluate` / `predict` with Keras's names for
 //! optimizers, losses and metrics, the progress bar, [`History`], `summary()` and callbacks.
 //! Every layer is built on the `tandem-nn` layer that does the same math (`Dense` wraps
