@@ -102,3 +102,33 @@ fn seed_keras_model_learns_with_fit_and_with_a_gradient_tape() {
         assert!(acc >= floor, "{mode} {opt} {epochs} epochs: {acc}");
     }
 }
+
+#[test]
+fn lesson_tf2_05_logistic_diabetes_reaches_the_lessons_accuracy() {
+    // The lesson reports about 0.77 on this data.
+    let out = run("tf2_05_logistic_diabetes");
+    let acc: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(acc >= 0.74, "{out}");
+}
+
+#[test]
+fn lesson_tf2_09_xor_needs_a_hidden_layer() {
+    let out = run("tf2_09_xor");
+    let acc = |prefix: &str| -> f64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        acc("one layer accuracy: ") <= 0.75,
+        "a single linear unit cannot separate XOR:\n{out}"
+    );
+    assert_eq!(acc("two layers accuracy: "), 1.0, "{out}");
+}
