@@ -132,3 +132,23 @@ fn lesson_tf2_09_xor_needs_a_hidden_layer() {
     );
     assert_eq!(acc("two layers accuracy: "), 1.0, "{out}");
 }
+
+fn accuracy_line(out: &str) -> f64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix("accuracy: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in:\n{out}"))
+}
+
+#[test]
+fn lesson_torch_08_dataloader_learns_past_the_majority_class() {
+    // 496 of the 759 rows are class 1: always answering 1 scores 0.6535.
+    let acc = accuracy_line(&run("torch_08_dataloader_diabetes"));
+    assert!(acc >= 0.72, "{acc}");
+}
+
+#[test]
+fn lesson_tf2_06_softmax_zoo_separates_the_seven_classes() {
+    let acc = accuracy_line(&run("tf2_06_softmax_zoo"));
+    assert!(acc >= 0.95, "{acc}");
+}
