@@ -202,49 +202,15 @@ fn stop_recording_and_stop_gradient() {
     );
 }
 
-fn seed_torch(steps: usize) -> Vec<(f32, f32, f32)> {
-    let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
-    let y = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
-    let mut w = Tensor::new(2.9).requires_grad_(true);
-    let mut b = Tensor::new(0.5).requires_grad_(true);
-    let mut out = Vec::new();
-    for _ in 0..steps {
-        let hyp = &w * &x + &b;
-        let cost = (&hyp - &y).pow(2).mean();
-        let g = autograd::grad(&cost, &[&w, &b]);
-        autograd::no_grad(|| {
-            w -= 0.01 * &g[0];
-            b -= 0.01 * &g[1];
-        });
-        out.push((cost.item(), w.item(), b.item()));
-    }
-    out
-}
-
-fn seed_tf(steps: usize) -> Vec<(f32, f32, f32)> {
-    let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
-    let y = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
-    let w = Tensor::variable(2.9);
-    let b = Tensor::variable(0.5);
-    let mut out = Vec::new();
-    for _ in 0..steps {
-        let tape = GradientTape::new();
-        let hyp = &w * &x + &b;
-        let cost = (&hyp - &y).square().mean();
-        let g = tape.gradient(&cost, &[&w, &b]);
-        w.assign_sub(&(0.01 * g[0].as_ref().unwrap()));
-        b.assign_sub(&(0.01 * g[1].as_ref().unwrap()));
-        out.push((cost.item(), w.item(), b.item()));
-    }
-    out
-}
-
 #[test]
 fn seed_linear_regression_matches_pytorch_in_both_idioms() {
     let golden = common::load("seed_linreg.json");
     let steps = golden["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 100);
-    for (name, run) in [("torch", seed_torch(100)), ("tf", seed_tf(100))] {
+    for (name, run) in [
+        ("torch", common::seed_torch(100)),
+        ("tf", common::seed_tf(100)),
+    ] {
         for (i, (s, (cost, w, b))) in steps.iter().zip(&run).enumerate() {
             for (what, got, want) in [
                 ("cost", *cost, &s["cost"]),

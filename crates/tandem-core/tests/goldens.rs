@@ -47,12 +47,7 @@ fn every_op_matches_pytorch_forward() {
     );
 }
 
-fn grads_of(
-    case: &Value,
-    inputs: &[Tensor],
-    loss: &Tensor,
-    create_graph: bool,
-) -> Vec<Option<Tensor>> {
+fn grads_of(inputs: &[Tensor], loss: &Tensor, create_graph: bool) -> Vec<Option<Tensor>> {
     let wanted: Vec<&Tensor> = inputs.iter().filter(|t| t.requires_grad()).collect();
     let gs = autograd::grad_with(
         loss,
@@ -65,7 +60,6 @@ fn grads_of(
         },
     );
     let mut it = gs.into_iter();
-    let _ = case;
     inputs
         .iter()
         .map(|t| {
@@ -107,7 +101,7 @@ fn gradients_match_pytorch_for_composite_expressions() {
             1e-5
         };
         assert_close(name, &out, &want, &shape, rtol);
-        let grads = grads_of(case, &inputs, &summed(out), false);
+        let grads = grads_of(&inputs, &summed(out), false);
         for (i, (g, w)) in grads
             .iter()
             .zip(case["grads"].as_array().unwrap())
@@ -139,7 +133,7 @@ fn second_derivatives_match_pytorch() {
             .map(input)
             .collect();
         let f = summed(eval(&case["expr"], &inputs));
-        let grads = grads_of(case, &inputs, &f, true);
+        let grads = grads_of(&inputs, &f, true);
         let mut s: Option<Tensor> = None;
         for (i, (g, w)) in grads
             .iter()
@@ -157,7 +151,7 @@ fn second_derivatives_match_pytorch() {
             }
         }
         let s = s.expect("some gradient");
-        let grads2 = grads_of(case, &inputs, &s, false);
+        let grads2 = grads_of(&inputs, &s, false);
         for (i, (g, w)) in grads2
             .iter()
             .zip(case["grads2"].as_array().unwrap())

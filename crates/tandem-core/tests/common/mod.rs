@@ -295,3 +295,42 @@ pub fn assert_close(case: &str, got: &Tensor, want: &[f64], shape: &[usize], rto
         );
     }
 }
+
+/// The seed's linear regression, PyTorch idiom: (cost, W, b) after each step.
+pub fn seed_torch(steps: usize) -> Vec<(f32, f32, f32)> {
+    let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
+    let y = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
+    let mut w = Tensor::new(2.9).requires_grad_(true);
+    let mut b = Tensor::new(0.5).requires_grad_(true);
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let hyp = &w * &x + &b;
+        let cost = (&hyp - &y).pow(2).mean();
+        let g = tandem_core::autograd::grad(&cost, &[&w, &b]);
+        tandem_core::autograd::no_grad(|| {
+            w -= 0.01 * &g[0];
+            b -= 0.01 * &g[1];
+        });
+        out.push((cost.item(), w.item(), b.item()));
+    }
+    out
+}
+
+/// The seed's linear regression, TensorFlow idiom: (cost, W, b) after each step.
+pub fn seed_tf(steps: usize) -> Vec<(f32, f32, f32)> {
+    let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
+    let y = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0]);
+    let w = Tensor::variable(2.9);
+    let b = Tensor::variable(0.5);
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let tape = tandem_core::autograd::GradientTape::new();
+        let hyp = &w * &x + &b;
+        let cost = (&hyp - &y).square().mean();
+        let g = tape.gradient(&cost, &[&w, &b]);
+        w.assign_sub(&(0.01 * g[0].as_ref().unwrap()));
+        b.assign_sub(&(0.01 * g[1].as_ref().unwrap()));
+        out.push((cost.item(), w.item(), b.item()));
+    }
+    out
+}
