@@ -152,3 +152,16 @@ fn lesson_tf2_06_softmax_zoo_separates_the_seven_classes() {
     let acc = accuracy_line(&run("tf2_06_softmax_zoo"));
     assert!(acc >= 0.95, "{acc}");
 }
+
+#[test]
+fn lesson_torch_05_linear_regression_predicts_eight_for_four() {
+    let out = run("torch_05_linear_regression");
+    let p: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("predict (after training): 4 -> "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // the lesson prints about 7.8-7.9 after 500 epochs, depending on the initial weights
+    assert!((p - 8.0).abs() < 0.3, "{out}");
+}
