@@ -133,50 +133,5 @@ impl Optimizer for Adam {
         }
     }
 
-    fn params(&self) -> Vec<Tensor> {
-        self.groups.iter().flat_map(|g| g.params.clone()).collect()
-    }
-
-    fn lr(&self) -> f64 {
-        self.groups[0].config.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        for g in &mut self.groups {
-            g.config.lr = lr;
-        }
-    }
-
-    fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .flat_map(|(gi, s)| {
-                s.to_state(&NAMES)
-                    .into_iter()
-                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
-            })
-            .collect()
-    }
-
-    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
-        load_grouped(&mut self.slots, &NAMES, state)
-    }
-}
-
-/// Loads `group<i>.state.<param>.<buffer>` keys into each group's slots.
-pub(crate) fn load_grouped(
-    slots: &mut [Slots],
-    names: &[&str],
-    state: &[(String, Tensor)],
-) -> Result<(), String> {
-    for (gi, s) in slots.iter_mut().enumerate() {
-        let prefix = format!("group{gi}.");
-        let mine: Vec<(String, Tensor)> = state
-            .iter()
-            .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone())))
-            .collect();
-        s.load_state(names, &mine)?;
-    }
-    Ok(())
+    super::grouped_optimizer_methods!(NAMES);
 }

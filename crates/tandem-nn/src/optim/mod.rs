@@ -41,6 +41,64 @@ pub trait Optimizer {
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String>;
 }
 
+/// The `Optimizer` methods every grouped optimizer shares (parameters, learning rate, state).
+macro_rules! grouped_optimizer_methods {
+    ($names:expr) => {
+        fn params(&self) -> Vec<Tensor> {
+            self.groups.iter().flat_map(|g| g.params.clone()).collect()
+        }
+
+        fn lr(&self) -> f64 {
+            self.groups[0].config.lr
+        }
+
+        fn set_lr(&mut self, lr: f64) {
+            for g in &mut self.groups {
+                g.config.lr = lr;
+            }
+        }
+
+        fn state_dict(&self) -> Vec<(String, Tensor)> {
+            super::grouped_state(&self.slots, &$names)
+        }
+
+        fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
+            super::load_grouped(&mut self.slots, &$names, state)
+        }
+    };
+}
+pub(crate) use grouped_optimizer_methods;
+
+/// `group<i>.state.<param>.<buffer>` tensors of every group.
+pub(crate) fn grouped_state(slots: &[Slots], names: &[&str]) -> Vec<(String, Tensor)> {
+    slots
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, s)| {
+            s.to_state(names)
+                .into_iter()
+                .map(move |(k, t)| (format!("group{gi}.{k}"), t))
+        })
+        .collect()
+}
+
+/// Loads `group<i>.state.<param>.<buffer>` keys into each group's slots.
+pub(crate) fn load_grouped(
+    slots: &mut [Slots],
+    names: &[&str],
+    state: &[(String, Tensor)],
+) -> Result<(), String> {
+    for (gi, s) in slots.iter_mut().enumerate() {
+        let prefix = format!("group{gi}.");
+        let mine: Vec<(String, Tensor)> = state
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.clone())))
+            .collect();
+        s.load_state(names, &mine)?;
+    }
+    Ok(())
+}
+
 /// A group of parameters sharing hyper-parameters (`param_groups`).
 #[derive(Clone, Debug)]
 pub struct ParamGroup<C> {

@@ -118,33 +118,5 @@ impl Optimizer for SGD {
         }
     }
 
-    fn params(&self) -> Vec<Tensor> {
-        self.groups.iter().flat_map(|g| g.params.clone()).collect()
-    }
-
-    fn lr(&self) -> f64 {
-        self.groups[0].config.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        for g in &mut self.groups {
-            g.config.lr = lr;
-        }
-    }
-
-    fn state_dict(&self) -> Vec<(String, Tensor)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .flat_map(|(gi, s)| {
-                s.to_state(&["momentum_buffer"])
-                    .into_iter()
-                    .map(move |(k, t)| (format!("group{gi}.{k}"), t))
-            })
-            .collect()
-    }
-
-    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
-        super::adam::load_grouped(&mut self.slots, &["momentum_buffer"], state)
-    }
+    super::grouped_optimizer_methods!(["momentum_buffer"]);
 }
