@@ -243,7 +243,7 @@ impl Tensor {
         if self.is_contiguous() {
             return self.clone();
         }
-        crate::ops::copy::contiguous_copy(self)
+        self.contiguous_copy()
     }
 
     /// Sets the name shown by `tf::Variable`s.

@@ -21,16 +21,6 @@ pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
     out
 }
 
-/// A contiguous copy of a strided view; gradients pass straight through.
-pub(crate) fn contiguous_copy(t: &Tensor) -> Tensor {
-    let out = dispatch_all!(t.dtype(), T => Tensor::from_vec(gather_strided::<T>(t), t.shape()));
-    if crate::autograd::should_record(&[t]) {
-        attach(out, "CloneBackward0", &[t], |g, _| vec![Some(g.clone())])
-    } else {
-        out
-    }
-}
-
 fn cast_vec<T: Element, U: Element>(src: &[T]) -> Vec<U> {
     super::kernel::map_slice(src, |x| U::from_f64(x.to_f64()))
 }
