@@ -6,10 +6,22 @@ use smallvec::SmallVec;
 pub type Dims = SmallVec<[usize; 6]>;
 
 /// Row-major (C-order) strides for a shape.
+#[inline]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
-    let mut strides: Dims = SmallVec::from_elem(0, shape.len());
+    let n = shape.len();
+    if n <= 6 {
+        // Fill a plain array and move it in whole: cheaper than writing into the small vector.
+        let mut buf = [0usize; 6];
+        let mut acc = 1;
+        for i in (0..n).rev() {
+            buf[i] = acc;
+            acc *= shape[i].max(1);
+        }
+        return Dims::from_buf_and_len(buf, n);
+    }
+    let mut strides: Dims = SmallVec::from_elem(0, n);
     let mut acc = 1;
-    for i in (0..shape.len()).rev() {
+    for i in (0..n).rev() {
         strides[i] = acc;
         acc *= shape[i].max(1);
     }

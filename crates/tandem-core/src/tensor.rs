@@ -6,7 +6,7 @@ use crate::shape::{contiguous_strides, numel, Dims};
 use crate::storage::Storage;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use triomphe::Arc;
 
 /// Where a tensor's data lives. Only the CPU is implemented; `cuda_if_available` falls back to it,
 /// so programs written for a GPU run unchanged.

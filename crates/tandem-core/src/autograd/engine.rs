@@ -3,9 +3,10 @@
 use super::mode::GradModeGuard;
 use super::node::{BackwardFn, Node};
 use crate::tensor::Tensor;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use triomphe::Arc;
 
 /// Hasher for pointer keys: they are already unique, so a multiply is enough.
 #[derive(Default)]
@@ -21,7 +22,73 @@ impl Hasher for PtrHasher {
         self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
-pub(crate) type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+
+/// Below this many entries a linear scan beats hashing.
+const SMALL: usize = 32;
+
+/// A map from tensor identities to values for one backward pass: a linear scan over an inline
+/// array for the few nodes of a typical graph, a hash map once it grows past [`SMALL`].
+enum KeyMap<V> {
+    Small(SmallVec<[(usize, V); 16]>),
+    Large(PtrMap<V>),
+}
+
+impl<V> KeyMap<V> {
+    fn new() -> Self {
+        KeyMap::Small(SmallVec::new())
+    }
+
+    /// Inserts `v` under `k` unless present; returns whether it was inserted.
+    fn insert_new(&mut self, k: usize, v: V) -> bool {
+        match self {
+            KeyMap::Small(items) => {
+                if items.iter().any(|(key, _)| *key == k) {
+                    return false;
+                }
+                if items.len() < SMALL {
+                    items.push((k, v));
+                    return true;
+                }
+                let mut map: PtrMap<V> = items.drain(..).collect();
+                map.insert(k, v);
+                *self = KeyMap::Large(map);
+                true
+            }
+            KeyMap::Large(map) => match map.entry(k) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                    true
+                }
+            },
+        }
+    }
+
+    fn get_mut(&mut self, k: usize) -> Option<&mut V> {
+        match self {
+            KeyMap::Small(items) => items.iter_mut().find(|(key, _)| *key == k).map(|(_, v)| v),
+            KeyMap::Large(map) => map.get_mut(&k),
+        }
+    }
+
+    fn remove(&mut self, k: usize) -> Option<V> {
+        match self {
+            KeyMap::Small(items) => {
+                let i = items.iter().position(|(key, _)| *key == k)?;
+                Some(items.swap_remove(i).1)
+            }
+            KeyMap::Large(map) => map.remove(&k),
+        }
+    }
+
+    fn drain(self) -> Vec<(usize, V)> {
+        match self {
+            KeyMap::Small(items) => items.into_vec(),
+            KeyMap::Large(map) => map.into_iter().collect(),
+        }
+    }
+}
 
 /// Attaches a backward function to a freshly computed output if any input needs a gradient.
 pub(crate) fn attach(
@@ -51,22 +118,22 @@ pub fn should_record(inputs: &[&Tensor]) -> bool {
 }
 
 /// Non-leaf tensors reachable from `roots`, in reverse topological order (outputs first).
-fn topo_order(roots: &[&Tensor]) -> Vec<Tensor> {
-    let mut order = Vec::new();
-    let mut seen: PtrMap<()> = PtrMap::default();
+/// Borrows from the graph: every node is kept alive by the roots.
+fn topo_order<'a>(roots: &[&'a Tensor]) -> SmallVec<[&'a Tensor; 16]> {
+    let mut order: SmallVec<[&'a Tensor; 16]> = SmallVec::new();
+    let mut seen: KeyMap<()> = KeyMap::new();
     // iterative post-order DFS: (tensor, next child index)
-    let mut stack: Vec<(Tensor, usize)> = Vec::new();
-    for r in roots {
-        if r.0.grad_fn.is_some() && seen.insert(r.key(), ()).is_none() {
-            stack.push(((*r).clone(), 0));
+    let mut stack: SmallVec<[(&'a Tensor, usize); 16]> = SmallVec::new();
+    for &r in roots {
+        if r.0.grad_fn.is_some() && seen.insert_new(r.key(), ()) {
+            stack.push((r, 0));
         }
         while let Some((t, i)) = stack.pop() {
             let node = t.0.grad_fn.as_ref().expect("non-leaf");
             if i < node.inputs.len() {
-                let child = node.inputs[i].clone();
-                let need = node.needs[i];
+                let child = &node.inputs[i];
                 stack.push((t, i + 1));
-                if need && child.0.grad_fn.is_some() && seen.insert(child.key(), ()).is_none() {
+                if node.needs[i] && child.0.grad_fn.is_some() && seen.insert_new(child.key(), ()) {
                     stack.push((child, 0));
                 }
             } else {
@@ -86,13 +153,11 @@ pub(crate) enum Sink<'a> {
     Collect(&'a [&'a Tensor]),
 }
 
-fn add_grad(map: &mut PtrMap<Tensor>, key: usize, g: Tensor) {
-    match map.remove(&key) {
-        Some(prev) => {
-            map.insert(key, &prev + &g);
-        }
+fn add_grad(map: &mut KeyMap<Tensor>, key: usize, g: Tensor) {
+    match map.get_mut(key) {
+        Some(prev) => *prev = &*prev + &g,
         None => {
-            map.insert(key, g);
+            map.insert_new(key, g);
         }
     }
 }
@@ -107,7 +172,7 @@ pub(crate) fn run_backward(
 ) -> Vec<Option<Tensor>> {
     let _mode = GradModeGuard::new(create_graph);
     let order = topo_order(roots);
-    let mut grads: PtrMap<Tensor> = PtrMap::default();
+    let mut grads: KeyMap<Tensor> = KeyMap::new();
     for (r, s) in roots.iter().zip(seeds) {
         add_grad(&mut grads, r.key(), s);
     }
@@ -117,7 +182,7 @@ pub(crate) fn run_backward(
     };
     let accumulate = matches!(sink, Sink::Accumulate);
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
-    let mut leaf_grads: Vec<(Tensor, Tensor)> = Vec::new();
+    let mut leaf_grads: SmallVec<[(&Tensor, Tensor); 4]> = SmallVec::new();
 
     let record_target = |t: &Tensor, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
         for (i, target) in targets.iter().enumerate() {
@@ -130,8 +195,8 @@ pub(crate) fn run_backward(
         }
     };
 
-    for t in &order {
-        let Some(g) = grads.remove(&t.key()) else {
+    for &t in &order {
+        let Some(g) = grads.remove(t.key()) else {
             continue;
         };
         record_target(t, &g, &mut collected);
@@ -139,23 +204,25 @@ pub(crate) fn run_backward(
             t.accumulate_grad(&g, create_graph);
         }
         let node = t.0.grad_fn.as_ref().expect("non-leaf");
-        let input_grads = {
+        let freed = || -> ! {
+            panic!(
+                "Trying to backward through the graph a second time (or directly access saved \
+                 tensors after they have already been freed). Saved intermediate values of the \
+                 graph are freed when you call backward() or autograd::grad(). Specify \
+                 retain_graph=true if you need to backward through the graph a second time \
+                 (node {}).",
+                node.name
+            )
+        };
+        let input_grads = if retain_graph {
             let guard = node.backward.lock();
-            let f = guard.as_ref().unwrap_or_else(|| {
-                panic!(
-                    "Trying to backward through the graph a second time (or directly access saved \
-                     tensors after they have already been freed). Saved intermediate values of the \
-                     graph are freed when you call backward() or autograd::grad(). Specify \
-                     retain_graph=true if you need to backward through the graph a second time \
-                     (node {}).",
-                    node.name
-                )
-            });
+            let f = guard.as_ref().unwrap_or_else(|| freed());
+            f(&g, &node.needs)
+        } else {
+            // Taking the function out frees what it saved once it has run.
+            let f = node.backward.lock().take().unwrap_or_else(|| freed());
             f(&g, &node.needs)
         };
-        if !retain_graph {
-            *node.backward.lock() = None;
-        }
         for ((input, need), ig) in node.inputs.iter().zip(&node.needs).zip(input_grads) {
             let Some(ig) = ig else { continue };
             if !*need {
@@ -170,20 +237,20 @@ pub(crate) fn run_backward(
             if input.0.grad_fn.is_some() {
                 add_grad(&mut grads, input.key(), ig);
             } else {
-                leaf_grads.push((input.clone(), ig));
+                leaf_grads.push((input, ig));
             }
         }
     }
     // Roots that are leaves themselves.
     for (k, g) in grads.drain() {
-        for r in roots {
+        for &r in roots {
             if r.key() == k && r.0.grad_fn.is_none() {
-                leaf_grads.push(((*r).clone(), g.clone()));
+                leaf_grads.push((r, g.clone()));
             }
         }
     }
     for (leaf, g) in leaf_grads {
-        record_target(&leaf, &g, &mut collected);
+        record_target(leaf, &g, &mut collected);
         if accumulate && leaf.requires_grad_flag() {
             leaf.accumulate_grad(&g, create_graph);
         }

@@ -44,7 +44,7 @@ pub use tape::{GradientTape, UnconnectedGradients};
 use crate::tensor::{check_can_require_grad, Tensor, TensorImpl};
 use engine::{run_backward, Sink};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use triomphe::Arc;
 
 /// Options of [`grad_with`] (`torch.autograd.grad`'s keyword arguments).
 #[derive(Clone, Copy, Debug, Default)]

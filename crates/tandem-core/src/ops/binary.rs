@@ -2,10 +2,11 @@
 //! with gradients summed back to each input's shape.
 
 use super::kernel::{dispatch_all, dispatch_float, dispatch_num, map_slice, zip_slices};
-use crate::autograd::{attach, should_record, Saved};
+use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::{DType, Element};
 use crate::shape::{broadcast_shapes, broadcast_strides, numel, walk_rows2};
 use crate::tensor::{buffer_from_f64, Tensor};
+use std::borrow::Cow;
 
 /// The right-hand side of a binary op: a tensor or a Rust number (a "wrapped number" in
 /// PyTorch's promotion rules: it never widens a tensor of its own category).
@@ -170,8 +171,61 @@ fn reduce_grad(g: Tensor, x: &Tensor) -> Tensor {
     }
 }
 
-fn cast_pair(a: &Tensor, b: &Tensor, dt: DType) -> (Tensor, Tensor) {
-    (a.to_dtype(dt), b.to_dtype(dt))
+/// Both operands in `dt`, borrowing those already of that dtype.
+/// Whether a backward formula may use a fused kernel: nothing records (no `create_graph`) and
+/// both tensors are contiguous, of one float dtype and shape.
+fn fusable(g: &Tensor, x: &Tensor) -> bool {
+    !is_grad_enabled()
+        && g.dtype() == x.dtype()
+        && g.dtype().is_float()
+        && g.shape() == x.shape()
+        && g.is_contiguous()
+        && x.is_contiguous()
+}
+
+/// `g * p * a^(p-1)` in one pass when nothing records; `None` otherwise.
+fn pow_grad_fused(g: &Tensor, a: &Tensor, p: f64) -> Option<Tensor> {
+    if !fusable(g, a) || p == 0.0 {
+        return None;
+    }
+    Some(dispatch_float!(a.dtype(), "pow backward", T => {
+        let (pt, pm1) = (p as T, (p - 1.0) as T);
+        let v: Vec<T> = g.with_slice::<T, _>(|gs| {
+            a.with_slice::<T, _>(|xs| {
+                if p == 2.0 {
+                    zip_slices(gs, xs, |gv, x| gv * (x + x))
+                } else {
+                    zip_slices(gs, xs, |gv, x| gv * pt * x.powf(pm1))
+                }
+            })
+        });
+        Tensor::from_vec(v, a.shape())
+    }))
+}
+
+/// The gradient of `x` in `x * other`: `g * other` summed to `x`'s shape. A one-element `x`
+/// (a scalar weight) takes a fused dot product when nothing records.
+fn mul_grad(g: &Tensor, other: &Tensor, x: &Tensor) -> Tensor {
+    if x.numel() == 1 && x.dtype() == g.dtype() && fusable(g, other) {
+        let dot = dispatch_float!(g.dtype(), "mul backward", T => g.with_slice::<T, _>(|gs| {
+            other.with_slice::<T, _>(|os| {
+                gs.iter().zip(os).map(|(&a, &b)| (a * b).to_f64()).sum::<f64>()
+            })
+        }));
+        return Tensor::from_buffer(buffer_from_f64(std::iter::once(dot), x.dtype()), x.shape());
+    }
+    reduce_grad(g * other, x)
+}
+
+fn cast_pair<'a>(a: &'a Tensor, b: &'a Tensor, dt: DType) -> (Cow<'a, Tensor>, Cow<'a, Tensor>) {
+    let cast = |t: &'a Tensor| {
+        if t.dtype() == dt {
+            Cow::Borrowed(t)
+        } else {
+            Cow::Owned(t.to_dtype(dt))
+        }
+    };
+    (cast(a), cast(b))
 }
 
 fn arith(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
@@ -296,8 +350,8 @@ impl Tensor {
         attach(out, "MulBackward0", &[self, &b], move |g, n| {
             let (a, b) = (sa.get(), sb.get());
             vec![
-                n[0].then(|| reduce_grad(g * b, a)),
-                n[1].then(|| reduce_grad(g * a, b)),
+                n[0].then(|| mul_grad(g, b, a)),
+                n[1].then(|| mul_grad(g, a, b)),
             ]
         })
     }
@@ -388,6 +442,9 @@ impl Tensor {
         let sa = Saved::new(self);
         attach(out, "PowBackward0", &[self], move |g, _| {
             let a = sa.get();
+            if let Some(d) = pow_grad_fused(g, a, p) {
+                return vec![Some(d)];
+            }
             let d = if p == 0.0 {
                 a.zeros_like()
             } else if p == 2.0 {

@@ -12,7 +12,7 @@ pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
         && src.shape() == dst.shape()
         && src.is_contiguous()
         && dst.is_contiguous()
-        && !std::sync::Arc::ptr_eq(&src.0.storage, &dst.0.storage);
+        && !triomphe::Arc::ptr_eq(&src.0.storage, &dst.0.storage);
     if fast {
         dispatch_all!(dst.dtype(), T => {
             let from = src.0.storage.data.read();

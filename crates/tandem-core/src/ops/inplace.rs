@@ -51,7 +51,7 @@ impl Tensor {
                 if t.dtype() == crate::DType::Float32
                     && t.shape() == self.shape()
                     && t.is_contiguous()
-                    && !std::sync::Arc::ptr_eq(&t.0.storage, &self.0.storage) =>
+                    && !triomphe::Arc::ptr_eq(&t.0.storage, &self.0.storage) =>
             {
                 t.with_slice::<f32, _>(|o| {
                     self.update_slice::<f32, _>(|s| {

@@ -4,7 +4,7 @@
 use super::kernel::{dispatch_all, dispatch_float};
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::{DType, Element};
-use crate::shape::{numel, wrap_dim};
+use crate::shape::{numel, wrap_dim, Dims};
 use crate::simd;
 use crate::tensor::Tensor;
 
@@ -25,8 +25,8 @@ fn reduced_last(x: &Tensor, dims: &[usize]) -> (Tensor, Vec<usize>, usize) {
     (p.contiguous(), kept_shape, r)
 }
 
-fn norm_dims(x: &Tensor, dims: &[isize], op: &str) -> Vec<usize> {
-    let mut d: Vec<usize> = if dims.is_empty() {
+fn norm_dims(x: &Tensor, dims: &[isize], op: &str) -> Dims {
+    let mut d: Dims = if dims.is_empty() {
         (0..x.ndim()).collect()
     } else {
         dims.iter().map(|&d| wrap_dim(d, x.ndim(), op)).collect()
@@ -36,7 +36,7 @@ fn norm_dims(x: &Tensor, dims: &[isize], op: &str) -> Vec<usize> {
     d
 }
 
-fn keep_shape(x: &Tensor, dims: &[usize], keepdim: bool) -> Vec<usize> {
+fn keep_shape(x: &Tensor, dims: &[usize], keepdim: bool) -> Dims {
     (0..x.ndim())
         .filter_map(|i| {
             if dims.contains(&i) {
@@ -86,37 +86,60 @@ impl Tensor {
     /// Sum over `dims` (all when empty), keeping them as size 1 when `keepdim`.
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
         let d = norm_dims(self, dims, "sum");
-        let out_shape = keep_shape(self, &d, keepdim);
+        let out = self.sum_kernel(&d, keepdim, 1.0);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let in_shape: Dims = self.0.shape.clone();
+        let name = if dims.is_empty() && !keepdim {
+            "SumBackward0"
+        } else {
+            "SumBackward1"
+        };
+        attach(out, name, &[self], move |g, _| {
+            vec![Some(expand_back(g, &in_shape, &d, keepdim))]
+        })
+    }
+
+    /// Sums over the normalized `dims`, divided by `divisor` (1 for a sum, the count for a
+    /// mean); records nothing.
+    fn sum_kernel(&self, d: &[usize], keepdim: bool, divisor: f64) -> Tensor {
+        let out_shape = keep_shape(self, d, keepdim);
         let out_dtype = if self.dtype().is_float() {
             self.dtype()
         } else {
             DType::Int64
         };
+        if d.len() == self.ndim() && self.is_contiguous() {
+            let total = dispatch_all!(self.dtype(), T => self.with_slice::<T, _>(|s| {
+                match super::kernel::as_f32(s) {
+                    Some(f) => simd::sum_f32(f),
+                    None => s.iter().map(|v| v.to_f64()).sum(),
+                }
+            }));
+            let v = std::iter::once(total / divisor);
+            return Tensor::from_buffer(crate::tensor::buffer_from_f64(v, out_dtype), &out_shape);
+        }
         let prefix = d.iter().enumerate().all(|(i, &v)| i == v);
-        let out = if self.dtype() == DType::Float32
+        if self.dtype() == DType::Float32
             && prefix
             && self.is_contiguous()
             && !d.is_empty()
             && d.len() < self.ndim()
         {
             let r: usize = d.iter().map(|&i| self.shape()[i]).product();
-            Tensor::from_vec(sum_cols_f32(self, r, self.numel() / r.max(1)), &out_shape)
-        } else {
-            let (x, kept, r) = reduced_last(self, &d);
-            let outer = numel(&kept);
-            let sums = dispatch_all!(self.dtype(), T => sum_rows::<T>(&x, outer, r));
-            Tensor::from_buffer(
-                crate::tensor::buffer_from_f64(sums.into_iter(), out_dtype),
-                &out_shape,
-            )
-        };
-        if !should_record(&[self]) {
-            return out;
+            let mut sums = sum_cols_f32(self, r, self.numel() / r.max(1));
+            if divisor != 1.0 {
+                sums.iter_mut()
+                    .for_each(|v| *v = (*v as f64 / divisor) as f32);
+            }
+            return Tensor::from_vec(sums, &out_shape);
         }
-        let in_shape = self.shape().to_vec();
-        attach(out, "SumBackward1", &[self], move |g, _| {
-            vec![Some(expand_back(g, &in_shape, &d, keepdim))]
-        })
+        let (x, kept, r) = reduced_last(self, d);
+        let outer = numel(&kept);
+        let sums = dispatch_all!(self.dtype(), T => sum_rows::<T>(&x, outer, r));
+        let v = sums.into_iter().map(|v| v / divisor);
+        Tensor::from_buffer(crate::tensor::buffer_from_f64(v, out_dtype), &out_shape)
     }
 
     /// Mean of all elements (`torch.mean`, `tf.reduce_mean`).
@@ -133,7 +156,31 @@ impl Tensor {
         );
         let d = norm_dims(self, dims, "mean");
         let count: usize = d.iter().map(|&i| self.shape()[i]).product();
-        self.sum_dims(dims, keepdim) / count as f64
+        let out = self.sum_kernel(&d, keepdim, count as f64);
+        if !should_record(&[self]) {
+            return out;
+        }
+        let in_shape: Dims = self.0.shape.clone();
+        let name = if dims.is_empty() && !keepdim {
+            "MeanBackward0"
+        } else {
+            "MeanBackward1"
+        };
+        attach(out, name, &[self], move |g, _| {
+            let full = d.len() == in_shape.len();
+            if full && !is_grad_enabled() && numel(&in_shape) <= 1 << 16 {
+                // A small full reduction: a contiguous gradient is cheaper downstream than a
+                // stride-0 view.
+                let v = g.to_vec::<f64>()[0] / count as f64;
+                return vec![Some(crate::ops::create::full(&in_shape, v, g.dtype()))];
+            }
+            vec![Some(expand_back(
+                &(g / count as f64),
+                &in_shape,
+                &d,
+                keepdim,
+            ))]
+        })
     }
 
     /// Variance over `dims` with `correction` (1: unbiased, PyTorch's default; 0: TensorFlow's
