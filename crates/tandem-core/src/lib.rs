@@ -24,6 +24,7 @@ pub mod autograd;
 mod display;
 mod dtype;
 pub mod ops;
+pub mod parallel;
 mod shape;
 mod simd;
 mod storage;

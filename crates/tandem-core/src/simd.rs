@@ -53,16 +53,17 @@ fn ln1(x: f32) -> f32 {
     p = p.mul_add(m, 2.000_071_4e-1);
     p = p.mul_add(m, -2.499_999_4e-1);
     p = p.mul_add(m, 3.333_333_1e-1);
-    let mut y = p * m * z;
-    y += ef * -2.121_944_4e-4;
-    y += -0.5 * z;
-    let r = m + y + ef * 0.693_359_4;
-    let r = if x == f32::INFINITY { x } else { r };
-    let r = if x == 0.0 { f32::NEG_INFINITY } else { r };
-    if x < 0.0 || x.is_nan() {
-        f32::NAN
-    } else {
+    let y = (p * m).mul_add(z, ef.mul_add(-2.121_944_4e-4, -0.5 * z));
+    let r = ef.mul_add(0.693_359_4, m + y);
+    // One rarely taken branch for the special inputs keeps the vector loop short.
+    if x > 0.0 && x < f32::INFINITY {
         r
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        x
+    } else {
+        f32::NAN
     }
 }
 
@@ -108,11 +109,20 @@ vector_fn!(sigmoid_f32, sigmoid1, "`sigmoid` over a slice.");
 /// Sum of a float32 slice: 16 lanes per block, blocks accumulated in f64 (accurate to about
 /// 1e-7 relative for a million elements, and vectorized).
 pub(crate) fn sum_f32(s: &[f32]) -> f64 {
-    if s.len() >= crate::ops::kernel::PAR_MIN * 4 && rayon::current_num_threads() > 1 {
-        let (a, b) = s.split_at(s.len() / 2);
-        let (x, y) = rayon::join(|| sum_f32(a), || sum_f32(b));
-        return x + y;
+    let threads = crate::parallel::num_threads();
+    if s.len() >= crate::ops::kernel::PAR_MIN * 4 && threads > 1 {
+        let chunk = s.len().div_ceil(threads);
+        let mut sums = vec![0.0f64; threads];
+        crate::parallel::for_each_chunk_mut(&mut sums, 1, |i, out| {
+            let part = &s[(i * chunk).min(s.len())..((i + 1) * chunk).min(s.len())];
+            out[0] = sum_f32_serial(part);
+        });
+        return sums.iter().sum();
     }
+    sum_f32_serial(s)
+}
+
+fn sum_f32_serial(s: &[f32]) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {

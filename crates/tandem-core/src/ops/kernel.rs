@@ -1,7 +1,6 @@
 //! Shared machinery of the CPU kernels: output allocation, parallel splitting, dtype dispatch.
 
 use crate::dtype::{DType, Element};
-use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 /// Below this many elements a kernel runs on the calling thread; above it rayon splits it.
@@ -15,14 +14,11 @@ pub(crate) fn alloc_fill<U: Element>(
 ) -> Vec<U> {
     let mut out: Vec<U> = Vec::with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    if n >= PAR_MIN && rayon::current_num_threads() > 1 {
-        let chunk = n
-            .div_ceil(rayon::current_num_threads() * 4)
-            .max(PAR_MIN / 4);
-        spare
-            .par_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(i, c)| fill(i * chunk, c));
+    let threads = crate::parallel::num_threads();
+    if n >= PAR_MIN && threads > 1 {
+        // One part per thread, in whole cache lines.
+        let chunk = n.div_ceil(threads).next_multiple_of(64);
+        crate::parallel::for_each_chunk_mut(spare, chunk, |i, c| fill(i * chunk, c));
     } else {
         fill(0, spare);
     }

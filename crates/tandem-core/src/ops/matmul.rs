@@ -27,7 +27,7 @@ fn gemm_strided<T: Element>(
     rhs_rs: isize,
     rhs_cs: isize,
 ) {
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::num_threads();
     // Addresses travel between threads as integers; each thread writes disjoint columns.
     let (lhs_a, rhs_a, dst_a) = (lhs as usize, rhs as usize, dst as usize);
     let big = m * n * k >= LARGE_FLOPS;
@@ -69,13 +69,10 @@ fn gemm_strided<T: Element>(
     // parallelism on the small shapes of training steps.
     let parts = threads.min(n / 8).max(1);
     let width = n.div_ceil(parts).div_ceil(8) * 8;
-    rayon::scope(|s| {
-        let mut start = 0;
-        while start < n {
-            let w = width.min(n - start);
-            s.spawn(move |_| call(start, w));
-            start += w;
-        }
+    let parts = n.div_ceil(width);
+    crate::parallel::run(parts, |p| {
+        let start = p * width;
+        call(start, width.min(n - start));
     });
 }
 

@@ -644,7 +644,7 @@ fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
         }
         return;
     }
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::num_threads();
     let parallel = n >= super::kernel::PAR_MIN * 2 && threads > 1;
     let groups = if parallel { threads } else { 1 };
     let block = n.div_ceil(CHAINS * groups);
@@ -666,8 +666,11 @@ fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
         t
     };
     let totals: Vec<f64> = if parallel {
-        use rayon::prelude::*;
-        src.par_chunks(block).map(total).collect()
+        let mut totals = vec![init; n.div_ceil(block)];
+        crate::parallel::for_each_chunk_mut(&mut totals, 1, |i, t| {
+            t[0] = total(&src[i * block..((i + 1) * block).min(n)]);
+        });
+        totals
     } else {
         src.chunks(block).map(total).collect()
     };
@@ -679,11 +682,10 @@ fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
     }
     let span = block * CHAINS;
     if parallel {
-        use rayon::prelude::*;
-        dst.par_chunks_mut(span)
-            .zip(src.par_chunks(span))
-            .enumerate()
-            .for_each(|(g, (d, s))| scan_group::<T, PROD>(s, d, block, &carries[g * CHAINS..]));
+        crate::parallel::for_each_chunk_mut(dst, span, |g, d| {
+            let s = &src[g * span..g * span + d.len()];
+            scan_group::<T, PROD>(s, d, block, &carries[g * CHAINS..]);
+        });
     } else {
         for (g, (d, s)) in dst.chunks_mut(span).zip(src.chunks(span)).enumerate() {
             scan_group::<T, PROD>(s, d, block, &carries[g * CHAINS..]);

@@ -193,7 +193,6 @@ const PAR_UPDATE: usize = 1 << 15;
 
 /// `f(p, g)` over two buffers, split across threads for large parameters.
 pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
-    use rayon::prelude::*;
     let body = |p: &mut [f32], g: &[f32]| {
         for (pv, &gv) in p.iter_mut().zip(g) {
             f(pv, gv)
@@ -202,9 +201,10 @@ pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Syn
     if p.len() < PAR_UPDATE {
         return body(p, g);
     }
-    p.par_chunks_mut(PAR_UPDATE)
-        .zip(g.par_chunks(PAR_UPDATE))
-        .for_each(|(p, g)| body(p, g));
+    let chunk = p.len().div_ceil(tandem_core::parallel::num_threads());
+    tandem_core::parallel::for_each_chunk_mut(p, chunk, |i, p| {
+        body(p, &g[i * chunk..i * chunk + p.len()])
+    });
 }
 
 /// `f(p, g, state)` over three buffers, split across threads for large parameters.
@@ -214,7 +214,6 @@ pub(crate) fn par_zip3(
     s: &mut [f32],
     f: impl Fn(&mut f32, f32, &mut f32) + Sync,
 ) {
-    use rayon::prelude::*;
     let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
         for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
             f(pv, gv, sv)
@@ -223,8 +222,8 @@ pub(crate) fn par_zip3(
     if p.len() < PAR_UPDATE {
         return body(p, g, s);
     }
-    p.par_chunks_mut(PAR_UPDATE)
-        .zip(g.par_chunks(PAR_UPDATE))
-        .zip(s.par_chunks_mut(PAR_UPDATE))
-        .for_each(|((p, g), s)| body(p, g, s));
+    let chunk = p.len().div_ceil(tandem_core::parallel::num_threads());
+    tandem_core::parallel::for_each_chunk_mut2(p, s, chunk, |i, p, s| {
+        body(p, &g[i * chunk..i * chunk + p.len()], s)
+    });
 }
