@@ -198,7 +198,7 @@ impl Pool {
         let mut spins = 0u32;
         while self.done.load(Ordering::Acquire) < parts {
             spins += 1;
-            if spins % 64 == 0 {
+            if spins.is_multiple_of(64) {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
@@ -263,7 +263,7 @@ impl Pool {
                 return g;
             }
             spins += 1;
-            if spins % 64 == 0 {
+            if spins.is_multiple_of(64) {
                 if start.elapsed() > SPIN {
                     break;
                 }
