@@ -56,14 +56,19 @@ fn ln1(x: f32) -> f32 {
     let y = (p * m).mul_add(z, ef.mul_add(-2.121_944_4e-4, -0.5 * z));
     let r = ef.mul_add(0.693_359_4, m + y);
     // One rarely taken branch for the special inputs keeps the vector loop short.
-    if x > 0.0 && x < f32::INFINITY {
-        r
-    } else if x == 0.0 {
-        f32::NEG_INFINITY
-    } else if x == f32::INFINITY {
-        x
+    // NaN, zero, negatives and +inf: `!(x > 0)` is deliberate, it is true for NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let special = !(x > 0.0) || x == f32::INFINITY;
+    if special {
+        if x == 0.0 {
+            f32::NEG_INFINITY
+        } else if x == f32::INFINITY {
+            x
+        } else {
+            f32::NAN
+        }
     } else {
-        f32::NAN
+        r
     }
 }
 

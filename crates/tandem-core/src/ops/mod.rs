@@ -9,6 +9,7 @@ pub(crate) mod kernel;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub(crate) mod reduce;
+mod scan_f32;
 pub(crate) mod unary;
 pub(crate) mod view;
 

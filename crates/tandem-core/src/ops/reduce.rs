@@ -694,9 +694,30 @@ fn scan_row<T: Element, const PROD: bool>(src: &[T], dst: &mut [T]) {
 }
 
 fn scan(x: &Tensor, d: usize, product: bool) -> Tensor {
-    let (src, _, r) = reduced_last(x, &[d]);
+    let (src, r) = if d + 1 == x.ndim() && x.is_contiguous() {
+        (x.detach(), x.shape()[d])
+    } else {
+        let (src, _, r) = reduced_last(x, &[d]);
+        (src, r)
+    };
     let outer = src.numel() / r.max(1);
-    let y = if x.dtype().is_float() {
+    let fast = (x.dtype() == DType::Float32 && super::kernel::has_avx512()).then(|| {
+        src.with_slice::<f32, _>(|s| {
+            let mut out: Vec<f32> = Vec::with_capacity(s.len());
+            let spare = &mut out.spare_capacity_mut()[..s.len()];
+            for o in 0..outer {
+                let rows = o * r..(o + 1) * r;
+                let done = super::scan_f32::scan_row(&s[rows.clone()], &mut spare[rows], product);
+                debug_assert!(done, "AVX-512 was checked");
+            }
+            // SAFETY: every row was written in full.
+            unsafe { out.set_len(s.len()) };
+            Tensor::from_vec(out, src.shape())
+        })
+    });
+    let y = if let Some(y) = fast {
+        y
+    } else if x.dtype().is_float() {
         dispatch_float!(x.dtype(), "scan", T => src.with_slice::<T, _>(|s| {
             let mut out = vec![T::default(); s.len()];
             for o in 0..outer {
