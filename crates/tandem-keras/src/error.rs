@@ -35,6 +35,24 @@ pub enum KerasError {
     /// Saving or loading weights failed.
     #[error(transparent)]
     Checkpoint(#[from] tandem_nn::CheckpointError),
+    /// A callback could not write its file.
+    #[error("{callback}: cannot write {path}: {source}")]
+    CallbackIo {
+        /// Which callback.
+        callback: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A backup to resume from is unusable.
+    #[error("BackupAndRestore: the backup in {path} is unusable: {reason}")]
+    Backup {
+        /// The backup file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 pub(crate) fn unknown(kind: &'static str, name: &str, valid: &[&'static str]) -> KerasError {

@@ -22,7 +22,7 @@
 
 #![warn(missing_docs)]
 
-mod callbacks;
+pub mod callbacks;
 mod error;
 pub mod layers;
 pub mod losses;
@@ -31,7 +31,10 @@ mod model;
 pub mod optimizers;
 mod progress;
 
-pub use callbacks::{Callback, EarlyStopping, TerminateOnNaN};
+pub use callbacks::{
+    BackupAndRestore, CSVLogger, Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
+    TensorBoard, TerminateOnNaN, TrainingState,
+};
 pub use error::KerasError;
 pub use layers::Layer;
 pub use model::{FitArgs, History, Model, Sequential};

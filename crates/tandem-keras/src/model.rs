@@ -1,6 +1,6 @@
 //! `Sequential` and subclassed models: compile, fit, evaluate, predict, summary, weights.
 
-use crate::callbacks::Callback;
+use crate::callbacks::{Callback, TrainingState};
 use crate::error::KerasError;
 use crate::layers::{as_float, Layer};
 use crate::losses::{IntoLoss, Loss};
@@ -159,6 +159,15 @@ impl Model<Stack> {
     }
 }
 
+/// Weights named as `save_weights` writes them (`weight_0`, `weight_1`, ... in layer order).
+pub(crate) fn named_weights(weights: &[Tensor]) -> Vec<(String, Tensor)> {
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("weight_{i}"), t.clone()))
+        .collect()
+}
+
 fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
     let (nx, ny) = (
         x.shape().first().copied().unwrap_or(0),
@@ -218,11 +227,44 @@ impl<L: Layer> Model<L> {
         Ok(())
     }
 
+    /// Builds the layers (from the input shape) and the optimizer's state if not done yet.
+    fn prepare(&mut self, input_shape: &[usize]) {
+        if !self.net.built() {
+            self.net.build(input_shape);
+        }
+        let c = self.compiled.as_mut().expect("compiled");
+        if c.state.is_none() {
+            c.state = Some(c.optimizer.build(self.net.trainable_weights()));
+        }
+    }
+
+    /// Runs `hook` on every callback with the model's training state; returns the initial
+    /// epoch as the callbacks left it and whether any asked to stop.
+    fn run_callbacks(
+        &mut self,
+        callbacks: &mut [&mut dyn Callback],
+        initial_epoch: usize,
+        mut hook: impl FnMut(&mut dyn Callback, &mut TrainingState<'_>) -> Result<bool, KerasError>,
+    ) -> Result<(usize, bool), KerasError> {
+        let weights = self.net.trainable_weights();
+        let c = self.compiled.as_mut().expect("compiled");
+        let optimizer = c.state.as_mut().expect("prepared").as_mut();
+        let mut state = TrainingState {
+            weights,
+            optimizer,
+            initial_epoch,
+        };
+        let mut stop = false;
+        for cb in callbacks.iter_mut() {
+            stop |= hook(&mut **cb, &mut state)?;
+        }
+        Ok((state.initial_epoch, stop))
+    }
+
     fn train_batch(&mut self, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
         let out = self.net.apply(x, true);
         let c = self.compiled.as_mut().expect("compiled");
-        let params = self.net.trainable_weights();
-        let opt = c.state.get_or_insert_with(|| c.optimizer.build(params));
+        let opt = c.state.as_mut().expect("prepared");
         opt.zero_grad();
         let loss = c.loss.compute(y, &out);
         loss.backward();
@@ -276,8 +318,19 @@ impl<L: Layer> Model<L> {
             (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
         let mut history = History::default();
         let steps = n_train.div_ceil(args.batch_size);
-        let mut order: Vec<i64> = (0..n_train as i64).collect();
-        for epoch in args.initial_epoch..args.epochs {
+        self.prepare(&x.shape()[1..]);
+        let mut callbacks = std::mem::take(&mut args.callbacks);
+        let (initial_epoch, _) =
+            self.run_callbacks(&mut callbacks, args.initial_epoch, |cb, st| {
+                cb.on_train_begin(st).map(|_| false)
+            })?;
+        for epoch in initial_epoch..args.epochs {
+            self.run_callbacks(&mut callbacks, initial_epoch, |cb, st| {
+                cb.on_epoch_begin(epoch, st).map(|_| false)
+            })?;
+            // The order depends only on the seed and the epoch, so a resumed run sees the same
+            // batches as an uninterrupted one.
+            let mut order: Vec<i64> = (0..n_train as i64).collect();
             if args.verbose > 0 {
                 println!("Epoch {}/{}", epoch + 1, args.epochs);
             }
@@ -321,14 +374,16 @@ impl<L: Layer> Model<L> {
                 history.history.entry(k.clone()).or_default().push(*v);
             }
             history.epoch.push(epoch);
-            let mut stop = false;
-            for cb in args.callbacks.iter_mut() {
-                stop |= cb.on_epoch_end(epoch, &logs);
-            }
+            let (_, stop) = self.run_callbacks(&mut callbacks, initial_epoch, |cb, st| {
+                cb.on_epoch_end(epoch, &logs, st)
+            })?;
             if stop {
                 break;
             }
         }
+        self.run_callbacks(&mut callbacks, initial_epoch, |cb, st| {
+            cb.on_train_end(st).map(|_| false)
+        })?;
         Ok(history)
     }
 
@@ -465,12 +520,7 @@ impl<L: Layer> Model<L> {
 
     /// Saves the weights (safetensors, atomic write).
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
-        let named: Vec<(String, Tensor)> = self
-            .trainable_variables()
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| (format!("weight_{i}"), t))
-            .collect();
+        let named = named_weights(&self.trainable_variables());
         Ok(tandem_nn::save_safetensors(&named, path.as_ref())?)
     }
 

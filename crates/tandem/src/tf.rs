@@ -319,7 +319,7 @@ pub mod keras {
 
     /// `tf.keras.callbacks`.
     pub mod callbacks {
-        pub use tandem_keras::{Callback, EarlyStopping, TerminateOnNaN};
+        pub use tandem_keras::callbacks::*;
     }
 }
 

@@ -165,3 +165,52 @@ fn lesson_torch_05_linear_regression_predicts_eight_for_four() {
     // the lesson prints about 7.8-7.9 after 500 epochs, depending on the initial weights
     assert!((p - 8.0).abs() < 0.3, "{out}");
 }
+
+#[test]
+fn keras_fit_killed_with_sigkill_resumes_after_the_last_finished_epoch() {
+    let dir = std::env::temp_dir().join(format!("tandem-keras-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let backup = dir.join("backup").join("backup.safetensors");
+    let out_dir = dir.to_str().expect("utf-8 path");
+    let mut child = Command::new(example("keras_callbacks"))
+        .args([out_dir, "6"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start keras_callbacks");
+    // Wait for the first epoch's backup, then kill without warning.
+    let start = std::time::Instant::now();
+    while !backup.exists() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no backup written after 120 s"
+        );
+        if let Some(status) = child.try_wait().expect("poll") {
+            panic!("keras_callbacks exited early: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+
+    let out = run_with("keras_callbacks", &[out_dir, "6"]);
+    let resumed: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("resumed after epoch "))
+        .unwrap_or_else(|| panic!("did not resume:\n{out}"))
+        .trim()
+        .parse()
+        .expect("epoch number");
+    assert!((1..6).contains(&resumed), "{out}");
+    let ran = format!(
+        "epochs run: {:?}",
+        ((resumed + 1)..=6).collect::<Vec<usize>>()
+    );
+    assert!(out.contains(&ran), "expected {ran:?} in:\n{out}");
+    let acc = final_accuracy(&out);
+    assert!(acc >= 0.93, "Adam(1e-3), 6 epochs in two runs: {acc}");
+    // The CSV log holds one row per epoch across both runs (the killed epoch may be repeated).
+    let log = std::fs::read_to_string(dir.join("log.csv")).expect("log.csv");
+    assert!(log.lines().count() >= 7, "{log}");
+    assert!(!backup.exists(), "the finished run deletes its backup");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
