@@ -123,7 +123,7 @@ impl OptimizerSpec {
                 beta_1,
                 beta_2,
                 epsilon,
-            } => Box::new(optim::Adam::with_config(
+            } => Box::new(optim::Adam::keras(
                 params,
                 optim::AdamConfig {
                     lr: learning_rate,

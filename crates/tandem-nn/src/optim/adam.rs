@@ -34,6 +34,8 @@ pub struct Adam {
     groups: Vec<ParamGroup<AdamConfig>>,
     slots: Vec<Slots>,
     decoupled: bool,
+    /// Keras's form: `eps` added to the uncorrected `sqrt(v)`.
+    eps_uncorrected: bool,
 }
 
 /// `torch.optim.AdamW(params, lr, weight_decay=0.01)`: Adam with decoupled weight decay.
@@ -59,6 +61,7 @@ impl AdamW {
             groups: Vec::new(),
             slots: Vec::new(),
             decoupled: true,
+            eps_uncorrected: false,
         };
         a.add_param_group(params, config);
         a
@@ -83,8 +86,19 @@ impl Adam {
             groups: Vec::new(),
             slots: Vec::new(),
             decoupled: false,
+            eps_uncorrected: false,
         };
         a.add_param_group(params, config);
+        a
+    }
+
+    /// Adam as Keras computes it: `p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`,
+    /// i.e. `eps` is added before the second moment's bias correction (the "epsilon hat" of the
+    /// Adam paper's section 2) where PyTorch adds it after, with the bias corrections computed
+    /// in float32 as Keras does.
+    pub fn keras(params: Vec<Tensor>, config: AdamConfig) -> Adam {
+        let mut a = Adam::with_config(params, config);
+        a.eps_uncorrected = true;
         a
     }
 
@@ -98,6 +112,7 @@ impl Adam {
 impl Optimizer for Adam {
     fn step(&mut self) {
         let decoupled = self.decoupled;
+        let eps_uncorrected = self.eps_uncorrected;
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
             for_each_param(&group.params, |i, p, g| {
@@ -111,11 +126,27 @@ impl Optimizer for Adam {
                     v.resize(p.len(), 0.0);
                 }
                 let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
+                let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
+                if eps_uncorrected {
+                    // Keras's update_step, operation for operation in float32 (its bias
+                    // corrections are float32 powers too).
+                    let tf = t as f32;
+                    let alpha = lr * (1.0 - b2.powf(tf)).sqrt() / (1.0 - b1.powf(tf));
+                    let (one_b1, one_b2) = ((1.0 - c.betas.0) as f32, (1.0 - c.betas.1) as f32);
+                    for (((pv, &gv), mv), vv) in
+                        p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                    {
+                        let gv = gv + wd * *pv;
+                        *mv += (gv - *mv) * one_b1;
+                        *vv += (gv * gv - *vv) * one_b2;
+                        *pv -= (*mv * alpha) / (vv.sqrt() + eps);
+                    }
+                    return;
+                }
                 let bc1 = 1.0 - c.betas.0.powi(t);
                 let bc2 = 1.0 - c.betas.1.powi(t);
                 let step_size = (c.lr / bc1) as f32;
                 let bc2_sqrt = bc2.sqrt() as f32;
-                let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
                 for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
                 {
                     let mut gv = gv;
