@@ -438,17 +438,25 @@ impl<L: Layer> Model<L> {
         self.predict_batched(x, 32)
     }
 
-    /// `model.summary()` as Keras prints it.
+    /// `model.summary()` as Keras 3 prints it (its default 88-column table).
     pub fn summary(&self) -> String {
-        let line = "_".repeat(65);
-        let mut s = format!(
-            "Model: \"{}\"\n{line}\n {:<27} {:<25} {}\n{}\n",
-            self.name,
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            "=".repeat(65)
-        );
+        const W: [usize; 3] = [38, 29, 17];
+        let rule = |l: &str, fill: &str, mid: &str, r: &str| {
+            let cells: Vec<String> = W.iter().map(|&w| fill.repeat(w)).collect();
+            format!("{l}{}{r}\n", cells.join(mid))
+        };
+        let row = |edge: &str, a: &str, b: &str, c: &str| {
+            format!(
+                "{edge} {a:<w0$} {edge} {b:<w1$} {edge} {c:>w2$} {edge}\n",
+                w0 = W[0] - 2,
+                w1 = W[1] - 2,
+                w2 = W[2] - 2
+            )
+        };
+        let mut s = format!("Model: \"{}\"\n", self.name);
+        s += &rule("┏", "━", "┳", "┓");
+        s += &row("┃", "Layer (type)", "Output Shape", "Param #");
+        s += &rule("┡", "━", "╇", "┩");
         let input = self.net.declared_input_shape();
         let subs = self.net.sublayers();
         let layers: Vec<&dyn Layer> = if subs.is_empty() {
@@ -459,7 +467,7 @@ impl<L: Layer> Model<L> {
         let mut shape = input.clone();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut total = 0;
-        for l in layers {
+        for (i, l) in layers.iter().enumerate() {
             let base = l.name();
             let k = counts.entry(base.clone()).or_insert(0);
             let name = if *k == 0 {
@@ -486,35 +494,31 @@ impl<L: Layer> Model<L> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                None => "(unbuilt)".into(),
+                None => "?".into(),
             };
             let params: usize = l.trainable_weights().iter().map(Tensor::numel).sum();
             total += params;
-            s += &format!(
-                " {:<27} {:<25} {}\n",
-                format!("{name} ({class})"),
-                shown,
-                params
+            s += &row(
+                "│",
+                &format!("{name} ({class})"),
+                &shown,
+                &with_commas(params),
             );
+            s += &if i + 1 < layers.len() {
+                rule("├", "─", "┼", "┤")
+            } else {
+                rule("└", "─", "┴", "┘")
+            };
             shape = out;
         }
-        let with_commas = |n: usize| {
-            let d = n.to_string();
-            let mut out = String::new();
-            for (i, ch) in d.chars().enumerate() {
-                if i > 0 && (d.len() - i).is_multiple_of(3) {
-                    out.push(',');
-                }
-                out.push(ch);
-            }
-            out
-        };
+        let bytes = |n: usize| readable_size(n * 4);
+        s += &format!(" Total params: {} ({})\n", with_commas(total), bytes(total));
         s += &format!(
-            "{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n{line}\n",
-            "=".repeat(65),
+            " Trainable params: {} ({})\n",
             with_commas(total),
-            with_commas(total)
+            bytes(total)
         );
+        s += &format!(" Non-trainable params: 0 ({})\n", bytes(0));
         s
     }
 
@@ -555,4 +559,29 @@ impl<L: Layer> Model<L> {
             .into())
         }
     }
+}
+
+/// `682090` as `682,090`.
+fn with_commas(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Keras's `readable_memory_size`: bytes in B/KB/MB/GB (powers of 1024), two decimals.
+fn readable_size(bytes: usize) -> String {
+    let mut v = bytes as f64;
+    for unit in ["B", "KB", "MB", "GB"] {
+        if v < 1024.0 || unit == "GB" {
+            return format!("{v:.2} {unit}");
+        }
+        v /= 1024.0;
+    }
+    unreachable!("GB returns")
 }

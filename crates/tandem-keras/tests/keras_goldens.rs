@@ -119,3 +119,12 @@ fn the_fixture_model_has_keras_parameter_count() {
     let total: usize = m.trainable_variables().iter().map(Tensor::numel).sum();
     assert_eq!(total as u64, g["total_params"].as_u64().unwrap());
 }
+
+#[test]
+fn summary_is_keras_3s_table() {
+    let g = golden();
+    assert_eq!(
+        seed_model_with_keras_init().summary(),
+        g["summary"].as_str().unwrap()
+    );
+}

@@ -19,19 +19,24 @@ fn seed_model() -> Sequential {
 fn summary_reports_keras_shapes_and_parameter_counts() {
     let s = seed_model().summary();
     // 784*520+520 = 408,200; 520*320+320 = 166,720; 320*240+240 = 77,040;
-    // 240*120+120 = 28,920; 120*10+10 = 1,210; total 682,090
-    for line in [
-        "flatten (Flatten)           (None, 784)               0",
-        "dense (Dense)               (None, 520)               408200",
-        "dense_1 (Dense)             (None, 320)               166720",
-        "dense_2 (Dense)             (None, 240)               77040",
-        "dense_3 (Dense)             (None, 120)               28920",
-        "dense_4 (Dense)             (None, 10)                1210",
-        "Total params: 682,090",
-        "Trainable params: 682,090",
+    // 240*120+120 = 28,920; 120*10+10 = 1,210; total 682,090 (x 4 bytes = 2.60 MiB)
+    for (layer, shape, params) in [
+        ("flatten (Flatten)", "(None, 784)", "0"),
+        ("dense (Dense)", "(None, 520)", "408,200"),
+        ("dense_1 (Dense)", "(None, 320)", "166,720"),
+        ("dense_2 (Dense)", "(None, 240)", "77,040"),
+        ("dense_3 (Dense)", "(None, 120)", "28,920"),
+        ("dense_4 (Dense)", "(None, 10)", "1,210"),
     ] {
-        assert!(s.contains(line), "missing {line:?} in\n{s}");
+        let row = s
+            .lines()
+            .find(|l| l.contains(layer))
+            .unwrap_or_else(|| panic!("no row for {layer} in\n{s}"));
+        let cells: Vec<&str> = row.split('│').map(str::trim).collect();
+        assert_eq!(cells[1..4], [layer, shape, params], "{row}");
     }
+    assert!(s.contains(" Total params: 682,090 (2.60 MB)"), "{s}");
+    assert!(s.contains(" Non-trainable params: 0 (0.00 B)"), "{s}");
 }
 
 #[test]
