@@ -1,8 +1,10 @@
 //! # tandem-keras
 //!
-//! `tf.keras` over tandem's engine: layers with lazy shape inference ([`layers::Dense`], [`layers::Flatten`],
-//! [`layers::Dropout`], [`layers::ActivationLayer`]), [`Sequential`] and subclassed models (any [`Layer`], wrapped
-//! in [`Model`]), `compile` / `fit` / `evaluate` / `predict` with Keras's names for
+//! `tf.keras` over tandem's engine: layers with lazy shape inference ([`layers::Dense`],
+//! [`layers::Flatten`], [`layers::Dropout`], [`layers::ActivationLayer`], [`layers::Reshape`],
+//! [`layers::Input`], [`layers::Embedding`], [`layers::BatchNormalization`]), regularizers,
+//! [`Sequential`] and subclassed models (any [`Layer`], wrapped in [`Model`]),
+//! `compile` / `fit` / `evaluate` / `predict` with Keras's names for
 //! optimizers, losses and metrics, the progress bar, [`History`], `summary()` and callbacks.
 //! Every layer is built on the `tandem-nn` layer that does the same math (`Dense` wraps
 //! `Linear`).
@@ -30,6 +32,11 @@ mod metrics;
 mod model;
 pub mod optimizers;
 mod progress;
+
+/// `keras.regularizers`: `kernel_regularizer=regularizers::L2(0.01)`.
+pub mod regularizers {
+    pub use crate::layers::Regularizer::{self, L1, L1L2, L2};
+}
 
 pub use callbacks::{
     BackupAndRestore, CSVLogger, Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint,

@@ -17,12 +17,26 @@ pub(crate) struct Metric {
 enum Kind {
     SparseAccuracy,
     CategoricalAccuracy,
-    BinaryAccuracy { threshold: f64 },
+    BinaryAccuracy {
+        threshold: f64,
+    },
     Mse,
     Mae,
+    /// True positives over predicted positives (prediction > 0.5), over all elements.
+    Precision,
+    /// True positives over actual positives.
+    Recall,
 }
 
-const NAMES: [&str; 5] = ["accuracy", "acc", "mse", "mae", "binary_accuracy"];
+const NAMES: [&str; 7] = [
+    "accuracy",
+    "acc",
+    "mse",
+    "mae",
+    "binary_accuracy",
+    "precision",
+    "recall",
+];
 
 impl Metric {
     /// Resolves a name; "accuracy" picks sparse, categorical or binary accuracy from the loss,
@@ -40,11 +54,15 @@ impl Metric {
             "binary_accuracy" => Kind::BinaryAccuracy { threshold: 0.5 },
             "mse" | "mean_squared_error" => Kind::Mse,
             "mae" | "mean_absolute_error" => Kind::Mae,
+            "precision" => Kind::Precision,
+            "recall" => Kind::Recall,
             other => return Err(unknown("metric", other, &NAMES)),
         };
         let name = match kind {
             Kind::Mse => "mse",
             Kind::Mae => "mae",
+            Kind::Precision => "precision",
+            Kind::Recall => "recall",
             _ => "accuracy",
         };
         Ok(Metric {
@@ -61,6 +79,20 @@ impl Metric {
     }
 
     pub(crate) fn update(&mut self, y_true: &Tensor, y_pred: &Tensor) {
+        if let Kind::Precision | Kind::Recall = self.kind {
+            // Keras's Precision/Recall: every element a binary decision at threshold 0.5.
+            let shape: Vec<isize> = y_pred.shape().iter().map(|&d| d as isize).collect();
+            let pred = y_pred.gt(0.5);
+            let truth = y_true.to_dtype(DType::Float32).reshape(&shape).gt(0.5);
+            let count = |t: &Tensor| t.to_dtype(DType::Int64).sum().item::<i64>() as f64;
+            self.total += count(&pred.logical_and(&truth));
+            self.count += count(if matches!(self.kind, Kind::Precision) {
+                &pred
+            } else {
+                &truth
+            });
+            return;
+        }
         let n = y_pred.shape().first().copied().unwrap_or(1) as f64;
         let v = match self.kind {
             Kind::SparseAccuracy => {
@@ -93,6 +125,7 @@ impl Metric {
                 .abs()
                 .mean()
                 .item::<f32>() as f64,
+            Kind::Precision | Kind::Recall => unreachable!("counted above"),
         };
         self.total += v * n;
         self.count += n;

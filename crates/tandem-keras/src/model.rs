@@ -54,8 +54,24 @@ impl Layer for Stack {
             .flat_map(|l| l.trainable_weights())
             .collect()
     }
+    fn non_trainable_weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|l| l.non_trainable_weights())
+            .collect()
+    }
+    fn regularization_loss(&self) -> Option<Tensor> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.regularization_loss())
+            .reduce(|a, b| &a + &b)
+    }
     fn sublayers(&self) -> Vec<&dyn Layer> {
-        self.layers.iter().map(|b| b.as_ref()).collect()
+        self.layers
+            .iter()
+            .filter(|l| !l.is_input())
+            .map(|b| b.as_ref())
+            .collect()
     }
 }
 
@@ -204,6 +220,13 @@ impl<L: Layer> Model<L> {
         self.net.trainable_weights()
     }
 
+    /// `model.weights`: the trainable weights, then the non-trainable ones (moving statistics).
+    pub fn weights(&self) -> Vec<Tensor> {
+        let mut w = self.net.trainable_weights();
+        w.extend(self.net.non_trainable_weights());
+        w
+    }
+
     /// `model.compile(optimizer, loss, metrics)`, with names (`"adam"`,
     /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects.
     pub fn compile(
@@ -246,7 +269,7 @@ impl<L: Layer> Model<L> {
         initial_epoch: usize,
         mut hook: impl FnMut(&mut dyn Callback, &mut TrainingState<'_>) -> Result<bool, KerasError>,
     ) -> Result<(usize, bool), KerasError> {
-        let weights = self.net.trainable_weights();
+        let weights = self.weights();
         let c = self.compiled.as_mut().expect("compiled");
         let optimizer = c.state.as_mut().expect("prepared").as_mut();
         let mut state = TrainingState {
@@ -266,7 +289,11 @@ impl<L: Layer> Model<L> {
         let c = self.compiled.as_mut().expect("compiled");
         let opt = c.state.as_mut().expect("prepared");
         opt.zero_grad();
-        let loss = c.loss.compute(y, &out);
+        let mut loss = c.loss.compute(y, &out);
+        if let Some(penalty) = self.net.regularization_loss() {
+            // Keras adds `model.losses` to the loss it reports and differentiates.
+            loss = &loss + &penalty;
+        }
         loss.backward();
         opt.step();
         (loss.item::<f32>() as f64, out.detach())
@@ -466,7 +493,7 @@ impl<L: Layer> Model<L> {
         };
         let mut shape = input.clone();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let mut total = 0;
+        let (mut total, mut non_trainable) = (0, 0);
         for (i, l) in layers.iter().enumerate() {
             let base = l.name();
             let k = counts.entry(base.clone()).or_insert(0);
@@ -496,14 +523,12 @@ impl<L: Layer> Model<L> {
                 ),
                 None => "?".into(),
             };
-            let params: usize = l.trainable_weights().iter().map(Tensor::numel).sum();
-            total += params;
-            s += &row(
-                "│",
-                &format!("{name} ({class})"),
-                &shown,
-                &with_commas(params),
-            );
+            let trainable: usize = l.trainable_weights().iter().map(Tensor::numel).sum();
+            let frozen: usize = l.non_trainable_weights().iter().map(Tensor::numel).sum();
+            total += trainable;
+            non_trainable += frozen;
+            let params = with_commas(trainable + frozen);
+            s += &row("│", &format!("{name} ({class})"), &shown, &params);
             s += &if i + 1 < layers.len() {
                 rule("├", "─", "┼", "┤")
             } else {
@@ -512,26 +537,31 @@ impl<L: Layer> Model<L> {
             shape = out;
         }
         let bytes = |n: usize| readable_size(n * 4);
-        s += &format!(" Total params: {} ({})\n", with_commas(total), bytes(total));
+        let all = total + non_trainable;
+        s += &format!(" Total params: {} ({})\n", with_commas(all), bytes(all));
         s += &format!(
             " Trainable params: {} ({})\n",
             with_commas(total),
             bytes(total)
         );
-        s += &format!(" Non-trainable params: 0 ({})\n", bytes(0));
+        s += &format!(
+            " Non-trainable params: {} ({})\n",
+            with_commas(non_trainable),
+            bytes(non_trainable)
+        );
         s
     }
 
     /// Saves the weights (safetensors, atomic write).
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
-        let named = named_weights(&self.trainable_variables());
+        let named = named_weights(&self.weights());
         Ok(tandem_nn::save_safetensors(&named, path.as_ref())?)
     }
 
     /// Loads weights written by `save_weights` into this (built) model.
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
         let mut loaded = tandem_nn::load_safetensors(path.as_ref())?;
-        let vars = self.trainable_variables();
+        let vars = self.weights();
         let mut missing = Vec::new();
         let mut mismatched = Vec::new();
         for (i, v) in vars.iter().enumerate() {

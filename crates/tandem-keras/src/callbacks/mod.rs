@@ -23,7 +23,7 @@ pub struct TrainingState<'a> {
 }
 
 impl TrainingState<'_> {
-    /// The trainable weights, named as `save_weights` names them.
+    /// All weights (trainable, then non-trainable), named as `save_weights` names them.
     pub fn weights(&self) -> Vec<(String, Tensor)> {
         crate::model::named_weights(&self.weights)
     }

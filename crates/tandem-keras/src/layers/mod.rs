@@ -5,6 +5,14 @@ use crate::error::{unknown, KerasError};
 use tandem_core::{DType, Tensor};
 use tandem_nn::{functional as F, init, Linear, Module};
 
+mod embedding;
+mod normalization;
+mod reshape;
+
+pub use embedding::Embedding;
+pub use normalization::BatchNormalization;
+pub use reshape::{Input, Reshape};
+
 /// A Keras layer.
 pub trait Layer: Send + Sync {
     /// The layer's name as `summary()` shows it (`dense`, `flatten`).
@@ -27,9 +35,21 @@ pub trait Layer: Send + Sync {
     fn trainable_weights(&self) -> Vec<Tensor> {
         Vec::new()
     }
+    /// Weights the optimizer does not touch (BatchNormalization's moving statistics).
+    fn non_trainable_weights(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
+    /// Penalties added to the loss (`layer.losses`: kernel regularizers), if any.
+    fn regularization_loss(&self) -> Option<Tensor> {
+        None
+    }
     /// The layers inside a container (what `summary()` lists); empty for a plain layer.
     fn sublayers(&self) -> Vec<&dyn Layer> {
         Vec::new()
+    }
+    /// Whether this is `keras.Input` (a shape declaration, not listed by `summary()`).
+    fn is_input(&self) -> bool {
+        false
     }
     /// Builds the layer from `x` if needed, then calls it (what `layer(x)` does in Keras).
     fn apply(&mut self, x: &Tensor, training: bool) -> Tensor {
@@ -191,6 +211,7 @@ pub struct Dense {
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
     input_dim: Option<usize>,
+    kernel_regularizer: Option<Regularizer>,
     linear: Option<Linear>,
     name: String,
 }
@@ -205,9 +226,16 @@ impl Dense {
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
             input_dim: None,
+            kernel_regularizer: None,
             linear: None,
             name: "dense".into(),
         }
+    }
+
+    /// `kernel_regularizer=regularizers.L2(0.01)` etc.: its penalty joins the training loss.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Dense {
+        self.kernel_regularizer = Some(r);
+        self
     }
 
     /// `activation='relu'` etc.; panics with the valid names on an unknown one.
@@ -291,6 +319,32 @@ impl Layer for Dense {
             .as_ref()
             .map(|l| l.parameters())
             .unwrap_or_default()
+    }
+    fn regularization_loss(&self) -> Option<Tensor> {
+        let (r, lin) = (self.kernel_regularizer?, self.linear.as_ref()?);
+        Some(r.penalty(&lin.weight))
+    }
+}
+
+/// `keras.regularizers`: penalties on a layer's weights, added to the loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Regularizer {
+    /// `L1(l1)`: `l1 * sum(|w|)`.
+    L1(f64),
+    /// `L2(l2)`: `l2 * sum(w^2)` (Keras's L2 has no factor 1/2).
+    L2(f64),
+    /// `L1L2(l1, l2)`: both.
+    L1L2(f64, f64),
+}
+
+impl Regularizer {
+    /// The penalty for weights `w` (differentiable).
+    pub fn penalty(self, w: &Tensor) -> Tensor {
+        match self {
+            Regularizer::L1(a) => w.abs().sum() * a,
+            Regularizer::L2(b) => w.square().sum() * b,
+            Regularizer::L1L2(a, b) => &(w.abs().sum() * a) + &(w.square().sum() * b),
+        }
     }
 }
 
