@@ -336,3 +336,6 @@ fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> 
         vec![Some(Tensor::from_vec(d, &[n, c]).to_dtype(g.dtype()))]
     })
 }
+
+pub use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
+pub use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};

@@ -25,6 +25,7 @@
 
 extern crate self as tandem_nn;
 
+mod conv_layers;
 pub mod functional;
 pub mod init;
 mod layers;
@@ -33,6 +34,7 @@ mod module;
 pub mod optim;
 mod state_dict;
 
+pub use conv_layers::*;
 pub use layers::*;
 pub use loss::*;
 pub use module::{join_name, Module, Params};

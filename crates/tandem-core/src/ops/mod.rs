@@ -1,6 +1,7 @@
 //! CPU operations on tensors, each with its gradient.
 
 pub(crate) mod binary;
+pub mod conv;
 pub(crate) mod copy;
 pub mod create;
 pub(crate) mod index;
@@ -8,6 +9,7 @@ pub(crate) mod inplace;
 pub(crate) mod kernel;
 pub(crate) mod matmul;
 pub(crate) mod operators;
+pub mod pool;
 pub(crate) mod reduce;
 mod scan_f32;
 pub(crate) mod unary;

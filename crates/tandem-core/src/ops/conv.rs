@@ -1,0 +1,385 @@
+//! Convolution over NCHW (and NCL) tensors as im2col + `gemm`, split over the batch.
+//!
+//! Each image's receptive fields are unfolded into a `[C/groups * KH * KW, OH * OW]` matrix
+//! and multiplied by the group's `[O/groups, C/groups * KH * KW]` weights. Backward reuses
+//! the same unfolding: the weight gradient is `grad_out · colsᵀ` summed over the batch (one
+//! partial sum per thread), the input gradient folds `Wᵀ · grad_out` back (col2im).
+
+use super::kernel::dispatch_float;
+use crate::autograd::{attach, should_record};
+use crate::dtype::Float;
+use crate::tensor::Tensor;
+use gemm::Parallelism;
+
+/// Geometry of a 2-D convolution (`torch.nn.functional.conv2d`'s arguments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dArgs {
+    /// Step between windows, (rows, columns).
+    pub stride: (usize, usize),
+    /// Zeros added on each side, (rows, columns).
+    pub padding: (usize, usize),
+    /// Spacing between kernel taps, (rows, columns).
+    pub dilation: (usize, usize),
+    /// Channel groups: input and output channels are split into this many independent parts.
+    pub groups: usize,
+}
+
+impl Default for Conv2dArgs {
+    fn default() -> Self {
+        Conv2dArgs {
+            stride: (1, 1),
+            padding: (0, 0),
+            dilation: (1, 1),
+            groups: 1,
+        }
+    }
+}
+
+/// Everything the kernels need, derived from the shapes.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+    a: Conv2dArgs,
+}
+
+impl Geometry {
+    fn new(x: &[usize], wt: &[usize], a: Conv2dArgs) -> Geometry {
+        assert!(
+            x.len() == 4 && wt.len() == 4,
+            "conv2d: expected 4-D input [N, C, H, W] and weight [O, C/groups, KH, KW], got {x:?} and {wt:?}"
+        );
+        let g = a.groups;
+        assert!(
+            g >= 1 && a.stride.0 >= 1 && a.stride.1 >= 1 && a.dilation.0 >= 1 && a.dilation.1 >= 1,
+            "conv2d: groups, stride and dilation must be at least 1 ({a:?})"
+        );
+        let (n, c, h, w) = (x[0], x[1], x[2], x[3]);
+        let (o, cg, kh, kw) = (wt[0], wt[1], wt[2], wt[3]);
+        assert!(
+            c % g == 0 && o % g == 0 && cg * g == c,
+            "conv2d: weight {wt:?} with groups={g} does not fit input channels {c}"
+        );
+        let span_h = a.dilation.0 * (kh - 1) + 1;
+        let span_w = a.dilation.1 * (kw - 1) + 1;
+        assert!(
+            h + 2 * a.padding.0 >= span_h && w + 2 * a.padding.1 >= span_w,
+            "conv2d: kernel {kh}x{kw} (dilated {span_h}x{span_w}) is larger than the padded input {}x{}",
+            h + 2 * a.padding.0,
+            w + 2 * a.padding.1
+        );
+        let oh = (h + 2 * a.padding.0 - span_h) / a.stride.0 + 1;
+        let ow = (w + 2 * a.padding.1 - span_w) / a.stride.1 + 1;
+        Geometry {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            oh,
+            ow,
+            a,
+        }
+    }
+
+    fn cg(&self) -> usize {
+        self.c / self.a.groups
+    }
+    fn og(&self) -> usize {
+        self.o / self.a.groups
+    }
+    /// Rows of the unfolded matrix.
+    fn k(&self) -> usize {
+        self.cg() * self.kh * self.kw
+    }
+    fn ohw(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Unfolds channels `[g * cg, (g + 1) * cg)` of one image `x` ([C, H, W]) into `cols`.
+    fn im2col<T: Float>(&self, x: &[T], g: usize, cols: &mut [T]) {
+        let (cg, ohw) = (self.cg(), self.ohw());
+        let (sh, sw) = self.a.stride;
+        let (ph, pw) = self.a.padding;
+        let (dh, dw) = self.a.dilation;
+        for ci in 0..cg {
+            let plane = &x[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &mut cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
+                    for y in 0..self.oh {
+                        let iy = (y * sh + i * dh) as isize - ph as isize;
+                        let dst = &mut row[y * self.ow..][..self.ow];
+                        if iy < 0 || iy >= self.h as isize {
+                            dst.fill(T::default());
+                            continue;
+                        }
+                        let src = &plane[iy as usize * self.w..][..self.w];
+                        for (xo, d) in dst.iter_mut().enumerate() {
+                            let ix = (xo * sw + j * dw) as isize - pw as isize;
+                            *d = if ix < 0 || ix >= self.w as isize {
+                                T::default()
+                            } else {
+                                src[ix as usize]
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the unfolded gradient `cols` back into one image's input gradient `dx`.
+    fn col2im<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T]) {
+        let (cg, ohw) = (self.cg(), self.ohw());
+        let (sh, sw) = self.a.stride;
+        let (ph, pw) = self.a.padding;
+        let (dh, dw) = self.a.dilation;
+        for ci in 0..cg {
+            let plane = &mut dx[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
+                    for y in 0..self.oh {
+                        let iy = (y * sh + i * dh) as isize - ph as isize;
+                        if iy < 0 || iy >= self.h as isize {
+                            continue;
+                        }
+                        let dst = &mut plane[iy as usize * self.w..][..self.w];
+                        for (xo, &v) in row[y * self.ow..][..self.ow].iter().enumerate() {
+                            let ix = (xo * sw + j * dw) as isize - pw as isize;
+                            if ix >= 0 && ix < self.w as isize {
+                                dst[ix as usize] = dst[ix as usize] + v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs`), row-major `dst` of `m x n`, on this thread.
+#[allow(clippy::too_many_arguments)]
+fn gemm_into<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: &[T],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[T],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::default());
+        }
+        return;
+    }
+    // SAFETY: the strides describe `m x k`, `k x n` and `m x n` matrices inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            T::from_f64(1.0),
+            T::from_f64(1.0),
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// Images per parallel part: all threads busy, at least one image each.
+fn images_per_part(n: usize) -> usize {
+    n.div_ceil(crate::parallel::num_threads()).max(1)
+}
+
+fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let per_image = g.o * ohw;
+    let mut out = vec![T::default(); g.n * per_image];
+    let chunk = images_per_part(g.n) * per_image;
+    crate::parallel::for_each_chunk_mut(&mut out, chunk, |part, dst| {
+        let mut cols = vec![T::default(); k * ohw];
+        for (i, img_out) in dst.chunks_mut(per_image).enumerate() {
+            let img = part * chunk / per_image + i;
+            let xi = &x[img * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            for gi in 0..g.a.groups {
+                g.im2col(xi, gi, &mut cols);
+                let w_g = &wt[gi * og * k..][..og * k];
+                let o_g = &mut img_out[gi * og * ohw..][..og * ohw];
+                gemm_into(og, ohw, k, o_g, false, w_g, (k, 1), &cols, (ohw, 1));
+            }
+            if let Some(b) = bias {
+                for (oc, plane) in img_out.chunks_mut(ohw).enumerate() {
+                    plane.iter_mut().for_each(|v| *v = *v + b[oc]);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Input gradient: per image, `Wᵀ · grad_out` folded back.
+fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let per_image = g.c * g.h * g.w;
+    let mut dx = vec![T::default(); g.n * per_image];
+    let chunk = images_per_part(g.n) * per_image;
+    crate::parallel::for_each_chunk_mut(&mut dx, chunk, |part, dst| {
+        let mut cols = vec![T::default(); k * ohw];
+        for (i, img_dx) in dst.chunks_mut(per_image).enumerate() {
+            let img = part * chunk / per_image + i;
+            for gi in 0..g.a.groups {
+                let w_g = &wt[gi * og * k..][..og * k];
+                let go = &gout[(img * g.o + gi * og) * ohw..][..og * ohw];
+                // Wᵀ is [k, og]: row stride 1, column stride k.
+                gemm_into(k, ohw, og, &mut cols, false, w_g, (1, k), go, (ohw, 1));
+                g.col2im(&cols, gi, img_dx);
+            }
+        }
+    });
+    dx
+}
+
+/// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, one partial sum per thread.
+fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let wsize = g.o * k;
+    let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
+    let mut partial = vec![T::default(); parts * wsize];
+    crate::parallel::for_each_chunk_mut(&mut partial, wsize, |part, acc| {
+        let mut cols = vec![T::default(); k * ohw];
+        for img in part * step..((part + 1) * step).min(g.n) {
+            let xi = &x[img * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            for gi in 0..g.a.groups {
+                g.im2col(xi, gi, &mut cols);
+                let go = &gout[(img * g.o + gi * og) * ohw..][..og * ohw];
+                let a = &mut acc[gi * og * k..][..og * k];
+                // colsᵀ is [ohw, k]: row stride 1, column stride ohw.
+                gemm_into(og, k, ohw, a, true, go, (ohw, 1), &cols, (1, ohw));
+            }
+        }
+    });
+    let mut dw = partial[..wsize].to_vec();
+    for p in partial[wsize..].chunks(wsize) {
+        dw.iter_mut().zip(p).for_each(|(a, &b)| *a = *a + b);
+    }
+    dw
+}
+
+fn grad_bias<T: Float>(gout: &[T], g: &Geometry) -> Vec<T> {
+    let ohw = g.ohw();
+    let mut db = vec![0.0f64; g.o];
+    for img in gout.chunks(g.o * ohw) {
+        for (oc, plane) in img.chunks(ohw).enumerate() {
+            db[oc] += plane.iter().map(|v| v.to_f64()).sum::<f64>();
+        }
+    }
+    db.into_iter().map(T::from_f64).collect()
+}
+
+/// `torch.nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)`:
+/// `x` is `[N, C, H, W]`, `weight` is `[O, C/groups, KH, KW]`, `bias` is `[O]`; float32 or
+/// float64. Differentiable in all three (first order).
+pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dArgs) -> Tensor {
+    let g = Geometry::new(x.shape(), weight.shape(), args);
+    assert_eq!(
+        x.dtype(),
+        weight.dtype(),
+        "conv2d: input ({}) and weight ({}) must have the same dtype",
+        x.dtype(),
+        weight.dtype()
+    );
+    if let Some(b) = bias {
+        assert_eq!(b.shape(), &[g.o], "conv2d: bias must have shape [{}]", g.o);
+    }
+    let (xc, wc) = (x.contiguous(), weight.contiguous());
+    let bc = bias.map(|b| b.to_dtype(x.dtype()).contiguous());
+    let out = dispatch_float!(x.dtype(), "conv2d", T => {
+        let v = xc.with_slice::<T, _>(|xs| wc.with_slice::<T, _>(|ws| match &bc {
+            Some(b) => b.with_slice::<T, _>(|bs| forward(xs, ws, Some(bs), &g)),
+            None => forward(xs, ws, None, &g),
+        }));
+        Tensor::from_vec(v, &[g.n, g.o, g.oh, g.ow])
+    });
+    let mut inputs: Vec<&Tensor> = vec![x, weight];
+    inputs.extend(bias);
+    if !should_record(&inputs) {
+        return out;
+    }
+    let (xs, ws) = (xc.detach(), wc.detach());
+    attach(out, "ConvolutionBackward0", &inputs, move |gout, needs| {
+        let go = gout.contiguous();
+        let shape_x = [g.n, g.c, g.h, g.w];
+        let shape_w = [g.o, g.cg(), g.kh, g.kw];
+        dispatch_float!(go.dtype(), "conv2d backward", T => go.with_slice::<T, _>(|gs| {
+            let dx = needs[0].then(|| {
+                ws.with_slice::<T, _>(|w| Tensor::from_vec(grad_input(gs, w, &g), &shape_x))
+            });
+            let dw = needs[1].then(|| {
+                xs.with_slice::<T, _>(|x| Tensor::from_vec(grad_weight(gs, x, &g), &shape_w))
+            });
+            let mut grads = vec![dx, dw];
+            if needs.len() > 2 {
+                grads.push(needs[2].then(|| Tensor::from_vec(grad_bias(gs, &g), &[g.o])));
+            }
+            grads
+        }))
+    })
+}
+
+/// `torch.nn.functional.conv1d`: `x` is `[N, C, L]`, `weight` `[O, C/groups, K]`; computed as
+/// a 2-D convolution of height 1.
+pub fn conv1d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    groups: usize,
+) -> Tensor {
+    assert!(
+        x.ndim() == 3 && weight.ndim() == 3,
+        "conv1d: expected 3-D input [N, C, L] and weight [O, C/groups, K], got {:?} and {:?}",
+        x.shape(),
+        weight.shape()
+    );
+    let args = Conv2dArgs {
+        stride: (1, stride),
+        padding: (0, padding),
+        dilation: (1, dilation),
+        groups,
+    };
+    let y = conv2d(&x.unsqueeze(2), &weight.unsqueeze(2), bias, args);
+    y.squeeze(Some(2))
+}

@@ -1,0 +1,364 @@
+//! Vision layers: `nn.Conv1d`, `nn.Conv2d`, pooling, `nn.BatchNorm2d` (NCHW, as PyTorch).
+
+use crate::init;
+use crate::module::{Module, Params};
+use tandem_core::ops::conv::{self, Conv2dArgs};
+use tandem_core::ops::pool::{self, Pool2dArgs};
+use tandem_core::{DType, Tensor};
+
+/// PyTorch's default init for a convolution: Kaiming uniform (`a = sqrt(5)`) on the weight,
+/// bias uniform in `±1/sqrt(fan_in)`.
+fn conv_params(shape: &[usize], bias: bool) -> (Tensor, Option<Tensor>) {
+    let weight = tandem_core::zeros(shape, DType::Float32).requires_grad_(true);
+    init::kaiming_uniform_(&weight, 5f64.sqrt(), init::FanMode::FanIn, "leaky_relu");
+    let fan_in: usize = shape[1..].iter().product();
+    let bias = bias.then(|| {
+        let b = tandem_core::zeros(&[shape[0]], DType::Float32).requires_grad_(true);
+        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+        init::uniform_(&b, -bound, bound);
+        b
+    });
+    (weight, bias)
+}
+
+/// `nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+/// groups=1, bias=True)` over `[N, C, H, W]`.
+///
+/// ```
+/// use tandem_nn::{Conv2d, Module};
+/// let conv = Conv2d::new(1, 16, 3).padding(1);
+/// let y = conv.forward(&tandem_core::zeros(&[2, 1, 28, 28], tandem_core::DType::Float32));
+/// assert_eq!(y.shape(), &[2, 16, 28, 28]);
+/// ```
+#[derive(crate::Module, Debug, Clone)]
+pub struct Conv2d {
+    /// `[out_channels, in_channels / groups, KH, KW]`.
+    pub weight: Tensor,
+    /// `[out_channels]`, if used.
+    pub bias: Option<Tensor>,
+    #[module(skip)]
+    args: Conv2dArgs,
+}
+
+impl Conv2d {
+    /// A square `kernel_size` convolution, stride 1, no padding, with bias.
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: usize) -> Conv2d {
+        Conv2d::with_options(
+            in_channels,
+            out_channels,
+            (kernel_size, kernel_size),
+            1,
+            true,
+        )
+    }
+
+    /// Every shape option: kernel (rows, columns), groups, bias.
+    pub fn with_options(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: (usize, usize),
+        groups: usize,
+        bias: bool,
+    ) -> Conv2d {
+        assert!(
+            groups >= 1 && in_channels % groups == 0 && out_channels % groups == 0,
+            "Conv2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}"
+        );
+        let (weight, bias) = conv_params(
+            &[out_channels, in_channels / groups, kernel.0, kernel.1],
+            bias,
+        );
+        Conv2d {
+            weight,
+            bias,
+            args: Conv2dArgs {
+                groups,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// `stride=s`.
+    pub fn stride(mut self, s: usize) -> Conv2d {
+        self.args.stride = (s, s);
+        self
+    }
+
+    /// `padding=p`.
+    pub fn padding(mut self, p: usize) -> Conv2d {
+        self.args.padding = (p, p);
+        self
+    }
+
+    /// `padding="same"` (stride 1): output as large as the input.
+    pub fn padding_same(mut self) -> Conv2d {
+        let (kh, kw) = (self.weight.shape()[2], self.weight.shape()[3]);
+        let (dh, dw) = self.args.dilation;
+        assert!(
+            (dh * (kh - 1)) % 2 == 0 && (dw * (kw - 1)) % 2 == 0,
+            "Conv2d: padding='same' needs an odd (dilated) kernel here"
+        );
+        self.args.padding = (dh * (kh - 1) / 2, dw * (kw - 1) / 2);
+        self
+    }
+
+    /// `dilation=d`.
+    pub fn dilation(mut self, d: usize) -> Conv2d {
+        self.args.dilation = (d, d);
+        self
+    }
+
+    /// The geometry (stride, padding, dilation, groups).
+    pub fn args(&self) -> Conv2dArgs {
+        self.args
+    }
+}
+
+impl Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        conv::conv2d(x, &self.weight, self.bias.as_ref(), self.args)
+    }
+}
+
+/// `nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups)` over
+/// `[N, C, L]`.
+#[derive(crate::Module, Debug, Clone)]
+pub struct Conv1d {
+    /// `[out_channels, in_channels / groups, K]`.
+    pub weight: Tensor,
+    /// `[out_channels]`, if used.
+    pub bias: Option<Tensor>,
+    #[module(skip)]
+    stride: usize,
+    #[module(skip)]
+    padding: usize,
+    #[module(skip)]
+    dilation: usize,
+    #[module(skip)]
+    groups: usize,
+}
+
+impl Conv1d {
+    /// `nn.Conv1d(in, out, k, stride=1, padding=0)` with bias.
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: usize) -> Conv1d {
+        let (weight, bias) = conv_params(&[out_channels, in_channels, kernel_size], true);
+        Conv1d {
+            weight,
+            bias,
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+
+    /// `stride=`, `padding=`, `dilation=`.
+    pub fn options(mut self, stride: usize, padding: usize, dilation: usize) -> Conv1d {
+        (self.stride, self.padding, self.dilation) = (stride, padding, dilation);
+        self
+    }
+}
+
+impl Module for Conv1d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        conv::conv1d(
+            x,
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+    }
+}
+
+macro_rules! stateless {
+    ($name:ident) => {
+        impl Params for $name {
+            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+            fn set_training(&mut self, _: bool) {}
+        }
+    };
+}
+
+/// `nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0, ceil_mode=False)`.
+#[derive(Debug, Clone, Copy)]
+pub struct MaxPool2d(pub Pool2dArgs);
+stateless!(MaxPool2d);
+
+impl MaxPool2d {
+    /// A `k x k` window with stride `k`.
+    pub fn new(k: usize) -> MaxPool2d {
+        MaxPool2d(Pool2dArgs::new(k))
+    }
+}
+
+impl Module for MaxPool2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        pool::max_pool2d(x, self.0)
+    }
+}
+
+/// `nn.AvgPool2d(kernel_size, stride, padding, ceil_mode, count_include_pad=True)`.
+#[derive(Debug, Clone, Copy)]
+pub struct AvgPool2d {
+    /// The window geometry.
+    pub args: Pool2dArgs,
+    /// Whether padded zeros count in the divisor.
+    pub count_include_pad: bool,
+}
+stateless!(AvgPool2d);
+
+impl AvgPool2d {
+    /// A `k x k` window with stride `k`.
+    pub fn new(k: usize) -> AvgPool2d {
+        AvgPool2d {
+            args: Pool2dArgs::new(k),
+            count_include_pad: true,
+        }
+    }
+}
+
+impl Module for AvgPool2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        pool::avg_pool2d(x, self.args, self.count_include_pad)
+    }
+}
+
+/// `nn.AdaptiveAvgPool2d((oh, ow))`.
+#[derive(Debug, Clone, Copy)]
+pub struct AdaptiveAvgPool2d(pub (usize, usize));
+stateless!(AdaptiveAvgPool2d);
+
+impl Module for AdaptiveAvgPool2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        pool::adaptive_avg_pool2d(x, self.0)
+    }
+}
+
+/// `nn.Dropout2d(p)`: zeroes whole channels of `[N, C, H, W]` in training, scaling the rest
+/// by `1/(1-p)`; the identity in evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout2d {
+    /// Probability of zeroing a channel.
+    pub p: f64,
+    training: bool,
+}
+
+impl Dropout2d {
+    /// `nn.Dropout2d(p)`.
+    pub fn new(p: f64) -> Dropout2d {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "Dropout2d: p must be in [0, 1], got {p}"
+        );
+        Dropout2d { p, training: true }
+    }
+}
+
+impl Params for Dropout2d {
+    fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
+    fn set_training(&mut self, on: bool) {
+        self.training = on;
+    }
+}
+
+impl Module for Dropout2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        if !self.training || self.p == 0.0 {
+            return x.clone();
+        }
+        let mut mask_shape = x.shape()[..2.min(x.ndim())].to_vec();
+        mask_shape.resize(x.ndim(), 1);
+        let keep = tandem_core::rand(&mask_shape)
+            .ge(self.p)
+            .to_dtype(x.dtype());
+        &(x * &keep) * (1.0 / (1.0 - self.p))
+    }
+}
+
+/// `nn.BatchNorm2d(num_features)` over `[N, C, H, W]`: per-channel batch statistics in
+/// training (running averages updated with momentum 0.1, unbiased variance), running
+/// statistics in evaluation.
+#[derive(Debug)]
+pub struct BatchNorm2d {
+    /// Scale (`gamma`).
+    pub weight: Tensor,
+    /// Shift (`beta`).
+    pub bias: Tensor,
+    /// Running mean (a buffer).
+    pub running_mean: Tensor,
+    /// Running unbiased variance (a buffer).
+    pub running_var: Tensor,
+    /// Weight of the newest batch in the running averages.
+    pub momentum: f64,
+    /// Added to the variance.
+    pub eps: f64,
+    training: bool,
+}
+
+impl BatchNorm2d {
+    /// `nn.BatchNorm2d(num_features)`.
+    pub fn new(num_features: usize) -> BatchNorm2d {
+        BatchNorm2d {
+            weight: tandem_core::ones(&[num_features], DType::Float32).requires_grad_(true),
+            bias: tandem_core::zeros(&[num_features], DType::Float32).requires_grad_(true),
+            running_mean: tandem_core::zeros(&[num_features], DType::Float32),
+            running_var: tandem_core::ones(&[num_features], DType::Float32),
+            momentum: 0.1,
+            eps: 1e-5,
+            training: true,
+        }
+    }
+}
+
+impl Params for BatchNorm2d {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+        for (name, t) in [
+            ("weight", &self.weight),
+            ("bias", &self.bias),
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+        ] {
+            f(&crate::join_name(prefix, name), t);
+        }
+    }
+    fn set_training(&mut self, on: bool) {
+        self.training = on;
+    }
+}
+
+impl Module for BatchNorm2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        assert!(
+            x.ndim() == 4,
+            "BatchNorm2d: expected [N, C, H, W], got {:?}",
+            x.shape()
+        );
+        let c = x.shape()[1] as isize;
+        let per_channel = |t: &Tensor| t.reshape(&[1, c, 1, 1]);
+        let (mean, var) = if self.training {
+            let mean = x.mean_dims(&[0, 2, 3], true);
+            let var = x.var_dims(&[0, 2, 3], 0, true);
+            let n = (x.numel() / x.shape()[1]) as f64;
+            tandem_core::autograd::no_grad(|| {
+                let m = self.momentum;
+                let flat = |t: &Tensor| t.detach().reshape(&[c]);
+                let unbiased = &flat(&var) * (n / (n - 1.0).max(1.0));
+                self.running_mean
+                    .copy_(&(&(&self.running_mean * (1.0 - m)) + &(&flat(&mean) * m)));
+                self.running_var
+                    .copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
+            });
+            (mean, var)
+        } else {
+            (
+                per_channel(&self.running_mean),
+                per_channel(&self.running_var),
+            )
+        };
+        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
+        &(&xhat * &per_channel(&self.weight)) + &per_channel(&self.bias)
+    }
+}
