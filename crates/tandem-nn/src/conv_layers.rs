@@ -61,7 +61,7 @@ impl Conv2d {
         bias: bool,
     ) -> Conv2d {
         assert!(
-            groups >= 1 && in_channels % groups == 0 && out_channels % groups == 0,
+            groups >= 1 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
             "Conv2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}"
         );
         let (weight, bias) = conv_params(
@@ -95,7 +95,7 @@ impl Conv2d {
         let (kh, kw) = (self.weight.shape()[2], self.weight.shape()[3]);
         let (dh, dw) = self.args.dilation;
         assert!(
-            (dh * (kh - 1)) % 2 == 0 && (dw * (kw - 1)) % 2 == 0,
+            (dh * (kh - 1)).is_multiple_of(2) && (dw * (kw - 1)).is_multiple_of(2),
             "Conv2d: padding='same' needs an odd (dilated) kernel here"
         );
         self.args.padding = (dh * (kh - 1) / 2, dw * (kw - 1) / 2);

@@ -140,7 +140,7 @@ pub fn max_pool2d(x: &Tensor, args: Pool2dArgs) -> Tensor {
             for (plane, (gp, ip)) in gs.chunks(per).zip(idx.chunks(per)).enumerate() {
                 let d = &mut dx[plane * hw..][..hw];
                 for (&gv, &i) in gp.iter().zip(ip) {
-                    d[i as usize] = d[i as usize] + gv;
+                    d[i as usize] += gv;
                 }
             }
             Tensor::from_vec(dx, &in_shape)
@@ -256,7 +256,7 @@ fn pool_by_windows(
                     let share = T::from_f64(gp[k].to_f64() / div[k]);
                     for yy in y0..y1 {
                         for v in &mut d[yy * w + x0..yy * w + x1] {
-                            *v = *v + share;
+                            *v += share;
                         }
                     }
                 }
