@@ -511,7 +511,11 @@ impl<L: Layer> Model<L> {
                         .map(|f| f.to_uppercase().chain(c).collect::<String>())
                         .unwrap_or_default()
                 })
-                .collect();
+                .collect::<String>()
+                // Conv2d -> Conv2D, MaxPooling2d -> MaxPooling2D, as Keras's class names.
+                .replace("1d", "1D")
+                .replace("2d", "2D")
+                .replace("3d", "3D");
             let out = shape.as_ref().map(|sh| l.output_shape(sh));
             let shown = match &out {
                 Some(o) => format!(

@@ -105,16 +105,39 @@ impl Geometry {
         self.oh * self.ow
     }
 
+    /// The output columns `[lo, hi)` whose input column `xo * sw + j * dw - pw` is inside
+    /// `[0, w)` for kernel column `j`.
+    fn valid_cols(&self, j: usize) -> (usize, usize, isize) {
+        let (sw, pw, dw) = (
+            self.a.stride.1,
+            self.a.padding.1 as isize,
+            self.a.dilation.1,
+        );
+        let shift = (j * dw) as isize - pw; // input column of output column 0
+        let lo = if shift >= 0 {
+            0
+        } else {
+            ((-shift) as usize).div_ceil(sw)
+        };
+        let limit = self.w as isize - shift; // need xo * sw < limit
+        let hi = if limit <= 0 {
+            0
+        } else {
+            (limit as usize).div_ceil(sw).min(self.ow)
+        };
+        (lo.min(hi), hi, shift)
+    }
+
     /// Unfolds channels `[g * cg, (g + 1) * cg)` of one image `x` ([C, H, W]) into `cols`.
     fn im2col<T: Float>(&self, x: &[T], g: usize, cols: &mut [T]) {
         let (cg, ohw) = (self.cg(), self.ohw());
         let (sh, sw) = self.a.stride;
-        let (ph, pw) = self.a.padding;
-        let (dh, dw) = self.a.dilation;
+        let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
         for ci in 0..cg {
             let plane = &x[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
             for i in 0..self.kh {
                 for j in 0..self.kw {
+                    let (lo, hi, shift) = self.valid_cols(j);
                     let row = &mut cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
                     for y in 0..self.oh {
                         let iy = (y * sh + i * dh) as isize - ph as isize;
@@ -124,13 +147,15 @@ impl Geometry {
                             continue;
                         }
                         let src = &plane[iy as usize * self.w..][..self.w];
-                        for (xo, d) in dst.iter_mut().enumerate() {
-                            let ix = (xo * sw + j * dw) as isize - pw as isize;
-                            *d = if ix < 0 || ix >= self.w as isize {
-                                T::default()
-                            } else {
-                                src[ix as usize]
-                            };
+                        dst[..lo].fill(T::default());
+                        dst[hi..].fill(T::default());
+                        let start = (lo * sw) as isize + shift;
+                        if sw == 1 {
+                            dst[lo..hi].copy_from_slice(&src[start as usize..][..hi - lo]);
+                        } else {
+                            for (k, d) in dst[lo..hi].iter_mut().enumerate() {
+                                *d = src[start as usize + k * sw];
+                            }
                         }
                     }
                 }
@@ -142,12 +167,12 @@ impl Geometry {
     fn col2im<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T]) {
         let (cg, ohw) = (self.cg(), self.ohw());
         let (sh, sw) = self.a.stride;
-        let (ph, pw) = self.a.padding;
-        let (dh, dw) = self.a.dilation;
+        let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
         for ci in 0..cg {
             let plane = &mut dx[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
             for i in 0..self.kh {
                 for j in 0..self.kw {
+                    let (lo, hi, shift) = self.valid_cols(j);
                     let row = &cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
                     for y in 0..self.oh {
                         let iy = (y * sh + i * dh) as isize - ph as isize;
@@ -155,11 +180,11 @@ impl Geometry {
                             continue;
                         }
                         let dst = &mut plane[iy as usize * self.w..][..self.w];
-                        for (xo, &v) in row[y * self.ow..][..self.ow].iter().enumerate() {
-                            let ix = (xo * sw + j * dw) as isize - pw as isize;
-                            if ix >= 0 && ix < self.w as isize {
-                                dst[ix as usize] = dst[ix as usize] + v;
-                            }
+                        let src = &row[y * self.ow..][..self.ow];
+                        let start = (lo * sw) as isize + shift;
+                        for (k, &v) in src[lo..hi].iter().enumerate() {
+                            let d = &mut dst[start as usize + k * sw];
+                            *d = *d + v;
                         }
                     }
                 }

@@ -93,21 +93,25 @@ fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u3
         for (k, (op, ip)) in o.chunks_mut(per).zip(ix.chunks_mut(per)).enumerate() {
             let plane = part * chunk / per + k;
             let src = &x[plane * p.h * p.w..][..p.h * p.w];
+            let two_by_two = a.kernel == (2, 2) && a.stride == (2, 2) && a.padding == (0, 0);
+            if two_by_two && 2 * p.oh <= p.h && 2 * p.ow <= p.w {
+                max_2x2(src, p.w, p.oh, p.ow, op, ip);
+                continue;
+            }
             for y in 0..p.oh {
                 let (y0, y1, _) = window(y, a.kernel.0, a.stride.0, a.padding.0, p.h);
                 for xo in 0..p.ow {
                     let (x0, x1, _) = window(xo, a.kernel.1, a.stride.1, a.padding.1, p.w);
-                    let (mut best, mut at) = (f64::NEG_INFINITY, y0 * p.w + x0);
+                    // Every window holds at least one input element; NaN wins, as in
+                    // PyTorch (`!(v <= best)` is true for NaN).
+                    let mut at = y0 * p.w + x0;
+                    let mut best = src[at];
                     for yy in y0..y1 {
-                        for xx in x0..x1 {
-                            let v = src[yy * p.w + xx].to_f64();
-                            // NaN wins, as in PyTorch.
-                            if v > best || v.is_nan() {
+                        for (k, &v) in src[yy * p.w + x0..yy * p.w + x1].iter().enumerate() {
+                            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                            if !(v <= best) && best == best {
                                 best = v;
-                                at = yy * p.w + xx;
-                                if v.is_nan() {
-                                    break;
-                                }
+                                at = yy * p.w + x0 + k;
                             }
                         }
                     }
@@ -118,6 +122,29 @@ fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u3
         }
     });
     (out, idx)
+}
+
+/// The common 2x2, stride-2 window without padding: four candidates per output, compared in
+/// PyTorch's scan order (NaN wins, the first maximum wins ties).
+fn max_2x2<T: Float>(src: &[T], w: usize, oh: usize, ow: usize, out: &mut [T], idx: &mut [u32]) {
+    // `!(v <= best)`: v is larger, or v is NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let wins = |v: T, best: T| !(v <= best) && best == best;
+    for y in 0..oh {
+        let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
+        for xo in 0..ow {
+            let c = 2 * xo;
+            let (mut best, mut at) = (src[r0 + c], r0 + c);
+            for k in [r0 + c + 1, r1 + c, r1 + c + 1] {
+                if wins(src[k], best) {
+                    best = src[k];
+                    at = k;
+                }
+            }
+            out[y * ow + xo] = best;
+            idx[y * ow + xo] = at as u32;
+        }
+    }
 }
 
 /// `torch.nn.functional.max_pool2d(x, kernel, stride, padding, ceil_mode=...)`.

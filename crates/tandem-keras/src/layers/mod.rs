@@ -5,10 +5,12 @@ use crate::error::{unknown, KerasError};
 use tandem_core::{DType, Tensor};
 use tandem_nn::{functional as F, init, Linear, Module};
 
+mod conv;
 mod embedding;
 mod normalization;
 mod reshape;
 
+pub use conv::{Conv2D, MaxPooling2D};
 pub use embedding::Embedding;
 pub use normalization::BatchNormalization;
 pub use reshape::{Input, Reshape};

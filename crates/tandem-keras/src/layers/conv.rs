@@ -1,0 +1,182 @@
+//! `Conv2D` and `MaxPooling2D` in Keras's channels-last layout (`[N, H, W, C]`), over the same
+//! NCHW kernels as the torch idiom.
+
+use super::{Activation, Initializer, Layer};
+use tandem_core::ops::conv::{conv2d, Conv2dArgs};
+use tandem_core::ops::pool::{max_pool2d, Pool2dArgs};
+use tandem_core::{DType, Tensor};
+
+/// NHWC to NCHW and back.
+fn to_nchw(x: &Tensor) -> Tensor {
+    x.permute(&[0, 3, 1, 2])
+}
+fn to_nhwc(x: &Tensor) -> Tensor {
+    x.permute(&[0, 2, 3, 1])
+}
+
+/// `padding="valid"` (no padding) or `"same"` (output as large as the input / stride).
+fn same_padding(padding: &str, kernel: (usize, usize)) -> (usize, usize) {
+    match padding {
+        "valid" => (0, 0),
+        "same" => {
+            assert!(
+                kernel.0 % 2 == 1 && kernel.1 % 2 == 1,
+                "Conv2D: padding='same' is supported for odd kernel sizes, got {kernel:?}"
+            );
+            (kernel.0 / 2, kernel.1 / 2)
+        }
+        other => panic!("padding must be 'valid' or 'same', got '{other}'"),
+    }
+}
+
+/// `Conv2D(filters, kernel_size, strides=1, padding="valid", activation=None)` on
+/// channels-last inputs; the kernel is glorot-uniform and the bias zeros, as in Keras.
+pub struct Conv2D {
+    filters: usize,
+    kernel: (usize, usize),
+    strides: (usize, usize),
+    padding: (usize, usize),
+    activation: Activation,
+    use_bias: bool,
+    input_shape: Option<Vec<usize>>,
+    /// `[filters, in_channels, KH, KW]` (PyTorch's layout) and the bias.
+    weights: Option<(Tensor, Option<Tensor>)>,
+}
+
+impl Conv2D {
+    /// `Conv2D(filters, kernel_size)` with a square kernel.
+    pub fn new(filters: usize, kernel_size: usize) -> Conv2D {
+        Conv2D {
+            filters,
+            kernel: (kernel_size, kernel_size),
+            strides: (1, 1),
+            padding: (0, 0),
+            activation: Activation::Linear,
+            use_bias: true,
+            input_shape: None,
+            weights: None,
+        }
+    }
+
+    /// `activation='relu'` etc.
+    pub fn activation(mut self, name: &str) -> Conv2D {
+        self.activation = Activation::from_name(name).unwrap_or_else(|e| panic!("Conv2D: {e}"));
+        self
+    }
+
+    /// `strides=s`.
+    pub fn strides(mut self, s: usize) -> Conv2D {
+        self.strides = (s, s);
+        self
+    }
+
+    /// `padding="valid"` or `"same"`.
+    pub fn padding(mut self, padding: &str) -> Conv2D {
+        self.padding = same_padding(padding, self.kernel);
+        self
+    }
+
+    /// `use_bias=False`.
+    pub fn use_bias(mut self, on: bool) -> Conv2D {
+        self.use_bias = on;
+        self
+    }
+
+    /// `input_shape=(H, W, C)` (builds the layer right away).
+    pub fn input_shape(mut self, shape: &[usize]) -> Conv2D {
+        self.input_shape = Some(shape.to_vec());
+        self.build(shape);
+        self
+    }
+}
+
+impl Layer for Conv2D {
+    fn name(&self) -> String {
+        "conv2d".into()
+    }
+    fn build(&mut self, input_shape: &[usize]) {
+        assert!(
+            input_shape.len() == 3,
+            "Conv2D: expected inputs of shape (H, W, C) per sample, got {input_shape:?}"
+        );
+        let c = input_shape[2];
+        let w = tandem_core::zeros(
+            &[self.filters, c, self.kernel.0, self.kernel.1],
+            DType::Float32,
+        )
+        .requires_grad_(true);
+        Initializer::GlorotUniform.fill(&w);
+        let b = self
+            .use_bias
+            .then(|| tandem_core::zeros(&[self.filters], DType::Float32).requires_grad_(true));
+        self.weights = Some((w, b));
+    }
+    fn built(&self) -> bool {
+        self.weights.is_some()
+    }
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        self.input_shape.clone()
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Tensor {
+        let (w, b) = self.weights.as_ref().expect("Conv2D called before build");
+        let args = Conv2dArgs {
+            stride: self.strides,
+            padding: self.padding,
+            ..Default::default()
+        };
+        let y = conv2d(&to_nchw(x).contiguous(), w, b.as_ref(), args);
+        self.activation.apply(&to_nhwc(&y))
+    }
+    fn output_shape(&self, s: &[usize]) -> Vec<usize> {
+        let out = |n: usize, k: usize, st: usize, p: usize| (n + 2 * p - k) / st + 1;
+        vec![
+            out(s[0], self.kernel.0, self.strides.0, self.padding.0),
+            out(s[1], self.kernel.1, self.strides.1, self.padding.1),
+            self.filters,
+        ]
+    }
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        match &self.weights {
+            Some((w, Some(b))) => vec![w.clone(), b.clone()],
+            Some((w, None)) => vec![w.clone()],
+            None => Vec::new(),
+        }
+    }
+}
+
+/// `MaxPooling2D(pool_size=2, strides=None, padding="valid")` on channels-last inputs.
+pub struct MaxPooling2D {
+    args: Pool2dArgs,
+}
+
+impl MaxPooling2D {
+    /// A `pool_size x pool_size` window with stride `pool_size`.
+    pub fn new(pool_size: usize) -> MaxPooling2D {
+        MaxPooling2D {
+            args: Pool2dArgs::new(pool_size),
+        }
+    }
+
+    /// `strides=s`.
+    pub fn strides(mut self, s: usize) -> MaxPooling2D {
+        self.args.stride = (s, s);
+        self
+    }
+}
+
+impl Layer for MaxPooling2D {
+    fn name(&self) -> String {
+        "max_pooling2d".into()
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Tensor {
+        to_nhwc(&max_pool2d(&to_nchw(x), self.args))
+    }
+    fn output_shape(&self, s: &[usize]) -> Vec<usize> {
+        let a = &self.args;
+        vec![
+            (s[0] - a.kernel.0) / a.stride.0 + 1,
+            (s[1] - a.kernel.1) / a.stride.1 + 1,
+            s[2],
+        ]
+    }
+}

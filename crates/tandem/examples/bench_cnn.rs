@@ -1,0 +1,117 @@
+//! B2, a small CNN: Conv2d(1,16,3)+ReLU, MaxPool2d(2), Conv2d(16,32,3)+ReLU, MaxPool2d(2),
+//! Flatten, Linear(800,10) (the tf2 11-1 network, NCHW), CrossEntropyLoss, Adam(1e-3), batch
+//! 128, one shuffled epoch over the 60,000 Fashion-MNIST training images, with the protocol of
+//! `bench_b2_cnn_torch.py`: per repetition a fresh seeded model, ~20 warm-up steps, weights and
+//! optimizer reset, one timed epoch, then test accuracy (not timed); the median of 3.
+//!
+//! Run: `cargo run --release --example bench_cnn -- [--data-dir DIR]`
+
+use std::time::Instant;
+use tandem::torch::nn::{
+    Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential,
+};
+use tandem::torch::optim::{Adam, Optimizer};
+use tandem::{torch, Tensor};
+
+fn make_model() -> Sequential {
+    Sequential::new()
+        .add(Conv2d::new(1, 16, 3))
+        .add(ReLU)
+        .add(MaxPool2d::new(2))
+        .add(Conv2d::new(16, 32, 3))
+        .add(ReLU)
+        .add(MaxPool2d::new(2))
+        .add(Flatten)
+        .add(Linear::new(32 * 5 * 5, 10))
+}
+
+fn train_steps(
+    model: &Sequential,
+    opt: &mut Adam,
+    x: &Tensor,
+    y: &Tensor,
+    batches: &[Tensor],
+) -> f32 {
+    let loss_fn = CrossEntropyLoss::new();
+    let mut last = 0.0;
+    for idx in batches {
+        let (xb, yb) = (x.index_select(0, idx), y.index_select(0, idx));
+        opt.zero_grad();
+        let loss = loss_fn.forward(&model.forward(&xb), &yb);
+        loss.backward();
+        opt.step();
+        last = loss.item::<f32>();
+    }
+    last
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .iter()
+        .position(|a| a == "--data-dir")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let ((xtr, ytr), (xte, yte)) = match dir {
+        Some(d) => tandem::data::fashion_mnist::load_data_from(&d)?,
+        None => tandem::data::fashion_mnist::load_data()?,
+    };
+    let xtr = (xtr.float() / 255.0).reshape(&[-1, 1, 28, 28]);
+    let xte = (xte.float() / 255.0).reshape(&[-1, 1, 28, 28]);
+    let n = xtr.shape()[0];
+    let b = 128;
+    let (mut times, mut accs) = (Vec::new(), Vec::new());
+    for rep in 0..3 {
+        torch::manual_seed(0);
+        let model = make_model();
+        let init: Vec<Tensor> = model
+            .parameters()
+            .iter()
+            .map(|p| p.detach().contiguous_copy())
+            .collect();
+        let mut opt = Adam::new(model.parameters(), 1e-3);
+        let tail = (n % b) as f64;
+        let mut warm: Vec<Tensor> = (0..20)
+            .map(|i| torch::arange((i * b) as f64, ((i + 1) * b) as f64, 1.0))
+            .collect();
+        warm.push(torch::arange((20 * b) as f64, (20 * b) as f64 + tail, 1.0));
+        train_steps(&model, &mut opt, &xtr, &ytr, &warm);
+
+        let t0 = Instant::now();
+        torch::no_grad(|| {
+            for (p, v) in model.parameters().iter().zip(&init) {
+                p.copy_(v);
+            }
+        });
+        let mut opt = Adam::new(model.parameters(), 1e-3);
+        torch::manual_seed(1);
+        let perm = torch::randperm(n);
+        let last = train_steps(&model, &mut opt, &xtr, &ytr, &perm.split(b, 0));
+        let t = t0.elapsed().as_secs_f64();
+        let acc = torch::no_grad(|| {
+            let parts: Vec<Tensor> = (0..xte.shape()[0])
+                .step_by(1000)
+                .map(|s| {
+                    model
+                        .forward(&xte.narrow(0, s, 1000))
+                        .argmax(Some(1), false)
+                })
+                .collect();
+            let pred = Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0);
+            pred.eq(&yte).float().mean().item::<f32>()
+        });
+        eprintln!("# rep {rep}: epoch {t:.3}s last_loss={last:.4} test_acc={acc:.4}");
+        times.push(t);
+        accs.push(acc);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "RESULT bench=b2_cnn_epoch_time framework=tandem value={:.4} unit=s",
+        times[1]
+    );
+    println!(
+        "RESULT bench=b2_cnn_test_acc framework=tandem value={:.4} unit=fraction",
+        accs[2]
+    );
+    Ok(())
+}
