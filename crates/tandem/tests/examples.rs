@@ -214,3 +214,22 @@ fn keras_fit_killed_with_sigkill_resumes_after_the_last_finished_epoch() {
     assert!(!backup.exists(), "the finished run deletes its backup");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn lesson_torch_10_cnn_reaches_88_percent_in_four_epochs() {
+    // PyTorch, same net and settings: 90.5% (issue 7).
+    let acc = final_accuracy(&run_with("torch_10_cnn_mnist", &["4"]));
+    assert!(acc >= 0.88, "lesson 10 CNN, 4 epochs: {acc}");
+}
+
+#[test]
+fn lesson_tf2_11_1_cnn_reaches_93_percent_in_four_epochs() {
+    // PyTorch with the same network: 94.7% (issue 7).
+    let out = run_with("tf2_11_1_cnn_mnist", &["4"]);
+    assert!(
+        out.contains("│ conv2d (Conv2D)                      │ (None, 26, 26, 16)"),
+        "{out}"
+    );
+    let acc = final_accuracy(&out);
+    assert!(acc >= 0.93, "tf2 11-1 CNN, 4 epochs: {acc}");
+}
