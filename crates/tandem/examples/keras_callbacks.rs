@@ -56,7 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             batch_size: 64,
             verbose: 2,
             validation_data: Some((&x_test, &y_test)),
-            callbacks: vec![&mut backup, &mut best, &mut csv, &mut board, &mut schedule],
+            // The backup goes last: when it exists, everything else of that epoch is written.
+            callbacks: vec![&mut schedule, &mut best, &mut csv, &mut board, &mut backup],
             ..Default::default()
         },
     )?;
