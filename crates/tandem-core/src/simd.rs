@@ -278,12 +278,24 @@ mod tests {
         // Edges: exp near overflow stays finite, below the normal range it is subnormal,
         // exp(-inf) is 0; ln of subnormals is exact.
         let e = run(exp_f32, &[88.5, f32::NEG_INFINITY, 88.75, -95.0]);
-        assert!(((e[0] as f64) / 88.5f64.exp() - 1.0).abs() < 1e-6, "{}", e[0]);
+        assert!(
+            ((e[0] as f64) / 88.5f64.exp() - 1.0).abs() < 1e-6,
+            "{}",
+            e[0]
+        );
         assert_eq!(e[1..3], [0.0, f32::INFINITY]);
-        assert!(((e[3] as f64) / (-95f64).exp() - 1.0).abs() < 1e-3, "{}", e[3]);
+        assert!(
+            ((e[3] as f64) / (-95f64).exp() - 1.0).abs() < 1e-3,
+            "{}",
+            e[3]
+        );
         let tiny = [1e-40f32, f32::MIN_POSITIVE, -0.0];
         let l = run(ln_f32, &tiny);
-        assert!(((l[0] as f64) / (1e-40f32 as f64).ln() - 1.0).abs() < 1e-6, "{}", l[0]);
+        assert!(
+            ((l[0] as f64) / (1e-40f32 as f64).ln() - 1.0).abs() < 1e-6,
+            "{}",
+            l[0]
+        );
         assert!(((l[1] as f64) / (f32::MIN_POSITIVE as f64).ln() - 1.0).abs() < 1e-6);
         assert_eq!(l[2], f32::NEG_INFINITY);
     }

@@ -313,21 +313,7 @@ impl BatchNorm2d {
     }
 }
 
-impl Params for BatchNorm2d {
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        for (name, t) in [
-            ("weight", &self.weight),
-            ("bias", &self.bias),
-            ("running_mean", &self.running_mean),
-            ("running_var", &self.running_var),
-        ] {
-            f(&crate::join_name(prefix, name), t);
-        }
-    }
-    fn set_training(&mut self, on: bool) {
-        self.training = on;
-    }
-}
+crate::layers::batch_norm_params!(BatchNorm2d);
 
 impl Module for BatchNorm2d {
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -336,29 +322,15 @@ impl Module for BatchNorm2d {
             "BatchNorm2d: expected [N, C, H, W], got {:?}",
             x.shape()
         );
-        let c = x.shape()[1] as isize;
-        let per_channel = |t: &Tensor| t.reshape(&[1, c, 1, 1]);
-        let (mean, var) = if self.training {
-            let mean = x.mean_dims(&[0, 2, 3], true);
-            let var = x.var_dims(&[0, 2, 3], 0, true);
-            let n = (x.numel() / x.shape()[1]) as f64;
-            tandem_core::autograd::no_grad(|| {
-                let m = self.momentum;
-                let flat = |t: &Tensor| t.detach().reshape(&[c]);
-                let unbiased = &flat(&var) * (n / (n - 1.0).max(1.0));
-                self.running_mean
-                    .copy_(&(&(&self.running_mean * (1.0 - m)) + &(&flat(&mean) * m)));
-                self.running_var
-                    .copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
-            });
-            (mean, var)
-        } else {
-            (
-                per_channel(&self.running_mean),
-                per_channel(&self.running_var),
-            )
-        };
-        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
-        &(&xhat * &per_channel(&self.weight)) + &per_channel(&self.bias)
+        crate::functional::batch_norm(
+            x,
+            &self.running_mean,
+            &self.running_var,
+            &self.weight,
+            &self.bias,
+            self.training,
+            self.momentum,
+            self.eps,
+        )
     }
 }

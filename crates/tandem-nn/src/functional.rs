@@ -339,3 +339,47 @@ fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> 
 
 pub use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
 pub use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};
+
+/// `F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)` with the
+/// channels on dimension 1 (`[N, C]`, `[N, C, L]` or `[N, C, H, W]`): in training, normalizes
+/// with the batch's biased statistics over every other dimension and updates the running
+/// averages (`(1 - momentum) * running + momentum * batch`, unbiased variance); otherwise uses
+/// the running statistics.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Tensor {
+    assert!(
+        x.ndim() >= 2,
+        "batch_norm: expected [N, C, ...], got {:?}",
+        x.shape()
+    );
+    let c = x.shape()[1] as isize;
+    let mut stat_shape = vec![1isize; x.ndim()];
+    stat_shape[1] = c;
+    let per_channel = |t: &Tensor| t.reshape(&stat_shape);
+    let (mean, var) = if training {
+        let dims: Vec<isize> = (0..x.ndim() as isize).filter(|&d| d != 1).collect();
+        let mean = x.mean_dims(&dims, true);
+        let var = x.var_dims(&dims, 0, true);
+        let n = (x.numel() / x.shape()[1]) as f64;
+        tandem_core::autograd::no_grad(|| {
+            let flat = |t: &Tensor| t.detach().reshape(&[c]);
+            let unbiased = &flat(&var) * (n / (n - 1.0).max(1.0));
+            running_mean.copy_(&(&(running_mean * (1.0 - momentum)) + &(&flat(&mean) * momentum)));
+            running_var.copy_(&(&(running_var * (1.0 - momentum)) + &(&unbiased * momentum)));
+        });
+        (mean, var)
+    } else {
+        (per_channel(running_mean), per_channel(running_var))
+    };
+    let xhat = &(x - &mean) / &(&var + eps).sqrt();
+    &(&xhat * &per_channel(weight)) + &per_channel(bias)
+}

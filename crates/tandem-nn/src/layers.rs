@@ -284,21 +284,29 @@ pub struct BatchNorm1d {
     training: bool,
 }
 
-impl Params for BatchNorm1d {
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        for (name, t) in [
-            ("weight", &self.weight),
-            ("bias", &self.bias),
-            ("running_mean", &self.running_mean),
-            ("running_var", &self.running_var),
-        ] {
-            f(&crate::join_name(prefix, name), t);
+/// `Params` for a batch-norm layer: `weight`, `bias`, `running_mean`, `running_var` and its
+/// training flag.
+macro_rules! batch_norm_params {
+    ($name:ident) => {
+        impl $crate::module::Params for $name {
+            fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
+                for (name, t) in [
+                    ("weight", &self.weight),
+                    ("bias", &self.bias),
+                    ("running_mean", &self.running_mean),
+                    ("running_var", &self.running_var),
+                ] {
+                    f(&$crate::join_name(prefix, name), t);
+                }
+            }
+            fn set_training(&mut self, on: bool) {
+                self.training = on;
+            }
         }
-    }
-    fn set_training(&mut self, on: bool) {
-        self.training = on;
-    }
+    };
 }
+pub(crate) use batch_norm_params;
+batch_norm_params!(BatchNorm1d);
 
 impl BatchNorm1d {
     /// `nn.BatchNorm1d(num_features)`.
@@ -327,23 +335,15 @@ impl BatchNorm1d {
 
 impl Module for BatchNorm1d {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let (mean, var) = if self.training {
-            let mean = x.mean_dims(&[0], false);
-            let var = x.var_dims(&[0], 0, false);
-            let n = x.shape()[0] as f64;
-            tandem_core::autograd::no_grad(|| {
-                let m = self.momentum;
-                let unbiased = &var.detach() * (n / (n - 1.0).max(1.0));
-                self.running_mean
-                    .copy_(&(&(&self.running_mean * (1.0 - m)) + &(&mean.detach() * m)));
-                self.running_var
-                    .copy_(&(&(&self.running_var * (1.0 - m)) + &(&unbiased * m)));
-            });
-            (mean, var)
-        } else {
-            (self.running_mean.clone(), self.running_var.clone())
-        };
-        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
-        &(&xhat * &self.weight) + &self.bias
+        F::batch_norm(
+            x,
+            &self.running_mean,
+            &self.running_var,
+            &self.weight,
+            &self.bias,
+            self.training,
+            self.momentum,
+            self.eps,
+        )
     }
 }
