@@ -118,7 +118,13 @@ pub fn run(parts: usize, f: impl Fn(usize) + Sync) {
             return;
         }
     };
-    p.run(parts.min(PARTS_MAX), &f);
+    if parts <= PARTS_MAX {
+        p.run(parts, &f);
+    } else {
+        // More parts than the state word can count: each pool part takes every `groups`-th.
+        let groups = PARTS_MAX;
+        p.run(groups, &|g| (g..parts).step_by(groups).for_each(&f));
+    }
     drop(guard);
 }
 
@@ -298,6 +304,14 @@ mod tests {
         for (j, x) in v.iter().enumerate() {
             assert_eq!(*x, (j / 7_001) as u32 + 1, "element {j}");
         }
+    }
+
+    #[test]
+    fn more_parts_than_the_state_word_counts_all_run() {
+        let n = PARTS_MAX * 2 + 7;
+        let mut v = vec![0u8; n];
+        for_each_chunk_mut(&mut v, 1, |_, c| c[0] += 1);
+        assert!(v.iter().all(|&x| x == 1));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! partial sum per thread), the input gradient folds `Wᵀ · grad_out` back (col2im).
 
 use super::kernel::dispatch_float;
-use crate::autograd::{attach, should_record};
+use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::Float;
 use crate::tensor::Tensor;
 use gemm::Parallelism;
@@ -361,17 +361,21 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
     if !should_record(&inputs) {
         return out;
     }
-    let (xs, ws) = (xc.detach(), wc.detach());
+    // Saved with their versions: modifying x or the weight in place before backward panics,
+    // as it does in PyTorch.
+    let (xs, ws) = (Saved::new(&xc.detach()), Saved::new(&wc.detach()));
     attach(out, "ConvolutionBackward0", &inputs, move |gout, needs| {
         let go = gout.contiguous();
         let shape_x = [g.n, g.c, g.h, g.w];
         let shape_w = [g.o, g.cg(), g.kh, g.kw];
         dispatch_float!(go.dtype(), "conv2d backward", T => go.with_slice::<T, _>(|gs| {
             let dx = needs[0].then(|| {
-                ws.with_slice::<T, _>(|w| Tensor::from_vec(grad_input(gs, w, &g), &shape_x))
+                let w = ws.get();
+                w.with_slice::<T, _>(|w| Tensor::from_vec(grad_input(gs, w, &g), &shape_x))
             });
             let dw = needs[1].then(|| {
-                xs.with_slice::<T, _>(|x| Tensor::from_vec(grad_weight(gs, x, &g), &shape_w))
+                let x = xs.get();
+                x.with_slice::<T, _>(|x| Tensor::from_vec(grad_weight(gs, x, &g), &shape_w))
             });
             let mut grads = vec![dx, dw];
             if needs.len() > 2 {
@@ -407,4 +411,20 @@ pub fn conv1d(
     };
     let y = conv2d(&x.unsqueeze(2), &weight.unsqueeze(2), bias, args);
     y.squeeze(Some(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DType;
+
+    #[test]
+    #[should_panic(expected = "modified by an inplace operation")]
+    fn changing_the_input_in_place_before_backward_panics() {
+        let w = crate::zeros(&[1, 1, 2, 2], DType::Float32).requires_grad_(true);
+        let x = crate::ones(&[1, 1, 3, 3], DType::Float32);
+        let y = conv2d(&x, &w, None, Conv2dArgs::default());
+        x.add_(1.0);
+        y.sum().backward();
+    }
 }

@@ -124,7 +124,7 @@ impl Layer for Conv2D {
             padding: self.padding,
             ..Default::default()
         };
-        let y = conv2d(&to_nchw(x).contiguous(), w, b.as_ref(), args);
+        let y = conv2d(&to_nchw(x), w, b.as_ref(), args);
         self.activation.apply(&to_nhwc(&y))
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
