@@ -2,6 +2,8 @@
 //! `(out * r).sum()`, from `fixtures/conv_goldens.json` (tools/goldens/gen_conv_goldens.py).
 //! Each case runs in float64 (to 1e-10) and in float32 (to 1e-4, as the issue asks).
 
+mod common;
+
 use serde_json::Value;
 use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
 use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};
@@ -18,19 +20,7 @@ fn cases(key: &str) -> Vec<Value> {
 }
 
 fn tensor(v: &Value, dt: DType) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    Tensor::from_vec(data, &shape).to_dtype(dt)
+    common::f64_tensor(v).to_dtype(dt)
 }
 
 fn pair(v: &Value) -> (usize, usize) {

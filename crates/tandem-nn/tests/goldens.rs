@@ -1,5 +1,7 @@
 //! Losses, optimizers and checkpoints against PyTorch (`tools/goldens/gen_nn_goldens.py`).
 
+mod common;
+
 use serde_json::Value;
 use tandem_core::{DType, Tensor};
 use tandem_nn::functional::{self as F, CrossEntropyOptions, Reduction};
@@ -17,19 +19,7 @@ fn json(name: &str) -> Value {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    let t = Tensor::from_vec(data, &shape);
+    let t = common::f64_tensor(v);
     match v.get("dtype").and_then(Value::as_str) {
         Some("int64") => t.to_dtype(DType::Int64),
         _ => t.to_dtype(DType::Float32),
