@@ -184,6 +184,13 @@ pub(crate) fn named_weights(weights: &[Tensor]) -> Vec<(String, Tensor)> {
         .collect()
 }
 
+/// `loss` and every metric's value so far, as `fit` logs them.
+fn running_logs(loss: f64, metrics: &[Metric]) -> Vec<(String, f64)> {
+    let mut logs = vec![("loss".to_string(), loss)];
+    logs.extend(metrics.iter().map(|m| (m.name.to_string(), m.result())));
+    logs
+}
+
 fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
     let (nx, ny) = (
         x.shape().first().copied().unwrap_or(0),
@@ -379,15 +386,12 @@ impl<L: Layer> Model<L> {
                 seen += chunk.len();
                 let c = self.compiled.as_mut().expect("compiled");
                 autograd::no_grad(|| c.metrics.iter_mut().for_each(|m| m.update(&yb, &out)));
-                let mut logs = vec![("loss".to_string(), loss_sum / seen as f64)];
-                logs.extend(c.metrics.iter().map(|m| (m.name.to_string(), m.result())));
-                if s + 1 < steps {
-                    progress.update(s + 1, &logs);
+                if args.verbose == 1 && s + 1 < steps {
+                    progress.update(s + 1, &running_logs(loss_sum / seen as f64, &c.metrics));
                 }
             }
             let c = self.compiled.as_ref().expect("compiled");
-            let mut logs = vec![("loss".to_string(), loss_sum / seen as f64)];
-            logs.extend(c.metrics.iter().map(|m| (m.name.to_string(), m.result())));
+            let mut logs = running_logs(loss_sum / seen as f64, &c.metrics);
             let val = args
                 .validation_data
                 .map(|(a, b)| (a.clone(), b.clone()))
