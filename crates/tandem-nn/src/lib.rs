@@ -32,12 +32,17 @@ mod layers;
 mod loss;
 mod module;
 pub mod optim;
+mod rnn;
+mod rnn_cells;
 mod state_dict;
+pub mod utils;
 
 pub use conv_layers::*;
 pub use layers::*;
 pub use loss::*;
 pub use module::{join_name, Module, Params};
+pub use rnn::{RNNBase, GRU, LSTM, RNN};
+pub use rnn_cells::{GRUCell, LSTMCell, RNNCell};
 pub use state_dict::{load_safetensors, save_safetensors, CheckpointError, LoadReport};
 pub use tandem_core::Tensor;
 pub use tandem_derive::Module;

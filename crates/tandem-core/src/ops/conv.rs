@@ -6,10 +6,10 @@
 //! partial sum per thread), the input gradient folds `Wᵀ · grad_out` back (col2im).
 
 use super::kernel::dispatch_float;
+use super::matmul::gemm_into;
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::Float;
 use crate::tensor::Tensor;
-use gemm::Parallelism;
 
 /// Geometry of a 2-D convolution (`torch.nn.functional.conv2d`'s arguments).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,54 +190,6 @@ impl Geometry {
                 }
             }
         }
-    }
-}
-
-/// `dst = lhs · rhs` (or `dst += lhs · rhs`), row-major `dst` of `m x n`, on this thread.
-#[allow(clippy::too_many_arguments)]
-fn gemm_into<T: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [T],
-    accumulate: bool,
-    lhs: &[T],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[T],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(T::default());
-        }
-        return;
-    }
-    // SAFETY: the strides describe `m x k`, `k x n` and `m x n` matrices inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            T::from_f64(1.0),
-            T::from_f64(1.0),
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
     }
 }
 

@@ -2,7 +2,7 @@
 //! strides, and the output columns split across threads.
 
 use crate::autograd::{attach, should_record, Saved};
-use crate::dtype::{DType, Element};
+use crate::dtype::{DType, Element, Float};
 use crate::shape::{broadcast_shapes, numel};
 use crate::tensor::Tensor;
 use gemm::Parallelism;
@@ -14,7 +14,7 @@ const LARGE_FLOPS: usize = 1 << 27;
 
 /// `dst[m x n] = lhs[m x k] * rhs[k x n]`, operands given by element strides (row, column).
 #[allow(clippy::too_many_arguments)]
-fn gemm_strided<T: Element>(
+pub(crate) fn gemm_strided<T: Element>(
     m: usize,
     n: usize,
     k: usize,
@@ -74,6 +74,54 @@ fn gemm_strided<T: Element>(
         let start = p * width;
         call(start, width.min(n - start));
     });
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs`), row-major `dst` of `m x n`, on this thread.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: &[T],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[T],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::default());
+        }
+        return;
+    }
+    // SAFETY: the strides describe `m x k`, `k x n` and `m x n` matrices inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            T::from_f64(1.0),
+            T::from_f64(1.0),
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
 }
 
 fn matmul_kernel<T: Element>(

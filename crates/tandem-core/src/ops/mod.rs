@@ -10,6 +10,7 @@ pub(crate) mod kernel;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub mod pool;
+pub mod recurrent;
 pub(crate) mod reduce;
 mod scan_f32;
 pub(crate) mod unary;

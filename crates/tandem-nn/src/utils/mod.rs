@@ -1,0 +1,3 @@
+//! `torch.nn.utils`: helpers around the layers.
+
+pub mod rnn;
