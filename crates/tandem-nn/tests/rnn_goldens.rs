@@ -158,12 +158,14 @@ fn check(c: &Value, packed: bool) {
         };
         close(&format!("{name} out"), &out, &c["out"], tol);
         close(&format!("{name} h_n"), &h_n, &c["h_n"], tol);
-        let mut loss =
-            (&out * &tensor(&c["r_out"], dt)).sum() + (&h_n * &tensor(&c["r_h"], dt)).sum();
-        if let Some(cn) = &c_n {
-            close(&format!("{name} c_n"), cn, &c["c_n"], tol);
-            loss += (cn * &tensor(&c["r_c"], dt)).sum();
-        }
+        let base = (&out * &tensor(&c["r_out"], dt)).sum() + (&h_n * &tensor(&c["r_h"], dt)).sum();
+        let loss = match &c_n {
+            Some(cn) => {
+                close(&format!("{name} c_n"), cn, &c["c_n"], tol);
+                base + (cn * &tensor(&c["r_c"], dt)).sum()
+            }
+            None => base,
+        };
         loss.backward();
         close(
             &format!("{name} grad_x"),
@@ -262,11 +264,14 @@ fn cells_match_pytorch() {
                     m => panic!("unknown cell {m}"),
                 };
             close(&format!("{name} h1"), &h1, &c["h1"], tol);
-            let mut loss = (&h1 * &tensor(&c["r_h"], dt)).sum();
-            if let Some(c1) = &c1 {
-                close(&format!("{name} c1"), c1, &c["c1"], tol);
-                loss += (c1 * &tensor(&c["r_c"], dt)).sum();
-            }
+            let base = (&h1 * &tensor(&c["r_h"], dt)).sum();
+            let loss = match &c1 {
+                Some(c1) => {
+                    close(&format!("{name} c1"), c1, &c["c1"], tol);
+                    base + (c1 * &tensor(&c["r_c"], dt)).sum()
+                }
+                None => base,
+            };
             loss.backward();
             close(
                 &format!("{name} grad_x"),
