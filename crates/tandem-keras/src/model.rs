@@ -519,7 +519,10 @@ impl<L: Layer> Model<L> {
                 // Conv2d -> Conv2D, MaxPooling2d -> MaxPooling2D, as Keras's class names.
                 .replace("1d", "1D")
                 .replace("2d", "2D")
-                .replace("3d", "3D");
+                .replace("3d", "3D")
+                .replace("Rnn", "RNN")
+                .replace("Lstm", "LSTM")
+                .replace("Gru", "GRU");
             let out = shape.as_ref().map(|sh| l.output_shape(sh));
             let shown = match &out {
                 Some(o) => format!(

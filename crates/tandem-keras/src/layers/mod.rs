@@ -8,11 +8,13 @@ use tandem_nn::{functional as F, init, Linear, Module};
 mod conv;
 mod embedding;
 mod normalization;
+mod recurrent;
 mod reshape;
 
 pub use conv::{Conv2D, MaxPooling2D};
 pub use embedding::Embedding;
 pub use normalization::BatchNormalization;
+pub use recurrent::{SimpleRNN, TimeDistributed, GRU, LSTM};
 pub use reshape::{Input, Reshape};
 
 /// A Keras layer.
