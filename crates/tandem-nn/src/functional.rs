@@ -106,6 +106,16 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
     &(x * &keep) * (1.0 / (1.0 - p))
 }
 
+/// `F.one_hot(labels, num_classes)`: int64 `[..., num_classes]` with a 1 at each label.
+///
+/// ```
+/// let y = tandem_nn::functional::one_hot(&tandem_core::Tensor::from_vec(vec![2i64, 0], &[2]), 3);
+/// assert_eq!(y.to_vec::<i64>(), [0, 0, 1, 1, 0, 0]);
+/// ```
+pub fn one_hot(labels: &Tensor, num_classes: usize) -> Tensor {
+    labels.one_hot(num_classes)
+}
+
 /// `F.linear(x, weight, bias)`: `x @ weight^T + bias`, the transpose read through strides.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
     let y = x.matmul(&weight.t());

@@ -268,6 +268,11 @@ pub fn concat(values: &[&Tensor], axis: isize) -> Tensor {
     Tensor::cat(values, axis)
 }
 
+/// `tf.reverse(tensor, axis)`: reverses the order along each axis in `axis`.
+pub fn reverse(tensor: &Tensor, axis: &[isize]) -> Tensor {
+    tensor.flip(axis)
+}
+
 /// `tf.stack(values, axis)`.
 pub fn stack(values: &[&Tensor], axis: isize) -> Tensor {
     Tensor::stack(values, axis)

@@ -228,6 +228,11 @@ pub fn cat(tensors: &[&Tensor], dim: isize) -> Tensor {
     Tensor::cat(tensors, dim)
 }
 
+/// `torch.flip(input, dims)`: reverses the order along each of `dims`.
+pub fn flip(input: &Tensor, dims: &[isize]) -> Tensor {
+    input.flip(dims)
+}
+
 /// `torch.stack(tensors, dim)`.
 pub fn stack(tensors: &[&Tensor], dim: isize) -> Tensor {
     Tensor::stack(tensors, dim)

@@ -238,3 +238,39 @@ fn lesson_tf2_11_1_cnn_reaches_93_percent_in_four_epochs() {
     let acc = final_accuracy(&out);
     assert!(acc >= 0.93, "tf2 11-1 CNN, 4 epochs: {acc}");
 }
+
+#[test]
+fn lesson_torch_12_hello_rnn_learns_ihello() {
+    let out = run("torch_12_hello_rnn");
+    let last = out.lines().last().unwrap_or_default();
+    assert_eq!(last, "Learning finished! predicted string: ihello", "{out}");
+}
+
+#[test]
+fn lesson_tf2_12_2_char_seq_rnn_reproduces_the_sentence() {
+    let out = run("tf2_12_2_char_seq_rnn");
+    assert!(
+        out.contains("│ lstm (LSTM)                          │ (None, 15, 10)"),
+        "{out}"
+    );
+    // Each character predicts the next: the sample without its leading space.
+    let last = out.lines().last().unwrap_or_default();
+    assert_eq!(last, "Prediction str: if you want you", "{out}");
+}
+
+#[test]
+fn lesson_tf2_12_5_stock_lstm_trains_and_reports_test_rmse() {
+    let out = run_with("tf2_12_5_stock_lstm", &["500"]);
+    let value = |key: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{out}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("test windows:"), 220.0);
+    let rmse = value("RMSE:");
+    // Predicting the test set's mean scaled close would score its standard deviation, 0.225;
+    // repeating the last day's close scores 0.048.
+    assert!(rmse < 0.08, "test RMSE {rmse}\n{out}");
+}

@@ -175,6 +175,25 @@ impl Tensor {
         self.split(size, d as isize)
     }
 
+    /// Reverses the order of elements along each of `dims` (`torch.flip`, `tf.reverse`); a
+    /// copy, differentiable.
+    ///
+    /// ```
+    /// let t = tandem_core::Tensor::from_vec(vec![1f32, 2., 3., 4.], &[2, 2]);
+    /// assert_eq!(t.flip(&[0]).to_vec::<f32>(), [3., 4., 1., 2.]);
+    /// assert_eq!(t.flip(&[0, 1]).to_vec::<f32>(), [4., 3., 2., 1.]);
+    /// ```
+    pub fn flip(&self, dims: &[isize]) -> Tensor {
+        let mut out = self.clone();
+        for &dim in dims {
+            let d = wrap_dim(dim, self.ndim(), "flip");
+            let n = self.shape()[d];
+            let rev: Vec<i64> = (0..n as i64).rev().collect();
+            out = out.index_select(d as isize, &Tensor::from_vec(rev, &[n]));
+        }
+        out
+    }
+
     /// Picks values along `dim` at `index` (int64, same rank) (`torch.gather`).
     pub fn gather(&self, dim: isize, index: &Tensor) -> Tensor {
         let d = wrap_dim(dim, self.ndim(), "gather");

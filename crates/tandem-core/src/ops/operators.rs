@@ -25,10 +25,16 @@ macro_rules! binop {
             fn $method(self, rhs: Tensor) -> Tensor { (&self).$f(&rhs) }
         }
         impl $Assign<&Tensor> for Tensor {
-            fn $amethod(&mut self, rhs: &Tensor) { self.$inplace(rhs); }
+            fn $amethod(&mut self, rhs: &Tensor) {
+                if records(self, Some(rhs)) {
+                    *self = (&*self).$f(rhs);
+                } else {
+                    self.$inplace(rhs);
+                }
+            }
         }
         impl $Assign<Tensor> for Tensor {
-            fn $amethod(&mut self, rhs: Tensor) { self.$inplace(&rhs); }
+            fn $amethod(&mut self, rhs: Tensor) { $Assign::$amethod(self, &rhs); }
         }
         binop!(@scalars $Trait, $method, $f, $Assign, $amethod, $inplace; f64 i64);
     };
@@ -50,9 +56,24 @@ macro_rules! binop {
             fn $method(self, rhs: Tensor) -> Tensor { scalar_lhs(Operand::from(self), stringify!($f), &rhs) }
         }
         impl $Assign<$s> for Tensor {
-            fn $amethod(&mut self, rhs: $s) { self.$inplace(rhs); }
+            fn $amethod(&mut self, rhs: $s) {
+                if records(self, None) {
+                    *self = (&*self).$f(rhs);
+                } else {
+                    self.$inplace(rhs);
+                }
+            }
         }
     )*};
+}
+
+/// Whether `lhs op= rhs` belongs on the autograd graph: `lhs` already has a history, or `rhs`
+/// needs a gradient. As in PyTorch (`loss += criterion(out, y)`), `lhs` then names the
+/// recorded result; unlike PyTorch, other views of the old `lhs` keep their values. A leaf that
+/// requires grad still refuses in-place updates, as in PyTorch.
+fn records(lhs: &Tensor, rhs: Option<&Tensor>) -> bool {
+    crate::autograd::is_grad_enabled()
+        && (!lhs.is_leaf() || (!lhs.requires_grad() && rhs.is_some_and(Tensor::requires_grad)))
 }
 
 /// `number (op) tensor`: commutative ops and `number - tensor` skip building a tensor.
@@ -80,5 +101,39 @@ impl Neg for Tensor {
     type Output = Tensor;
     fn neg(self) -> Tensor {
         Tensor::neg(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn plus_equals_on_a_loss_accumulates_on_the_graph_as_in_pytorch() {
+        // loss = 0; for x in xs: loss += w * x  ->  d loss / d w = sum(xs)
+        let w = Tensor::from_vec(vec![2.0f32], &[1]).requires_grad_(true);
+        let mut loss = Tensor::from_vec(vec![0.0f32], &[1]);
+        for x in [1.0, 2.0, 3.5] {
+            loss += &w * x;
+        }
+        loss *= 2.0;
+        loss.sum().backward();
+        assert_eq!(loss.to_vec::<f32>(), [26.0]);
+        assert_eq!(w.grad().unwrap().to_vec::<f32>(), [13.0]);
+    }
+
+    #[test]
+    fn plus_equals_without_gradients_updates_in_place() {
+        let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+        let mut alias = a.clone();
+        alias += 1.0;
+        assert_eq!(a.to_vec::<f32>(), [2.0, 3.0]); // same storage
+    }
+
+    #[test]
+    #[should_panic(expected = "leaf Variable that requires grad")]
+    fn plus_equals_on_a_leaf_that_requires_grad_panics() {
+        let mut w = Tensor::from_vec(vec![1.0f32], &[1]).requires_grad_(true);
+        w += 1.0;
     }
 }

@@ -352,9 +352,14 @@ impl Tensor {
         self.extreme_dim(dim, keepdim, false)
     }
 
-    /// Largest values along `dims` (`torch.amax`, `tf.reduce_max(x, axis)`).
+    /// Largest values along `dim` (`torch.amax`, `tf.reduce_max(x, axis)`).
     pub fn amax(&self, dim: isize, keepdim: bool) -> Tensor {
         self.max_dim(dim, keepdim).0
+    }
+
+    /// Smallest values along `dim` (`torch.amin`, `tf.reduce_min(x, axis)`).
+    pub fn amin(&self, dim: isize, keepdim: bool) -> Tensor {
+        self.min_dim(dim, keepdim).0
     }
 
     /// Index of the largest element along `dim`, or of the flattened tensor (`argmax`).

@@ -178,8 +178,7 @@ impl Recurrent {
         let out = if self.return_sequences {
             let seq = y.narrow(0, 0, steps).narrow(2, 0, u);
             let seq = if self.go_backwards {
-                let rev: Vec<i64> = (0..steps as i64).rev().collect();
-                seq.index_select(0, &Tensor::from_vec(rev, &[steps]))
+                seq.flip(&[0])
             } else {
                 seq
             };
