@@ -235,3 +235,34 @@ impl Values {
         }
     }
 }
+
+/// Reads the rows of a CSV file with quoted text fields (raw or gzip; no header row), like
+/// Python's `csv.reader`: each row's fields as strings. Errors name the file and the line.
+///
+/// ```
+/// let path = std::env::temp_dir().join("tandem-data-read-rows-doc.csv");
+/// std::fs::write(&path, "\"Adsit\",\"Czech\"\n\"O'Neal\",\"Irish\"\n")?;
+/// let rows = tandem_data::csv::read_rows(&path)?;
+/// assert_eq!(rows[1], ["O'Neal", "Irish"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_rows(path: impl AsRef<Path>) -> Result<Vec<Vec<String>>> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let raw = read_file(path)?;
+    let bytes = maybe_gunzip(&name, &raw)?;
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes.as_ref());
+    reader
+        .records()
+        .map(|r| {
+            r.map(|rec| rec.iter().map(str::to_string).collect())
+                .map_err(|e| {
+                    let line = e.position().map_or(0, |p| p.line());
+                    DataError::invalid("read_rows", format!("{name}:{line}: {e}"))
+                })
+        })
+        .collect()
+}

@@ -8,7 +8,7 @@
 use crate::functional as F;
 use crate::init;
 use crate::module::{join_name, Module, Params};
-use crate::utils::rnn::{pack_padded_sequence, pad_packed_sequence, PackedSequence};
+use crate::utils::rnn::PackedSequence;
 use tandem_core::ops::recurrent::{recurrent_layer, RnnMode};
 use tandem_core::{DType, Tensor};
 
@@ -110,13 +110,7 @@ impl RNNBase {
     /// Runs all layers over `x` (`[T, B, F]`, `[B, T, F]` with `batch_first`, or unbatched
     /// `[T, F]`), from the initial states `h0` (and `c0`), each `[layers · directions, B, H]`
     /// (or `[layers · directions, H]` unbatched); zeros when not given.
-    fn run(
-        &self,
-        x: &Tensor,
-        h0: Option<&Tensor>,
-        c0: Option<&Tensor>,
-        lengths: Option<&[usize]>,
-    ) -> RunOut {
+    fn run(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> RunOut {
         let name = self.name();
         let unbatched = x.ndim() == 2;
         assert!(
@@ -125,14 +119,7 @@ impl RNNBase {
             x.ndim(),
             x.shape()
         );
-        assert_eq!(
-            *x.shape().last().unwrap(),
-            self.input_size,
-            "{name}: input.size(-1) must be equal to input_size. Expected {}, got {} (input {:?})",
-            self.input_size,
-            x.shape().last().unwrap(),
-            x.shape()
-        );
+        self.check_features(x);
         let xt = if unbatched {
             x.unsqueeze(1)
         } else if self.batch_first {
@@ -140,12 +127,53 @@ impl RNNBase {
         } else {
             x.clone()
         };
-        let (steps, b) = (xt.shape()[0], xt.shape()[1]);
+        let b = xt.shape()[1];
+        let lift =
+            |s: Option<&Tensor>| s.map(|s| if unbatched { s.unsqueeze(1) } else { s.clone() });
+        let (h0, c0) = (lift(h0), lift(c0));
+        let (output, h_n, c_n) = self.layers(xt, None, b, h0.as_ref(), c0.as_ref());
+        let drop_batch = |t: Tensor| if unbatched { t.squeeze(Some(1)) } else { t };
+        let output = if self.batch_first && !unbatched {
+            output.transpose(0, 1)
+        } else {
+            drop_batch(output)
+        };
+        RunOut {
+            output,
+            h_n: drop_batch(h_n),
+            c_n: drop_batch(c_n),
+        }
+    }
+
+    fn check_features(&self, x: &Tensor) {
+        assert_eq!(
+            *x.shape().last().unwrap(),
+            self.input_size,
+            "{}: input.size(-1) must be equal to input_size. Expected {}, got {} (input {:?})",
+            self.name(),
+            self.input_size,
+            x.shape().last().unwrap(),
+            x.shape()
+        );
+    }
+
+    /// All layers and directions over time-major padded `[T, B, F]` input, or packed rows
+    /// `[N, F]` with `batch_sizes` (sequences sorted longest first); the output comes in the
+    /// same layout. Initial states are `[layers · directions, B, H]` in the rows' order.
+    fn layers(
+        &self,
+        mut input: Tensor,
+        batch_sizes: Option<&[usize]>,
+        b: usize,
+        h0: Option<&Tensor>,
+        c0: Option<&Tensor>,
+    ) -> (Tensor, Tensor, Tensor) {
+        let name = self.name();
+        let dt = input.dtype();
         let (h, dirs) = (self.hidden_size, self.directions());
         let states = self.num_layers * dirs;
-        let state = |s: Option<&Tensor>, what: &str| {
+        let check = |s: Option<&Tensor>, what: &str| {
             s.map(|s| {
-                let s = if unbatched { s.unsqueeze(1) } else { s.clone() };
                 assert_eq!(
                     s.shape(),
                     [states, b, h],
@@ -153,26 +181,25 @@ impl RNNBase {
                     [states, b, h],
                     s.shape()
                 );
-                s.to_dtype(x.dtype())
+                s.to_dtype(dt)
             })
         };
-        let (h0, c0) = (state(h0, "hidden size"), state(c0, "cell state size"));
+        let (h0, c0) = (check(h0, "hidden size"), check(c0, "cell state size"));
         let (mut hs, mut cs) = (Vec::new(), Vec::new());
-        let mut input = xt;
         for layer in 0..self.num_layers {
             let mut outs = Vec::new();
             for dir in 0..dirs {
                 let [w_ih, w_hh, b_ih, b_hh] = self.layer_params(layer, dir);
                 let (w_ih, w_hh) = (w_ih.expect("weight_ih"), w_hh.expect("weight_hh"));
-                let feat = input.shape()[2] as isize;
-                let flat = input.reshape(&[(steps * b) as isize, feat]);
-                let gx = F::linear(&flat, &w_ih.to_dtype(x.dtype()), b_ih).reshape(&[
-                    steps as isize,
-                    b as isize,
-                    -1,
-                ]);
+                let feat = *input.shape().last().expect("features") as isize;
+                let flat = input.reshape(&[-1, feat]);
+                let gx = F::linear(&flat, &w_ih.to_dtype(dt), b_ih);
+                let gx = match batch_sizes {
+                    Some(_) => gx,
+                    None => gx.reshape(&[input.shape()[0] as isize, b as isize, -1]),
+                };
                 let idx = (layer * dirs + dir) as isize;
-                let zero = || tandem_core::zeros(&[b, h], x.dtype());
+                let zero = || tandem_core::zeros(&[b, h], dt);
                 let mut s0 = h0.as_ref().map_or_else(zero, |t| t.select(0, idx));
                 if self.mode == RnnMode::Lstm {
                     let c = c0.as_ref().map_or_else(zero, |t| t.select(0, idx));
@@ -181,14 +208,18 @@ impl RNNBase {
                 let y = recurrent_layer(
                     &gx,
                     &s0,
-                    &w_hh.to_dtype(x.dtype()),
-                    b_hh.map(|t| t.to_dtype(x.dtype())).as_ref(),
+                    &w_hh.to_dtype(dt),
+                    b_hh.map(|t| t.to_dtype(dt)).as_ref(),
                     self.mode,
                     dir == 1,
-                    lengths,
+                    batch_sizes,
                 );
-                outs.push(y.narrow(0, 0, steps).narrow(2, 0, h));
-                let last = y.select(0, steps as isize);
+                // Padded: y is [T + 1, B, K], packed: [N + B, K]; the states come last.
+                let rows = y.shape()[0] - if batch_sizes.is_some() { b } else { 1 };
+                outs.push(y.narrow(0, 0, rows).narrow(-1, 0, h));
+                let last = y
+                    .narrow(0, rows, y.shape()[0] - rows)
+                    .reshape(&[b as isize, -1]);
                 hs.push(last.narrow(1, 0, h));
                 if self.mode == RnnMode::Lstm {
                     cs.push(last.narrow(1, h, h));
@@ -197,7 +228,7 @@ impl RNNBase {
             input = if dirs == 1 {
                 outs.swap_remove(0)
             } else {
-                Tensor::cat(&[&outs[0], &outs[1]], 2)
+                Tensor::cat(&[&outs[0], &outs[1]], -1)
             };
             if self.training && self.dropout > 0.0 && layer + 1 < self.num_layers {
                 input = F::dropout(&input, self.dropout, true);
@@ -205,42 +236,53 @@ impl RNNBase {
         }
         let stack = |v: &[Tensor]| {
             if v.is_empty() {
-                return tandem_core::zeros(&[0], x.dtype());
+                return tandem_core::zeros(&[0], dt);
             }
             let refs: Vec<&Tensor> = v.iter().collect();
-            let s = Tensor::stack(&refs, 0);
-            if unbatched {
-                s.squeeze(Some(1))
-            } else {
-                s
-            }
+            Tensor::stack(&refs, 0)
         };
-        let output = if unbatched {
-            input.squeeze(Some(1))
-        } else if self.batch_first {
-            input.transpose(0, 1)
-        } else {
-            input
-        };
-        RunOut {
-            output,
-            h_n: stack(&hs),
-            c_n: stack(&cs),
-        }
+        (input, stack(&hs), stack(&cs))
     }
 
-    /// Runs over a packed batch: the output is packed the same way; the final states are in
-    /// the batch's original row order.
+    /// Runs over a packed batch, on its packed rows: the output is packed the same way; the
+    /// initial and final states are in the batch's original row order.
     fn run_packed(
         &self,
         x: &PackedSequence,
         h0: Option<&Tensor>,
         c0: Option<&Tensor>,
     ) -> (PackedSequence, Tensor, Tensor) {
-        let (padded, lengths) = pad_packed_sequence(x, self.batch_first, 0.0, None);
-        let out = self.run(&padded, h0, c0, Some(&lengths));
-        let packed = pack_padded_sequence(&out.output, &lengths, self.batch_first, false);
-        (packed, out.h_n, out.c_n)
+        self.check_features(&x.data);
+        let index = |v: &[usize]| {
+            let v: Vec<i64> = v.iter().map(|&i| i as i64).collect();
+            let n = v.len();
+            Tensor::from_vec(v, &[n])
+        };
+        let (sorted, unsorted) = (index(&x.sorted_indices), index(&x.unsorted_indices));
+        let b = x.sorted_indices.len();
+        let to_sorted = |s: Option<&Tensor>| s.map(|s| s.index_select(1, &sorted));
+        let (h0, c0) = (to_sorted(h0), to_sorted(c0));
+        let (data, h_n, c_n) = self.layers(
+            x.data.clone(),
+            Some(&x.batch_sizes),
+            b,
+            h0.as_ref(),
+            c0.as_ref(),
+        );
+        let from_sorted = |s: Tensor| {
+            if s.numel() == 0 {
+                s
+            } else {
+                s.index_select(1, &unsorted)
+            }
+        };
+        let out = PackedSequence {
+            data,
+            batch_sizes: x.batch_sizes.clone(),
+            sorted_indices: x.sorted_indices.clone(),
+            unsorted_indices: x.unsorted_indices.clone(),
+        };
+        (out, from_sorted(h_n), from_sorted(c_n))
     }
 
     fn name(&self) -> &'static str {
@@ -347,7 +389,7 @@ macro_rules! recurrent_layer_type {
         impl Module for $name {
             /// The output sequence from zero initial states.
             fn forward(&self, x: &Tensor) -> Tensor {
-                self.0.run(x, None, None, None).output
+                self.0.run(x, None, None).output
             }
         }
     };
@@ -408,7 +450,7 @@ impl RNN {
 
     /// `rnn(x, h0)`: the output sequence and the final hidden state.
     pub fn forward_with(&self, x: &Tensor, h0: Option<&Tensor>) -> (Tensor, Tensor) {
-        let o = self.0.run(x, h0, None, None);
+        let o = self.0.run(x, h0, None);
         (o.output, o.h_n)
     }
 
@@ -426,7 +468,7 @@ impl RNN {
 impl GRU {
     /// `gru(x, h0)`: the output sequence and the final hidden state.
     pub fn forward_with(&self, x: &Tensor, h0: Option<&Tensor>) -> (Tensor, Tensor) {
-        let o = self.0.run(x, h0, None, None);
+        let o = self.0.run(x, h0, None);
         (o.output, o.h_n)
     }
 
@@ -448,7 +490,7 @@ impl LSTM {
         x: &Tensor,
         state: Option<(&Tensor, &Tensor)>,
     ) -> (Tensor, (Tensor, Tensor)) {
-        let o = self.0.run(x, state.map(|s| s.0), state.map(|s| s.1), None);
+        let o = self.0.run(x, state.map(|s| s.0), state.map(|s| s.1));
         (o.output, (o.h_n, o.c_n))
     }
 

@@ -3,13 +3,14 @@
 //! call, with PyTorch's gate layout and equations.
 //!
 //! The input projections `x_t W_ihᵀ + b_ih` of every step are computed by the caller as one
-//! matrix product (`gx`, `[T, B, G·H]`); each step here adds `h W_hhᵀ + b_hh` (one product) and
-//! applies the gates. Backward collects the gate gradients of all steps and forms the
-//! recurrent weight's gradient as one product at the end.
+//! matrix product (`gx`); each step here adds `h W_hhᵀ + b_hh` (one product) and applies the
+//! gates. Backward collects the gate gradients of all steps and forms the recurrent weight's
+//! gradient as one product at the end.
 //!
-//! Sequences shorter than `T` (packed batches) are masked: past its length a row keeps its
-//! state and outputs zeros, so the final state is the one after the row's last step, in either
-//! direction.
+//! Rows are laid out as in a packed sequence (`PackedSequence.data`): step after step, each
+//! step's rows the first `batch_sizes[t]` sequences (sorted longest first). Shorter sequences
+//! simply drop out of the products, so a packed batch costs only its real steps; a padded batch
+//! is the case where every step has all `B` rows.
 
 use super::kernel::dispatch_float;
 use super::matmul::gemm_strided;
@@ -63,28 +64,68 @@ struct Dims {
     k: usize,
 }
 
-/// One call's sizes, recurrence, direction and row lengths.
+/// One call's sizes, recurrence, direction and packed layout.
 struct Plan {
     d: Dims,
     mode: RnnMode,
     reverse: bool,
-    lens: Vec<usize>,
+    /// Active rows at each step (non-increasing, at most `B`).
+    batch_sizes: Vec<usize>,
+    /// First packed row of each step, and the total `N` at the end.
+    offsets: Vec<usize>,
 }
 
-/// What backward needs from the forward pass.
+impl Plan {
+    /// Total packed rows.
+    fn rows(&self) -> usize {
+        *self.offsets.last().expect("offsets end with the total")
+    }
+}
+
+/// What backward needs from the forward pass (`N` packed rows).
 struct Trace<T> {
-    /// `y`: `[T + 1, B, K]`, outputs then the final state.
+    /// `y`: `[N + B, K]`, the state after each row's step, then each sequence's final state.
     y: Vec<T>,
-    /// The state each step started from, `[T, B, K]` by time index.
+    /// The state each row's step started from, `[N, K]`.
     prev: Vec<T>,
-    /// Post-activation gates, `[T, B, G]` (the new `h` for a plain RNN).
+    /// Post-activation gates, `[N, G]` (the new `h` for a plain RNN).
     acts: Vec<T>,
-    /// GRU only: `h W_hnᵀ + b_hn`, `[T, B, H]`.
-    hn: Vec<T>,
+    /// GRU: `h W_hnᵀ + b_hn`; LSTM: `tanh(c')`; `[N, H]` (empty for a plain RNN).
+    aux: Vec<T>,
 }
 
-fn sigmoid<T: Float>(x: T) -> T {
-    T::ONE / (T::ONE + (-x).exp())
+/// The gate nonlinearities over slices: vectorized for float32, scalar for float64.
+trait Gates: Float {
+    fn sigmoid_slice(src: &[Self], dst: &mut [Self]);
+    fn tanh_slice(src: &[Self], dst: &mut [Self]);
+}
+
+impl Gates for f64 {
+    fn sigmoid_slice(src: &[f64], dst: &mut [f64]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = 1.0 / (1.0 + (-x).exp());
+        }
+    }
+    fn tanh_slice(src: &[f64], dst: &mut [f64]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = x.tanh();
+        }
+    }
+}
+
+/// `dst` viewed as uninitialized storage for the slice kernels (which only write to it).
+fn as_uninit(dst: &mut [f32]) -> &mut [std::mem::MaybeUninit<f32>] {
+    // SAFETY: MaybeUninit<f32> has f32's layout; every f32 is a valid MaybeUninit<f32>.
+    unsafe { &mut *(dst as *mut [f32] as *mut [std::mem::MaybeUninit<f32>]) }
+}
+
+impl Gates for f32 {
+    fn sigmoid_slice(src: &[f32], dst: &mut [f32]) {
+        crate::simd::sigmoid_f32(src, as_uninit(dst));
+    }
+    fn tanh_slice(src: &[f32], dst: &mut [f32]) {
+        crate::simd::tanh_f32(src, as_uninit(dst));
+    }
 }
 
 /// `dst[m x n] = lhs[m x k] · rhs[k x n]` with (row, column) strides; overwrites `dst`.
@@ -130,8 +171,8 @@ fn order(t: usize, reverse: bool) -> Box<dyn Iterator<Item = usize>> {
     }
 }
 
-fn forward<T: Float>(plan: &Plan, gx: &[T], s0: &[T], w: &[T], bh: Option<&[T]>) -> Trace<T> {
-    let (d, mode, reverse, lens) = (plan.d, plan.mode, plan.reverse, &plan.lens);
+fn forward<T: Gates>(plan: &Plan, gx: &[T], s0: &[T], w: &[T], bh: Option<&[T]>) -> Trace<T> {
+    let (d, mode, reverse) = (plan.d, plan.mode, plan.reverse);
     let Dims {
         t: steps,
         b,
@@ -139,88 +180,102 @@ fn forward<T: Float>(plan: &Plan, gx: &[T], s0: &[T], w: &[T], bh: Option<&[T]>)
         g,
         k,
     } = d;
-    let mut y = vec![T::ZERO; (steps + 1) * b * k];
-    let mut prev = vec![T::ZERO; steps * b * k];
-    let mut acts = vec![T::ZERO; steps * b * g];
-    let mut hn = vec![
-        T::ZERO;
-        if mode == RnnMode::Gru {
-            steps * b * h
-        } else {
-            0
-        }
-    ];
+    let n = plan.rows();
+    let mut y = vec![T::ZERO; (n + b) * k];
+    let mut prev = vec![T::ZERO; n * k];
+    let mut acts = vec![T::ZERO; n * g];
+    let aux_len = match mode {
+        RnnMode::Gru | RnnMode::Lstm => n * h,
+        _ => 0,
+    };
+    let mut aux = vec![T::ZERO; aux_len];
     let mut s = s0.to_vec();
     let mut p = vec![T::ZERO; b * g];
+    let mut pre = vec![T::ZERO; g];
     for t in order(steps, reverse) {
-        prev[t * b * k..][..b * k].copy_from_slice(&s);
-        // p = h W_hhᵀ (+ b_hh): h is the first H columns of each state row.
-        product((b, g, h), &mut p, &s, (k, 1), w, (1, h));
+        let (m, off) = (plan.batch_sizes[t], plan.offsets[t]);
+        prev[off * k..][..m * k].copy_from_slice(&s[..m * k]);
+        // p = h W_hhᵀ (+ b_hh) for the active rows: h is the first H columns of a state row.
+        product((m, g, h), &mut p, &s, (k, 1), w, (1, h));
         if let Some(bh) = bh {
-            p.chunks_mut(g)
+            p[..m * g]
+                .chunks_mut(g)
                 .for_each(|row| row.iter_mut().zip(bh).for_each(|(v, &c)| *v = *v + c));
         }
-        for (bi, &len) in lens.iter().enumerate() {
-            if t >= len {
-                continue;
-            }
-            let a = &gx[(t * b + bi) * g..][..g];
+        for bi in 0..m {
+            let row = off + bi;
+            let a = &gx[row * g..][..g];
             let pr = &p[bi * g..][..g];
-            let act = &mut acts[(t * b + bi) * g..][..g];
+            let act = &mut acts[row * g..][..g];
             let st = &mut s[bi * k..][..k];
             match mode {
-                RnnMode::Tanh | RnnMode::Relu => {
+                RnnMode::Tanh => {
+                    add_into(&mut pre, a, pr);
+                    T::tanh_slice(&pre, act);
+                    st.copy_from_slice(act);
+                }
+                RnnMode::Relu => {
                     for j in 0..h {
                         let v = a[j] + pr[j];
-                        act[j] = if mode == RnnMode::Tanh {
-                            v.tanh()
-                        } else if v > T::ZERO {
-                            v
-                        } else {
-                            T::ZERO
-                        };
-                        st[j] = act[j];
+                        act[j] = if v > T::ZERO { v } else { T::ZERO };
                     }
+                    st.copy_from_slice(act);
                 }
                 RnnMode::Lstm => {
+                    // act = [σ(i), σ(f), tanh(g), σ(o)]; aux = tanh(c').
+                    add_into(&mut pre, a, pr);
+                    T::sigmoid_slice(&pre[..2 * h], &mut act[..2 * h]);
+                    T::tanh_slice(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
+                    T::sigmoid_slice(&pre[3 * h..], &mut act[3 * h..]);
                     for j in 0..h {
-                        let i = sigmoid(a[j] + pr[j]);
-                        let f = sigmoid(a[h + j] + pr[h + j]);
-                        let gg = (a[2 * h + j] + pr[2 * h + j]).tanh();
-                        let o = sigmoid(a[3 * h + j] + pr[3 * h + j]);
-                        let c = f * st[h + j] + i * gg;
-                        (act[j], act[h + j], act[2 * h + j], act[3 * h + j]) = (i, f, gg, o);
+                        let c = act[h + j] * st[h + j] + act[j] * act[2 * h + j];
                         st[h + j] = c;
-                        st[j] = o * c.tanh();
+                        pre[j] = c;
+                    }
+                    let tc = &mut aux[row * h..][..h];
+                    T::tanh_slice(&pre[..h], tc);
+                    for j in 0..h {
+                        st[j] = act[3 * h + j] * tc[j];
                     }
                 }
                 RnnMode::Gru => {
-                    let hn_row = &mut hn[(t * b + bi) * h..][..h];
+                    // act = [σ(r), σ(z), n]; aux = h W_hnᵀ + b_hn.
+                    add_into(&mut pre[..2 * h], &a[..2 * h], &pr[..2 * h]);
+                    T::sigmoid_slice(&pre[..2 * h], &mut act[..2 * h]);
+                    let hn = &mut aux[row * h..][..h];
                     for j in 0..h {
-                        let r = sigmoid(a[j] + pr[j]);
-                        let z = sigmoid(a[h + j] + pr[h + j]);
-                        let n = (a[2 * h + j] + r * pr[2 * h + j]).tanh();
-                        (act[j], act[h + j], act[2 * h + j]) = (r, z, n);
-                        hn_row[j] = pr[2 * h + j];
+                        hn[j] = pr[2 * h + j];
+                        pre[j] = a[2 * h + j] + act[j] * hn[j];
+                    }
+                    T::tanh_slice(&pre[..h], &mut act[2 * h..]);
+                    for j in 0..h {
+                        let (z, n) = (act[h + j], act[2 * h + j]);
                         st[j] = (T::ONE - z) * n + z * st[j];
                     }
                 }
             }
-            y[(t * b + bi) * k..][..k].copy_from_slice(st);
+            y[row * k..][..k].copy_from_slice(st);
         }
     }
-    y[steps * b * k..].copy_from_slice(&s);
-    Trace { y, prev, acts, hn }
+    y[n * k..].copy_from_slice(&s);
+    Trace { y, prev, acts, aux }
+}
+
+/// `dst = a + b`, elementwise over `dst`'s length.
+fn add_into<T: Float>(dst: &mut [T], a: &[T], b: &[T]) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = x + y;
+    }
 }
 
 /// Gradients of `gx`, `s0`, `W_hh` and `b_hh` from the gradient of `y`.
-fn backward<T: Float>(
+fn backward<T: Gates>(
     plan: &Plan,
     tr: &Trace<T>,
     w: &[T],
     gy: &[T],
 ) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
-    let (d, mode, reverse, lens) = (plan.d, plan.mode, plan.reverse, &plan.lens);
+    let (d, mode, reverse) = (plan.d, plan.mode, plan.reverse);
     let Dims {
         t: steps,
         b,
@@ -228,22 +283,22 @@ fn backward<T: Float>(
         g,
         k,
     } = d;
+    let n = plan.rows();
     // Gradients of the gates before activation: `dp` w.r.t. h W_hhᵀ + b_hh, `da` w.r.t. gx
     // (they differ only in the GRU's new gate).
-    let mut dp = vec![T::ZERO; steps * b * g];
+    let mut dp = vec![T::ZERO; n * g];
     let mut da = if mode == RnnMode::Gru {
-        vec![T::ZERO; steps * b * g]
+        vec![T::ZERO; n * g]
     } else {
         Vec::new()
     };
-    let mut ds = gy[steps * b * k..].to_vec();
+    // Rows beyond a step's batch size pass their state gradient through unchanged.
+    let mut ds = gy[n * k..].to_vec();
     let mut back = vec![T::ZERO; b * h];
     for t in order(steps, !reverse) {
-        for (bi, &len) in lens.iter().enumerate() {
-            if t >= len {
-                continue; // the state passed through unchanged
-            }
-            let row = t * b + bi;
+        let (m, off) = (plan.batch_sizes[t], plan.offsets[t]);
+        for bi in 0..m {
+            let row = off + bi;
             let gyr = &gy[row * k..][..k];
             let act = &tr.acts[row * g..][..g];
             let pv = &tr.prev[row * k..][..k];
@@ -268,7 +323,7 @@ fn backward<T: Float>(
                     for j in 0..h {
                         let (i, f, gg, o) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
                         let c_prev = pv[h + j];
-                        let tc = (f * c_prev + i * gg).tanh();
+                        let tc = tr.aux[row * h + j];
                         let dh = st[j] + gyr[j];
                         let dc = st[h + j] + gyr[h + j] + dh * o * (T::ONE - tc * tc);
                         dpr[j] = dc * gg * i * (T::ONE - i);
@@ -281,7 +336,7 @@ fn backward<T: Float>(
                 }
                 RnnMode::Gru => {
                     let dar = &mut da[row * g..][..g];
-                    let hn = &tr.hn[row * h..][..h];
+                    let hn = &tr.aux[row * h..][..h];
                     for j in 0..h {
                         let (r, z, n) = (act[j], act[h + j], act[2 * h + j]);
                         let dh = st[j] + gyr[j];
@@ -295,23 +350,23 @@ fn backward<T: Float>(
                 }
             }
         }
-        // The h part of the previous state also receives dp · W_hh (zero rows where masked).
+        // The h part of the previous state also receives dp · W_hh.
         product(
-            (b, h, g),
+            (m, h, g),
             &mut back,
-            &dp[t * b * g..][..b * g],
+            &dp[off * g..][..m * g],
             (g, 1),
             w,
             (h, 1),
         );
-        for (bi, row) in back.chunks(h).enumerate() {
+        for (bi, row) in back[..m * h].chunks(h).enumerate() {
             let st = &mut ds[bi * k..][..h];
             st.iter_mut().zip(row).for_each(|(s, &v)| *s = *s + v);
         }
     }
-    // dW_hh = Σ_t dp_tᵀ · h_prev_t, over all steps at once: [G, T·B] · [T·B, H].
+    // dW_hh = Σ_t dp_tᵀ · h_prev_t, over all rows at once: [G, N] · [N, H].
     let mut dw = vec![T::ZERO; g * h];
-    product((g, h, steps * b), &mut dw, &dp, (1, g), &tr.prev, (k, 1));
+    product((g, h, n), &mut dw, &dp, (1, g), &tr.prev, (k, 1));
     let mut db = vec![0.0f64; g];
     for row in dp.chunks(g) {
         db.iter_mut().zip(row).for_each(|(s, v)| *s += v.to_f64());
@@ -323,14 +378,18 @@ fn backward<T: Float>(
 
 /// Runs one recurrent layer in one direction over a whole sequence.
 ///
-/// - `gx`: `[T, B, G·H]`, the input projections `x_t W_ihᵀ + b_ih` (G from [`RnnMode::gates`]).
+/// - `gx`: the input projections `x_t W_ihᵀ + b_ih` (G from [`RnnMode::gates`]): `[T, B, G·H]`
+///   for a padded batch, or `[N, G·H]` packed rows with `batch_sizes` (as
+///   `PackedSequence.data` and `.batch_sizes`: step after step, each step's rows the first
+///   `batch_sizes[t]` sequences, longest first).
 /// - `s0`: `[B, K·H]`, the initial state (`h`, or `h` and `c` side by side for the LSTM).
 /// - `w_hh`: `[G·H, H]`; `b_hh`: `[G·H]` or none.
 /// - `reverse`: run from the last step to the first (the backward half of a bidirectional
-///   layer); `lengths`: each row's sequence length (at most `T`), for packed batches.
+///   layer); packed sequences each start from their own last step.
 ///
-/// Returns `y`, `[T + 1, B, K·H]`: the state after each step (zeros past a row's length), then
-/// the final state of each row. Differentiable in `gx`, `s0`, `w_hh` and `b_hh` (first order).
+/// Returns `y`: the state after each step, then each sequence's final state — `[T + 1, B, K·H]`
+/// for a padded batch, `[N + B, K·H]` for a packed one. Differentiable in `gx`, `s0`, `w_hh`
+/// and `b_hh` (first order).
 ///
 /// ```
 /// use tandem_core::ops::recurrent::{recurrent_layer, RnnMode};
@@ -351,16 +410,49 @@ pub fn recurrent_layer(
     b_hh: Option<&Tensor>,
     mode: RnnMode,
     reverse: bool,
-    lengths: Option<&[usize]>,
+    batch_sizes: Option<&[usize]>,
 ) -> Tensor {
+    let packed = batch_sizes.is_some();
     assert!(
-        gx.ndim() == 3 && s0.ndim() == 2 && w_hh.ndim() == 2,
-        "recurrent_layer: expected gx [T, B, G*H], s0 [B, K*H], w_hh [G*H, H], got {:?}, {:?}, {:?}",
+        gx.ndim() == if packed { 2 } else { 3 } && s0.ndim() == 2 && w_hh.ndim() == 2,
+        "recurrent_layer: expected gx {}, s0 [B, K*H], w_hh [G*H, H], got {:?}, {:?}, {:?}",
+        if packed {
+            "[N, G*H] (packed)"
+        } else {
+            "[T, B, G*H]"
+        },
         gx.shape(),
         s0.shape(),
         w_hh.shape()
     );
-    let (steps, b, g) = (gx.shape()[0], gx.shape()[1], gx.shape()[2]);
+    let b = s0.shape()[0];
+    let g = *gx.shape().last().expect("2-D or 3-D");
+    let batch_sizes: Vec<usize> = match batch_sizes {
+        Some(sizes) => {
+            assert!(
+                sizes.windows(2).all(|w| w[0] >= w[1]) && sizes.first().is_none_or(|&s| s <= b),
+                "recurrent_layer: batch_sizes {sizes:?} must be non-increasing and at most the batch ({b})"
+            );
+            assert_eq!(
+                sizes.iter().sum::<usize>(),
+                gx.shape()[0],
+                "recurrent_layer: batch_sizes {sizes:?} do not add up to the {} packed rows",
+                gx.shape()[0]
+            );
+            sizes.to_vec()
+        }
+        None => {
+            assert_eq!(
+                gx.shape()[1],
+                b,
+                "recurrent_layer: gx {:?} and s0 {:?} disagree on the batch",
+                gx.shape(),
+                s0.shape()
+            );
+            vec![b; gx.shape()[0]]
+        }
+    };
+    let steps = batch_sizes.len();
     let h = w_hh.shape()[1];
     let k = mode.state_parts() * h;
     let d = Dims {
@@ -396,40 +488,38 @@ pub fn recurrent_layer(
             t.dtype()
         );
     }
-    let lens: Vec<usize> = match lengths {
-        Some(l) => {
-            assert_eq!(
-                l.len(),
-                b,
-                "recurrent_layer: {} lengths for a batch of {b}",
-                l.len()
-            );
-            assert!(
-                l.iter().all(|&n| n <= steps),
-                "recurrent_layer: lengths {l:?} exceed the {steps} steps of the input"
-            );
-            l.to_vec()
-        }
-        None => vec![steps; b],
-    };
+    let mut offsets = Vec::with_capacity(steps + 1);
+    let mut at = 0;
+    for &m in &batch_sizes {
+        offsets.push(at);
+        at += m;
+    }
+    offsets.push(at);
     let plan = Plan {
         d,
         mode,
         reverse,
-        lens,
+        batch_sizes,
+        offsets,
     };
     let (gxc, s0c, wc) = (gx.contiguous(), s0.contiguous(), w_hh.contiguous());
     let bc = b_hh.map(Tensor::contiguous);
-    let out_shape = [steps + 1, b, k];
+    let n = plan.rows();
+    let out_shape: Vec<usize> = if packed {
+        vec![n + b, k]
+    } else {
+        vec![steps + 1, b, k]
+    };
+    let gx_shape = gx.shape().to_vec();
     let record = should_record(&[gx, s0, w_hh]) || b_hh.is_some_and(|t| should_record(&[t]));
     dispatch_float!(dt, "recurrent_layer", T => {
-        let tr = gxc.with_slice::<T, _>(|gx| s0c.with_slice::<T, _>(|s0| wc.with_slice::<T, _>(|w| {
+        let mut tr = gxc.with_slice::<T, _>(|gx| s0c.with_slice::<T, _>(|s0| wc.with_slice::<T, _>(|w| {
             match &bc {
                 Some(bt) => bt.with_slice::<T, _>(|bs| forward(&plan, gx, s0, w, Some(bs))),
                 None => forward(&plan, gx, s0, w, None),
             }
         })));
-        let out = Tensor::from_vec(tr.y.clone(), &out_shape);
+        let out = Tensor::from_vec(std::mem::take(&mut tr.y), &out_shape);
         if !record {
             return out;
         }
@@ -443,7 +533,7 @@ pub fn recurrent_layer(
                 w.with_slice::<T, _>(|w| backward(&plan, &tr, w, gys))
             });
             let mut grads = vec![
-                needs[0].then(|| Tensor::from_vec(dgx, &[steps, b, g])),
+                needs[0].then(|| Tensor::from_vec(dgx, &gx_shape)),
                 needs[1].then(|| Tensor::from_vec(ds, &[b, k])),
                 needs[2].then(|| Tensor::from_vec(dw, &[g, h])),
             ];
@@ -460,16 +550,20 @@ mod tests {
     use super::*;
     use crate::{randn, DType};
 
-    /// Finite differences in float64 against the analytic gradients, for every mode,
-    /// both directions and a masked batch.
+    /// Finite differences in float64 against the analytic gradients, for every mode, a padded
+    /// batch forwards and a packed one (lengths 3 and 1) backwards.
     #[test]
     fn gradients_match_finite_differences() {
         crate::manual_seed(3);
         for mode in [RnnMode::Tanh, RnnMode::Relu, RnnMode::Lstm, RnnMode::Gru] {
-            for (reverse, lengths) in [(false, None), (true, Some(vec![3, 1]))] {
+            for (reverse, sizes) in [(false, None), (true, Some(vec![2, 1, 1]))] {
                 let (t, b, h) = (3, 2, 2);
                 let g = mode.gates() * h;
-                let gx = randn(&[t, b, g])
+                let gx_shape = match &sizes {
+                    Some(s) => vec![s.iter().sum::<usize>(), g],
+                    None => vec![t, b, g],
+                };
+                let gx = randn(&gx_shape)
                     .to_dtype(DType::Float64)
                     .requires_grad_(true);
                 let s0 = randn(&[b, mode.state_parts() * h])
@@ -477,9 +571,14 @@ mod tests {
                     .requires_grad_(true);
                 let w = randn(&[g, h]).to_dtype(DType::Float64).requires_grad_(true);
                 let bh = randn(&[g]).to_dtype(DType::Float64).requires_grad_(true);
-                let r = randn(&[t + 1, b, mode.state_parts() * h]).to_dtype(DType::Float64);
+                let kh = mode.state_parts() * h;
+                let r_shape = match &sizes {
+                    Some(s) => vec![s.iter().sum::<usize>() + b, kh],
+                    None => vec![t + 1, b, kh],
+                };
+                let r = randn(&r_shape).to_dtype(DType::Float64);
                 let loss = |gx: &Tensor, s0: &Tensor, w: &Tensor, bh: &Tensor| {
-                    (recurrent_layer(gx, s0, w, Some(bh), mode, reverse, lengths.as_deref()) * &r)
+                    (recurrent_layer(gx, s0, w, Some(bh), mode, reverse, sizes.as_deref()) * &r)
                         .sum()
                 };
                 loss(&gx, &s0, &w, &bh).backward();
