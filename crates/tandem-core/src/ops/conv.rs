@@ -128,8 +128,9 @@ impl Geometry {
         (lo.min(hi), hi, shift)
     }
 
-    /// Unfolds channels `[g * cg, (g + 1) * cg)` of one image `x` ([C, H, W]) into `cols`.
-    fn im2col<T: Float>(&self, x: &[T], g: usize, cols: &mut [T]) {
+    /// Unfolds channels `[g * cg, (g + 1) * cg)` of one image `x` ([C, H, W]) into `cols`,
+    /// `[k, ohw]` with row stride `ld` (a block of a wider matrix when `ld > ohw`).
+    fn im2col<T: Float>(&self, x: &[T], g: usize, cols: &mut [T], ld: usize) {
         let (cg, ohw) = (self.cg(), self.ohw());
         let (sh, sw) = self.a.stride;
         let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
@@ -138,7 +139,7 @@ impl Geometry {
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let (lo, hi, shift) = self.valid_cols(j);
-                    let row = &mut cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
+                    let row = &mut cols[((ci * self.kh + i) * self.kw + j) * ld..][..ohw];
                     for y in 0..self.oh {
                         let iy = (y * sh + i * dh) as isize - ph as isize;
                         let dst = &mut row[y * self.ow..][..self.ow];
@@ -163,8 +164,9 @@ impl Geometry {
         }
     }
 
-    /// Adds the unfolded gradient `cols` back into one image's input gradient `dx`.
-    fn col2im<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T]) {
+    /// Adds the unfolded gradient `cols` (`[k, ohw]`, row stride `ld`) back into one image's
+    /// input gradient `dx`.
+    fn col2im<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T], ld: usize) {
         let (cg, ohw) = (self.cg(), self.ohw());
         let (sh, sw) = self.a.stride;
         let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
@@ -173,7 +175,7 @@ impl Geometry {
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let (lo, hi, shift) = self.valid_cols(j);
-                    let row = &cols[((ci * self.kh + i) * self.kw + j) * ohw..][..ohw];
+                    let row = &cols[((ci * self.kh + i) * self.kw + j) * ld..][..ohw];
                     for y in 0..self.oh {
                         let iy = (y * sh + i * dh) as isize - ph as isize;
                         if iy < 0 || iy >= self.h as isize {
@@ -181,10 +183,17 @@ impl Geometry {
                         }
                         let dst = &mut plane[iy as usize * self.w..][..self.w];
                         let src = &row[y * self.ow..][..self.ow];
-                        let start = (lo * sw) as isize + shift;
-                        for (k, &v) in src[lo..hi].iter().enumerate() {
-                            let d = &mut dst[start as usize + k * sw];
-                            *d = *d + v;
+                        let start = ((lo * sw) as isize + shift) as usize;
+                        if sw == 1 {
+                            let d = &mut dst[start..][..hi - lo];
+                            d.iter_mut()
+                                .zip(&src[lo..hi])
+                                .for_each(|(d, &v)| *d = *d + v);
+                        } else {
+                            for (k, &v) in src[lo..hi].iter().enumerate() {
+                                let d = &mut dst[start + k * sw];
+                                *d = *d + v;
+                            }
                         }
                     }
                 }
@@ -198,25 +207,97 @@ fn images_per_part(n: usize) -> usize {
     n.div_ceil(crate::parallel::num_threads()).max(1)
 }
 
+/// Output columns one matrix product covers: small images are unfolded several at a time, side
+/// by side, so that each product is large enough to run at the kernel's full speed.
+const COLUMNS_PER_PRODUCT: usize = 1024;
+
+/// The images of `range` in groups of up to `per` consecutive images.
+fn image_groups(range: std::ops::Range<usize>, per: usize) -> impl Iterator<Item = (usize, usize)> {
+    range
+        .clone()
+        .step_by(per)
+        .map(move |s| (s, per.min(range.end - s)))
+}
+
+impl Geometry {
+    /// Images unfolded side by side per product.
+    fn images_per_product(&self) -> usize {
+        (COLUMNS_PER_PRODUCT / self.ohw().max(1)).max(1)
+    }
+
+    /// Unfolds images `first..first + count`, channel group `gi`, side by side into `cols`
+    /// (`[k, count · ohw]`).
+    fn im2col_images<T: Float>(
+        &self,
+        x: &[T],
+        gi: usize,
+        first: usize,
+        count: usize,
+        cols: &mut [T],
+    ) {
+        let (chw, ohw) = (self.c * self.h * self.w, self.ohw());
+        for i in 0..count {
+            let xi = &x[(first + i) * chw..][..chw];
+            self.im2col(xi, gi, &mut cols[i * ohw..], count * ohw);
+        }
+    }
+
+    /// Copies group `gi` of images `first..first + count` of an output-shaped tensor into
+    /// `dst`, `[og, count · ohw]` (each image's block side by side).
+    fn gather_out<T: Float>(
+        &self,
+        src: &[T],
+        gi: usize,
+        first: usize,
+        count: usize,
+        dst: &mut [T],
+    ) {
+        let (og, ohw) = (self.og(), self.ohw());
+        for i in 0..count {
+            for oc in 0..og {
+                let from = &src[((first + i) * self.o + gi * og + oc) * ohw..][..ohw];
+                dst[oc * count * ohw + i * ohw..][..ohw].copy_from_slice(from);
+            }
+        }
+    }
+}
+
 fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let per_image = g.o * ohw;
     let mut out = vec![T::default(); g.n * per_image];
-    let chunk = images_per_part(g.n) * per_image;
-    crate::parallel::for_each_chunk_mut(&mut out, chunk, |part, dst| {
-        let mut cols = vec![T::default(); k * ohw];
-        for (i, img_out) in dst.chunks_mut(per_image).enumerate() {
-            let img = part * chunk / per_image + i;
-            let xi = &x[img * g.c * g.h * g.w..][..g.c * g.h * g.w];
+    let step = images_per_part(g.n);
+    let per = g.images_per_product().min(step);
+    crate::parallel::for_each_chunk_mut(&mut out, step * per_image, |part, dst| {
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut prod = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
             for gi in 0..g.a.groups {
-                g.im2col(xi, gi, &mut cols);
+                g.im2col_images(x, gi, first, count, &mut cols);
                 let w_g = &wt[gi * og * k..][..og * k];
-                let o_g = &mut img_out[gi * og * ohw..][..og * ohw];
-                gemm_into(og, ohw, k, o_g, false, w_g, (k, 1), &cols, (ohw, 1));
-            }
-            if let Some(b) = bias {
-                for (oc, plane) in img_out.chunks_mut(ohw).enumerate() {
-                    plane.iter_mut().for_each(|v| *v = *v + b[oc]);
+                gemm_into(
+                    og,
+                    width,
+                    k,
+                    &mut prod,
+                    false,
+                    w_g,
+                    (k, 1),
+                    &cols,
+                    (width, 1),
+                );
+                for i in 0..count {
+                    let img_out = &mut dst[(first - base + i) * per_image..][..per_image];
+                    for oc in 0..og {
+                        let plane = &mut img_out[(gi * og + oc) * ohw..][..ohw];
+                        plane.copy_from_slice(&prod[oc * width + i * ohw..][..ohw]);
+                        if let Some(b) = bias {
+                            let v = b[gi * og + oc];
+                            plane.iter_mut().for_each(|p| *p = *p + v);
+                        }
+                    }
                 }
             }
         }
@@ -224,45 +305,55 @@ fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec
     out
 }
 
-/// Input gradient: per image, `Wᵀ · grad_out` folded back.
+/// Input gradient: `Wᵀ · grad_out` for several images at once, folded back per image.
 fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let per_image = g.c * g.h * g.w;
     let mut dx = vec![T::default(); g.n * per_image];
-    let chunk = images_per_part(g.n) * per_image;
-    crate::parallel::for_each_chunk_mut(&mut dx, chunk, |part, dst| {
-        let mut cols = vec![T::default(); k * ohw];
-        for (i, img_dx) in dst.chunks_mut(per_image).enumerate() {
-            let img = part * chunk / per_image + i;
+    let step = images_per_part(g.n);
+    let per = g.images_per_product().min(step);
+    crate::parallel::for_each_chunk_mut(&mut dx, step * per_image, |part, dst| {
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut go = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
             for gi in 0..g.a.groups {
+                g.gather_out(gout, gi, first, count, &mut go);
                 let w_g = &wt[gi * og * k..][..og * k];
-                let go = &gout[(img * g.o + gi * og) * ohw..][..og * ohw];
                 // Wᵀ is [k, og]: row stride 1, column stride k.
-                gemm_into(k, ohw, og, &mut cols, false, w_g, (1, k), go, (ohw, 1));
-                g.col2im(&cols, gi, img_dx);
+                gemm_into(k, width, og, &mut cols, false, w_g, (1, k), &go, (width, 1));
+                for i in 0..count {
+                    let img_dx = &mut dst[(first - base + i) * per_image..][..per_image];
+                    g.col2im(&cols[i * ohw..], gi, img_dx, width);
+                }
             }
         }
     });
     dx
 }
 
-/// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, one partial sum per thread.
+/// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, several images per product, one partial sum
+/// per thread.
 fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let wsize = g.o * k;
     let step = images_per_part(g.n);
     let parts = g.n.div_ceil(step);
+    let per = g.images_per_product().min(step);
     let mut partial = vec![T::default(); parts * wsize];
     crate::parallel::for_each_chunk_mut(&mut partial, wsize, |part, acc| {
-        let mut cols = vec![T::default(); k * ohw];
-        for img in part * step..((part + 1) * step).min(g.n) {
-            let xi = &x[img * g.c * g.h * g.w..][..g.c * g.h * g.w];
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut go = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
             for gi in 0..g.a.groups {
-                g.im2col(xi, gi, &mut cols);
-                let go = &gout[(img * g.o + gi * og) * ohw..][..og * ohw];
+                g.im2col_images(x, gi, first, count, &mut cols);
+                g.gather_out(gout, gi, first, count, &mut go);
                 let a = &mut acc[gi * og * k..][..og * k];
-                // colsᵀ is [ohw, k]: row stride 1, column stride ohw.
-                gemm_into(og, k, ohw, a, true, go, (ohw, 1), &cols, (1, ohw));
+                // colsᵀ is [width, k]: row stride 1, column stride width.
+                gemm_into(og, k, width, a, true, &go, (width, 1), &cols, (1, width));
             }
         }
     });

@@ -164,12 +164,19 @@ pub fn max_pool2d(x: &Tensor, args: Pool2dArgs) -> Tensor {
         let g = g.contiguous();
         let dx = dispatch_float!(g.dtype(), "max_pool2d backward", T => g.with_slice::<T, _>(|gs| {
             let mut dx = vec![T::default(); in_shape.iter().product()];
-            for (plane, (gp, ip)) in gs.chunks(per).zip(idx.chunks(per)).enumerate() {
-                let d = &mut dx[plane * hw..][..hw];
-                for (&gv, &i) in gp.iter().zip(ip) {
-                    d[i as usize] += gv;
+            // Planes split across threads; each routes its gradients to the winning inputs.
+            let planes_per_part = (gs.len() / per.max(1))
+                .div_ceil(crate::parallel::num_threads())
+                .max(1);
+            crate::parallel::for_each_chunk_mut(&mut dx, planes_per_part * hw, |part, dpart| {
+                for (j, d) in dpart.chunks_mut(hw).enumerate() {
+                    let plane = part * planes_per_part + j;
+                    let (gp, ip) = (&gs[plane * per..][..per], &idx[plane * per..][..per]);
+                    for (&gv, &i) in gp.iter().zip(ip) {
+                        d[i as usize] += gv;
+                    }
                 }
-            }
+            });
             Tensor::from_vec(dx, &in_shape)
         }));
         vec![Some(dx)]
