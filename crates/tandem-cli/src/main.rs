@@ -1,5 +1,11 @@
-//! `tandem`: train the seed's MNIST network from the command line, resumably, and evaluate it.
+//! `tandem`: train the seed's MNIST network (or the lesson CNN) from the command line,
+//! resumably; evaluate it, classify images with it, run the ported lessons and the benchmarks.
 
+mod bench;
+mod models;
+mod plot;
+mod predict;
+mod programs;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -15,7 +21,8 @@ struct Cli {
 }
 
 /// Which idiom's program trains the network.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Idiom {
     /// nn.Module, CrossEntropyLoss, optim.Adam (PyTorch's default init)
     Torch,
@@ -34,11 +41,14 @@ pub enum Dataset {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the seed's 784-520-320-240-120-10 network (resumes from --out if a checkpoint is there)
+    /// Train the seed's MNIST network or the lesson CNN (resumes from --out if a checkpoint is there)
     Train {
         /// Idiom of the training program
         #[arg(long, value_enum, default_value_t = Idiom::Torch)]
         idiom: Idiom,
+        /// Network
+        #[arg(long, value_enum, default_value_t = models::ModelKind::Mlp)]
+        model: models::ModelKind,
         /// Dataset
         #[arg(long, value_enum, default_value_t = Dataset::Mnist)]
         dataset: Dataset,
@@ -61,6 +71,50 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Classify digit images (PNG files or IDX image files) with a trained network
+    Predict {
+        /// Directory written by `tandem train`
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// PNG or IDX (idx3-ubyte, optionally gzipped) files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// IDX label file for an IDX image file: also print the accuracy
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Dark digits on a light background (PNG): invert to MNIST's light-on-dark
+        #[arg(long)]
+        invert: bool,
+        /// Print at most this many predictions per file
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List the ported lessons, or run one (arguments after NAME go to the lesson)
+    Lessons {
+        /// List the lessons with what each does
+        #[arg(long)]
+        list: bool,
+        /// The lesson to run (`tandem lessons --list` names them)
+        name: Option<String>,
+        /// Arguments for the lesson (e.g. epochs)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the benchmarks and print their table; with --python, beside PyTorch's and Keras's
+    Bench {
+        /// Only these: b1, b1-keras, b2, b3, b4 (default: all)
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Python with torch/tensorflow/keras, to run the anchor scripts in the same sitting
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Directory of the anchor scripts
+        #[arg(long, default_value = "../shared/bench")]
+        anchors: PathBuf,
+        /// Threads for the anchors (tandem uses every core unless TANDEM_NUM_THREADS is set)
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Evaluate a checkpoint: test accuracy and the confusion matrix
     Eval {
         /// Directory written by `tandem train`
@@ -75,11 +129,54 @@ enum Command {
     },
 }
 
+fn run_program(name: &str) -> ExitCode {
+    let Some(program) = programs::find(name) else {
+        eprintln!("error: no program named '{name}' (tandem lessons --list)");
+        return ExitCode::from(2);
+    };
+    match (program.run)() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn lessons(list: bool, name: Option<String>, args: &[String]) -> Result<(), train::CliError> {
+    match name {
+        Some(name) if !list => {
+            let Some(p) = programs::find(&name).filter(|p| p.is_lesson()) else {
+                return Err(train::CliError::Usage(format!(
+                    "no lesson named '{name}' (tandem lessons --list names them)"
+                )));
+            };
+            let (ok, _) = programs::spawn(p.name, args, false)
+                .map_err(|e| train::CliError::Other(format!("starting {name}: {e}")))?;
+            if ok {
+                Ok(())
+            } else {
+                Err(train::CliError::Other(format!("lesson {name} failed")))
+            }
+        }
+        _ => {
+            for p in programs::PROGRAMS.iter().filter(|p| p.is_lesson()) {
+                println!("{:34} {}", p.name, p.summary());
+            }
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    if let Ok(name) = std::env::var(programs::PROGRAM_VAR) {
+        return run_program(&name);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train {
             idiom,
+            model,
             dataset,
             data,
             epochs,
@@ -89,6 +186,7 @@ fn main() -> ExitCode {
             seed,
         } => train::train(&train::TrainConfig {
             idiom,
+            model,
             dataset,
             data,
             epochs,
@@ -102,9 +200,27 @@ fn main() -> ExitCode {
             dataset,
             data,
         } => train::eval(&checkpoint, dataset, data.as_deref()),
+        Command::Predict {
+            checkpoint,
+            files,
+            labels,
+            invert,
+            limit,
+        } => predict::predict(&checkpoint, &files, labels.as_deref(), invert, limit),
+        Command::Lessons { list, name, args } => lessons(list, name, &args),
+        Command::Bench {
+            only,
+            python,
+            anchors,
+            threads,
+        } => bench::bench(&only, python.as_deref(), &anchors, threads),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ train::CliError::Usage(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

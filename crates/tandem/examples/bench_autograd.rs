@@ -57,7 +57,7 @@ fn measure(run: Steps, x: &Tensor, y: &Tensor) -> (f64, (Tensor, Tensor, Tensor)
     (times[1], last.expect("ran"))
 }
 
-fn main() {
+pub fn main() {
     let x = torch::tensor([1.0, 2.0, 3.0, 4.0, 5.0]);
     let y = torch::tensor([1.0, 2.0, 3.0, 4.0, 5.0]);
     let (us, (w, b, cost)) = measure(torch_steps, &x, &y);

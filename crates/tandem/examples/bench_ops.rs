@@ -69,7 +69,7 @@ fn op(name: &str, a: &Tensor, b: &Tensor, c: &Tensor) -> Tensor {
     }
 }
 
-fn main() {
+pub fn main() {
     let only: Option<String> = std::env::args().nth(1);
     torch::manual_seed(0);
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")

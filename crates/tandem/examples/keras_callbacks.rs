@@ -13,7 +13,7 @@ use tandem::tf::keras::{
 };
 use tandem::{tf, Tensor};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let out = std::path::PathBuf::from(
         args.next()

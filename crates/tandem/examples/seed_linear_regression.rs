@@ -61,7 +61,7 @@ fn tensorflow_idiom() -> (f32, f32, f32) {
     (w.item(), b.item(), cost.item())
 }
 
-fn main() {
+pub fn main() {
     println!("# PyTorch idiom\n    i|         W|         b|      cost");
     let (w, b, cost) = pytorch_idiom();
     println!("final W = {w:.7}, b = {b:.7}, cost = {cost:.7}");

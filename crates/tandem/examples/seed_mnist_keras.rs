@@ -72,7 +72,7 @@ impl Layer for Net {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "fit".into());
     let which = args.next().unwrap_or_else(|| "sgd".into());

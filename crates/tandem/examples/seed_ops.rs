@@ -8,7 +8,7 @@
 
 use tandem::{tf, torch};
 
-fn main() {
+pub fn main() {
     println!("# PyTorch idiom");
     let torch_add = torch::add(&torch::tensor([1.0, 2.0]), &torch::tensor([3.0, 4.0]));
     let torch_subtract = torch::subtract(&torch::tensor([5.0, 6.0]), &torch::tensor([2.0, 1.0]));

@@ -12,7 +12,7 @@ fn course_file(name: &str) -> std::path::PathBuf {
     here.join("../../../shared/data/zerotoall").join(name)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tandem::tf::random::set_seed(0);
     let xy = loadtxt(course_file("data-03-diabetes.csv"), LoadTxt::default())?;
     let x_data = xy.narrow(1, 0, 8).contiguous();

@@ -6,7 +6,7 @@
 use tandem::data::csv::{loadtxt, LoadTxt};
 use tandem::tf::keras::{self, layers::Dense, utils::to_categorical, FitArgs, Sequential};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tandem::tf::random::set_seed(0);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/zerotoall/data-04-zoo.csv");

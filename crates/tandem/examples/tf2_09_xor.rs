@@ -33,7 +33,7 @@ fn train(mut model: Sequential, x: &Tensor, y: &Tensor) -> Result<f64, keras::Ke
         .unwrap_or(0.0))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tf::random::set_seed(0);
     let x = tf::constant([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
     let y = tf::constant([[0.0], [1.0], [1.0], [0.0]]);

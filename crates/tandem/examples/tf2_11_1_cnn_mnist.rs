@@ -10,7 +10,7 @@ use tandem::tf::keras::{
 };
 use tandem::{tf, Tensor};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())

@@ -11,7 +11,7 @@ use tandem::tf::keras::{
 };
 use tandem::{tf, Tensor};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tf::random::set_seed(777);
     let sample = " if you want you";
     let mut idx2char: Vec<char> = sample.chars().collect(); // index -> char

@@ -29,7 +29,7 @@ fn min_max_scaler(data: &Tensor) -> Tensor {
     numerator / (denominator + 1e-7)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let iterations: usize = args.next().map(|e| e.parse()).transpose()?.unwrap_or(500);
     tf::random::set_seed(777);

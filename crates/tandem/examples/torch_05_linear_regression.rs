@@ -7,7 +7,7 @@ use tandem::torch;
 use tandem::torch::nn::{Linear, MSELoss, Module};
 use tandem::torch::optim::{Optimizer, SGD};
 
-fn main() {
+pub fn main() {
     torch::manual_seed(0);
     let x_data = torch::tensor([[1.0], [2.0], [3.0]]);
     let y_data = torch::tensor([[2.0], [4.0], [6.0]]);

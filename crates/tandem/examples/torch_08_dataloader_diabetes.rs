@@ -11,7 +11,7 @@ use tandem::torch::optim::{Optimizer, SGD};
 use tandem::torch::utils::data::{DataLoader, TensorDataset};
 use tandem::{torch, Tensor};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     torch::manual_seed(0);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/zerotoall/diabetes.csv.gz");

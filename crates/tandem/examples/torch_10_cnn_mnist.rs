@@ -41,7 +41,7 @@ impl Module for Net {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())

@@ -45,7 +45,7 @@ impl Model {
     }
 }
 
-fn main() {
+pub fn main() {
     torch::manual_seed(777);
     let x_data = [0i64, 1, 0, 2, 3, 3]; // hihell
     let y_data = [1i64, 0, 2, 3, 3, 4]; // ihello

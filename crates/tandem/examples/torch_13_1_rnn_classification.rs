@@ -150,7 +150,7 @@ fn trim(names: &Tensor) -> (Tensor, Vec<usize>) {
     (names.narrow(1, 0, longest), lengths)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_epochs: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())
