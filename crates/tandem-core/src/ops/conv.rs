@@ -364,15 +364,37 @@ fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
     dw
 }
 
-fn grad_bias<T: Float>(gout: &[T], g: &Geometry) -> Vec<T> {
-    let ohw = g.ohw();
-    let mut db = vec![0.0f64; g.o];
-    for img in gout.chunks(g.o * ohw) {
-        for (oc, plane) in img.chunks(ohw).enumerate() {
-            db[oc] += plane.iter().map(|v| v.to_f64()).sum::<f64>();
+/// Sum of a plane in float64 with eight independent accumulators (a single running sum is
+/// bound by the latency of each addition).
+fn plane_sum<T: Float>(plane: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut blocks = plane.chunks_exact(8);
+    for b in &mut blocks {
+        for (a, v) in acc.iter_mut().zip(b) {
+            *a += v.to_f64();
         }
     }
-    db.into_iter().map(T::from_f64).collect()
+    let tail: f64 = blocks.remainder().iter().map(|v| v.to_f64()).sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+/// Bias gradient: each channel's sum over images and positions, images split over threads.
+fn grad_bias<T: Float>(gout: &[T], g: &Geometry) -> Vec<T> {
+    let ohw = g.ohw();
+    let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
+    let mut partial = vec![0.0f64; parts * g.o];
+    crate::parallel::for_each_chunk_mut(&mut partial, g.o, |part, acc| {
+        for img in part * step..((part + 1) * step).min(g.n) {
+            let planes = &gout[img * g.o * ohw..][..g.o * ohw];
+            for (oc, plane) in planes.chunks(ohw).enumerate() {
+                acc[oc] += plane_sum(plane);
+            }
+        }
+    });
+    (0..g.o)
+        .map(|oc| T::from_f64((0..parts).map(|p| partial[p * g.o + oc]).sum()))
+        .collect()
 }
 
 /// `torch.nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)`:
