@@ -386,9 +386,7 @@ pub(crate) type Classifier = Box<dyn Fn(&Tensor) -> Tensor>;
 
 /// Loads the network saved in `dir` by `tandem train`, as a torch module (a Keras run's
 /// weights are mapped onto the same layers).
-pub(crate) fn load_trained(
-    dir: &Path,
-) -> Result<(RunInfo, Classifier), CliError> {
+pub(crate) fn load_trained(dir: &Path) -> Result<(RunInfo, Classifier), CliError> {
     let path = Metrics::path(dir);
     let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
     let saved: serde_json::Value = serde_json::from_str(&text)

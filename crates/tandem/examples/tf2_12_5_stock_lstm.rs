@@ -85,5 +85,34 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         .item::<f32>();
     println!("test windows: {}", test_x.shape()[0]);
     println!("RMSE: {rmse:.5}");
+    if let Some(path) = args.next() {
+        plot(
+            &path,
+            &test_y.to_vec::<f32>(),
+            &test_predict.to_vec::<f32>(),
+        )?;
+        println!("wrote {path}: truth (blue) and prediction (red)");
+    }
+    Ok(())
+}
+
+/// `plt.plot(testY); plt.plot(test_predict)` as a PNG.
+fn plot(path: &str, truth: &[f32], predicted: &[f32]) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = BitMapBackend::new(path, (800, 400)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(20)
+        .build_cartesian_2d(0..truth.len(), -0.1f32..1.1f32)?;
+    chart.configure_mesh().disable_mesh().draw()?;
+    chart.draw_series(LineSeries::new(
+        truth.iter().copied().enumerate(),
+        BLUE.stroke_width(2),
+    ))?;
+    chart.draw_series(LineSeries::new(
+        predicted.iter().copied().enumerate(),
+        RED.stroke_width(2),
+    ))?;
+    root.present()?;
     Ok(())
 }

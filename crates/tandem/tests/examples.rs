@@ -260,7 +260,11 @@ fn lesson_tf2_12_2_char_seq_rnn_reproduces_the_sentence() {
 
 #[test]
 fn lesson_tf2_12_5_stock_lstm_trains_and_reports_test_rmse() {
-    let out = run_with("tf2_12_5_stock_lstm", &["500"]);
+    let png = std::env::temp_dir().join(format!("tandem-stock-{}.png", std::process::id()));
+    let out = run_with("tf2_12_5_stock_lstm", &["500", png.to_str().unwrap()]);
+    let bytes = std::fs::read(&png).expect("the prediction-vs-truth plot");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    std::fs::remove_file(&png).unwrap();
     let value = |key: &str| -> f64 {
         let line = out
             .lines()
