@@ -262,6 +262,48 @@ impl Geometry {
     }
 }
 
+/// Unfolded rows up to which the products are computed directly (a few input channels with a
+/// small kernel, as a first layer on gray images): the rows are too few for a packing matrix
+/// kernel to pay off.
+const SMALL_K: usize = 32;
+
+/// `dst[m x n] = w[m x k] · cols[k x n]` as row updates (`dst_i += w_ik · cols_k`), which
+/// vectorize along the long rows.
+fn small_k_product<T: Float>(m: usize, n: usize, k: usize, dst: &mut [T], w: &[T], cols: &[T]) {
+    for (i, row) in dst[..m * n].chunks_mut(n).enumerate() {
+        row.fill(T::ZERO);
+        for (kk, c) in cols[..k * n].chunks(n).enumerate() {
+            let wv = w[i * k + kk];
+            row.iter_mut().zip(c).for_each(|(d, &v)| *d = *d + wv * v);
+        }
+    }
+}
+
+/// `acc[m x k] += g[m x n] · cols[k x n]ᵀ` as dot products of long rows, sixteen partial sums
+/// each so that they vectorize.
+fn small_k_accumulate<T: Float>(m: usize, n: usize, k: usize, acc: &mut [T], g: &[T], cols: &[T]) {
+    for i in 0..m {
+        let gi = &g[i * n..][..n];
+        for kk in 0..k {
+            let c = &cols[kk * n..][..n];
+            let mut lanes = [T::ZERO; 16];
+            let (gb, cb) = (gi.chunks_exact(16), c.chunks_exact(16));
+            let tail: T = gb
+                .remainder()
+                .iter()
+                .zip(cb.remainder())
+                .fold(T::ZERO, |s, (&a, &b)| s + a * b);
+            for (x, y) in gb.zip(cb) {
+                for l in 0..16 {
+                    lanes[l] = lanes[l] + x[l] * y[l];
+                }
+            }
+            let sum = lanes.iter().fold(tail, |s, &v| s + v);
+            acc[i * k + kk] = acc[i * k + kk] + sum;
+        }
+    }
+}
+
 fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let per_image = g.o * ohw;
@@ -277,17 +319,21 @@ fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec
             for gi in 0..g.a.groups {
                 g.im2col_images(x, gi, first, count, &mut cols);
                 let w_g = &wt[gi * og * k..][..og * k];
-                gemm_into(
-                    og,
-                    width,
-                    k,
-                    &mut prod,
-                    false,
-                    w_g,
-                    (k, 1),
-                    &cols,
-                    (width, 1),
-                );
+                if k <= SMALL_K {
+                    small_k_product(og, width, k, &mut prod, w_g, &cols);
+                } else {
+                    gemm_into(
+                        og,
+                        width,
+                        k,
+                        &mut prod,
+                        false,
+                        w_g,
+                        (k, 1),
+                        &cols,
+                        (width, 1),
+                    );
+                }
                 for i in 0..count {
                     let img_out = &mut dst[(first - base + i) * per_image..][..per_image];
                     for oc in 0..og {
@@ -353,7 +399,11 @@ fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
                 g.gather_out(gout, gi, first, count, &mut go);
                 let a = &mut acc[gi * og * k..][..og * k];
                 // colsᵀ is [width, k]: row stride 1, column stride width.
-                gemm_into(og, k, width, a, true, &go, (width, 1), &cols, (1, width));
+                if k <= SMALL_K {
+                    small_k_accumulate(og, width, k, a, &go, &cols);
+                } else {
+                    gemm_into(og, k, width, a, true, &go, (width, 1), &cols, (1, width));
+                }
             }
         }
     });
@@ -491,5 +541,67 @@ mod tests {
         let y = conv2d(&x, &w, None, Conv2dArgs::default());
         x.add_(1.0);
         y.sum().backward();
+    }
+
+    /// Direct evaluation of the convolution sum, for the reference.
+    fn naive(x: &[f64], xs: [usize; 4], w: &[f64], ws: [usize; 4], a: Conv2dArgs) -> Vec<f64> {
+        let g = Geometry::new(&xs, &ws, a);
+        let mut out = vec![0.0; g.n * g.o * g.oh * g.ow];
+        for n in 0..g.n {
+            for o in 0..g.o {
+                let gi = o / g.og();
+                for (yo, xo) in (0..g.oh).flat_map(|y| (0..g.ow).map(move |x| (y, x))) {
+                    let mut acc = 0.0;
+                    for c in 0..g.cg() {
+                        for (i, j) in (0..g.kh).flat_map(|i| (0..g.kw).map(move |j| (i, j))) {
+                            let iy = (yo * a.stride.0 + i * a.dilation.0) as isize
+                                - a.padding.0 as isize;
+                            let ix = (xo * a.stride.1 + j * a.dilation.1) as isize
+                                - a.padding.1 as isize;
+                            if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                                continue;
+                            }
+                            let xv = x[((n * g.c + gi * g.cg() + c) * g.h + iy as usize) * g.w
+                                + ix as usize];
+                            acc += xv * w[((o * g.cg() + c) * g.kh + i) * g.kw + j];
+                        }
+                    }
+                    out[((n * g.o + o) * g.oh + yo) * g.ow + xo] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    /// Layers with many unfolded rows go through the packed matrix kernel, and with small
+    /// images several images share one product: check both against the direct sum and the
+    /// gradients against finite differences (the PyTorch goldens cover the small-row path).
+    #[test]
+    fn wide_layers_match_the_direct_sum_and_finite_differences() {
+        crate::manual_seed(5);
+        let args = Conv2dArgs {
+            padding: (1, 1),
+            groups: 2,
+            ..Conv2dArgs::default()
+        };
+        let (xs, ws) = ([5usize, 8, 5, 4], [6usize, 4, 3, 3]); // 36 rows per group
+        let x = crate::randn(&xs).to_dtype(DType::Float64);
+        let w = crate::randn(&ws).to_dtype(DType::Float64);
+        let want = naive(&x.to_vec::<f64>(), xs, &w.to_vec::<f64>(), ws, args);
+        let got = conv2d(&x, &w, None, args).to_vec::<f64>();
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        let b = crate::randn(&[6]).to_dtype(DType::Float64);
+        let f = |t: &[Tensor]| conv2d(&t[0], &t[1], Some(&t[2]), args);
+        crate::autograd::gradcheck(
+            &f,
+            &[x.narrow(0, 0, 2).contiguous(), w, b],
+            1e-6,
+            1e-7,
+            1e-5,
+        )
+        .unwrap();
     }
 }
