@@ -262,48 +262,6 @@ impl Geometry {
     }
 }
 
-/// Unfolded rows up to which the products are computed directly (a few input channels with a
-/// small kernel, as a first layer on gray images): the rows are too few for a packing matrix
-/// kernel to pay off.
-const SMALL_K: usize = 32;
-
-/// `dst[m x n] = w[m x k] · cols[k x n]` as row updates (`dst_i += w_ik · cols_k`), which
-/// vectorize along the long rows.
-fn small_k_product<T: Float>(m: usize, n: usize, k: usize, dst: &mut [T], w: &[T], cols: &[T]) {
-    for (i, row) in dst[..m * n].chunks_mut(n).enumerate() {
-        row.fill(T::ZERO);
-        for (kk, c) in cols[..k * n].chunks(n).enumerate() {
-            let wv = w[i * k + kk];
-            row.iter_mut().zip(c).for_each(|(d, &v)| *d = *d + wv * v);
-        }
-    }
-}
-
-/// `acc[m x k] += g[m x n] · cols[k x n]ᵀ` as dot products of long rows, sixteen partial sums
-/// each so that they vectorize.
-fn small_k_accumulate<T: Float>(m: usize, n: usize, k: usize, acc: &mut [T], g: &[T], cols: &[T]) {
-    for i in 0..m {
-        let gi = &g[i * n..][..n];
-        for kk in 0..k {
-            let c = &cols[kk * n..][..n];
-            let mut lanes = [T::ZERO; 16];
-            let (gb, cb) = (gi.chunks_exact(16), c.chunks_exact(16));
-            let tail: T = gb
-                .remainder()
-                .iter()
-                .zip(cb.remainder())
-                .fold(T::ZERO, |s, (&a, &b)| s + a * b);
-            for (x, y) in gb.zip(cb) {
-                for l in 0..16 {
-                    lanes[l] = lanes[l] + x[l] * y[l];
-                }
-            }
-            let sum = lanes.iter().fold(tail, |s, &v| s + v);
-            acc[i * k + kk] = acc[i * k + kk] + sum;
-        }
-    }
-}
-
 fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let per_image = g.o * ohw;
@@ -399,11 +357,7 @@ fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
                 g.gather_out(gout, gi, first, count, &mut go);
                 let a = &mut acc[gi * og * k..][..og * k];
                 // colsᵀ is [width, k]: row stride 1, column stride width.
-                if k <= SMALL_K {
-                    small_k_accumulate(og, width, k, a, &go, &cols);
-                } else {
-                    gemm_into(og, k, width, a, true, &go, (width, 1), &cols, (1, width));
-                }
+                gemm_into(og, k, width, a, true, &go, (width, 1), &cols, (1, width));
             }
         }
     });
@@ -573,9 +527,8 @@ mod tests {
         out
     }
 
-    /// Layers with many unfolded rows go through the packed matrix kernel, and with small
-    /// images several images share one product: check both against the direct sum and the
-    /// gradients against finite differences (the PyTorch goldens cover the small-row path).
+    /// With small images several images share one matrix product: check a grouped, padded
+    /// layer against the direct sum and its gradients against finite differences.
     #[test]
     fn wide_layers_match_the_direct_sum_and_finite_differences() {
         crate::manual_seed(5);
