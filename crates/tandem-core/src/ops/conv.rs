@@ -277,21 +277,17 @@ fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec
             for gi in 0..g.a.groups {
                 g.im2col_images(x, gi, first, count, &mut cols);
                 let w_g = &wt[gi * og * k..][..og * k];
-                if k <= SMALL_K {
-                    small_k_product(og, width, k, &mut prod, w_g, &cols);
-                } else {
-                    gemm_into(
-                        og,
-                        width,
-                        k,
-                        &mut prod,
-                        false,
-                        w_g,
-                        (k, 1),
-                        &cols,
-                        (width, 1),
-                    );
-                }
+                gemm_into(
+                    og,
+                    width,
+                    k,
+                    &mut prod,
+                    false,
+                    w_g,
+                    (k, 1),
+                    &cols,
+                    (width, 1),
+                );
                 for i in 0..count {
                     let img_out = &mut dst[(first - base + i) * per_image..][..per_image];
                     for oc in 0..og {
