@@ -6,7 +6,8 @@
 //! - [`mnist`] and [`fashion_mnist`]: Keras-style `load_data()`, looking in `$TANDEM_DATA`, the
 //!   user cache and (Fashion-MNIST) the Debian package's directory; MNIST falls back to a
 //!   10,000-digit sample embedded in this crate, so programs run offline;
-//! - [`csv`]: `numpy.loadtxt`-like reading of delimited text into a 2-D tensor;
+//! - [`csv`]: `numpy.loadtxt`-like reading of delimited text into a 2-D tensor; [`read_text`]
+//!   for a whole (raw or gzip) text file;
 //! - [`Dataset`], [`TensorDataset`], [`Subset`], [`random_split`], [`train_test_split`];
 //! - [`DataLoader`]: seeded per-epoch shuffling, `drop_last`, background prefetch;
 //! - [`preprocessing`]: `to_categorical`, `scale_to_unit`, `MinMaxScaler`, `StandardScaler`,
@@ -48,6 +49,7 @@ mod loader;
 pub mod mnist;
 pub mod preprocessing;
 
+pub use bytes::read_text;
 pub use dataset::{
     random_split, random_split_fractions, train_test_split, Dataset, Subset, TensorDataset,
 };
