@@ -32,8 +32,8 @@ mod tensor;
 
 pub use dtype::{Buffer, DType, Element, Float};
 pub use ops::create::{
-    arange, eye, full, full_like, linspace, manual_seed, normal, ones, ones_like, rand, randint,
-    randn, randperm, uniform, with_rng, zeros, zeros_like,
+    arange, eye, full, full_like, linspace, manual_seed, multinomial, normal, ones, ones_like,
+    rand, randint, randn, randperm, uniform, with_rng, zeros, zeros_like,
 };
 pub use ops::{IntoIndex, Operand, TensorIndex};
 pub use shape::broadcast_shapes;

@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run --release --example torch_01_linear_model`
 
-fn main() {
+pub fn main() {
     let x_data = [1.0, 2.0, 3.0];
     let y_data = [2.0, 4.0, 6.0];
 

@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo run --release --example torch_02_manual_gradient`
 
-fn main() {
+pub fn main() {
     let x_data = [1.0, 2.0, 3.0];
     let y_data = [2.0, 4.0, 6.0];
 

@@ -7,7 +7,7 @@
 
 use tandem::{torch, Tensor};
 
-fn main() {
+pub fn main() {
     let x_data = [1.0, 2.0, 3.0];
     let y_data = [2.0, 4.0, 6.0];
     let w = torch::tensor([1.0]).requires_grad_(true);

@@ -27,7 +27,7 @@ impl Module for Model {
     }
 }
 
-fn main() {
+pub fn main() {
     torch::manual_seed(0);
     let x_data = torch::tensor([[1.0], [2.0], [3.0], [4.0]]);
     let y_data = torch::tensor([[0.0], [0.0], [1.0], [1.0]]);

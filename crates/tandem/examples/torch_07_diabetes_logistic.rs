@@ -39,7 +39,7 @@ impl Module for Model {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())

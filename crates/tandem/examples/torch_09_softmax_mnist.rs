@@ -80,7 +80,7 @@ fn softmax_loss() {
     );
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())

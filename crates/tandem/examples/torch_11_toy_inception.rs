@@ -101,7 +101,7 @@ impl Module for Net {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let epochs: usize = args.next().map(|e| e.parse()).transpose()?.unwrap_or(9);
     let batches: usize = args

@@ -221,7 +221,7 @@ impl Seq2Seq {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_epoch: usize = std::env::args()
         .nth(1)
         .map(|e| e.parse())

@@ -9,8 +9,8 @@
 #![allow(non_upper_case_globals)]
 
 pub use tandem_core::{
-    arange, eye, full, full_like, linspace, manual_seed, ones_like, rand, randint, randn, randperm,
-    zeros_like, DType, Device, IntoTensor, Operand, Tensor,
+    arange, eye, full, full_like, linspace, manual_seed, multinomial, ones_like, rand, randint,
+    randn, randperm, zeros_like, DType, Device, IntoTensor, Operand, Tensor,
 };
 
 /// `torch.float32`.

@@ -442,3 +442,33 @@ fn lesson_torch_14_2_seq2seq_with_attention_reproduces_its_toy_targets() {
     // PyTorch, same lesson on the same four lines with greedy decoding, 3 seeds: 37-46 epochs.
     assert!(epochs <= 100, "{out}");
 }
+
+#[test]
+fn lesson_torch_13_4_char_rnn_learns_past_character_frequencies_and_samples_text() {
+    let out = run_with("torch_13_4_char_rnn", &["300"]);
+    let losses: Vec<f64> = out
+        .lines()
+        .filter_map(|l| l.split("last 100: ").nth(1))
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 3, "{out}");
+    // Guessing uniformly over 128 codes costs ln 128 = 4.85 nats a character; knowing only how
+    // often each character occurs in the text, 3.20. After 300 lines the model is below both.
+    assert!(
+        losses[2] < 3.2 && losses[2] < losses[0],
+        "{losses:?}\n{out}"
+    );
+    let samples: Vec<&str> = out.lines().filter(|l| l.starts_with("Wh")).collect();
+    assert_eq!(samples.len(), 3);
+    assert!(samples.iter().all(|s| s.len() == 102), "{samples:?}");
+}
+
+#[test]
+fn lesson_tf2_12_1_hello_rnn_learns_ihello() {
+    let out = run("tf2_12_1_hello_rnn");
+    assert!(
+        out.contains("│ lstm (LSTM)                          │ (None, 6, 5)"),
+        "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("Prediction str: ihello"), "{out}");
+}

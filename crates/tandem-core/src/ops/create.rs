@@ -142,6 +142,73 @@ pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
     random(shape, DType::Int64, |r| r.gen_range(low..high) as f64)
 }
 
+/// Draws `num_samples` category indices from the non-negative `weights` (1-D, or one row
+/// per draw set of a 2-D tensor), as int64 (`torch.multinomial`): with `replacement` every
+/// draw uses all weights, without it each category is drawn at most once. Uses the seeded
+/// generator (`manual_seed`).
+///
+/// ```
+/// tandem_core::manual_seed(0);
+/// let w = tandem_core::Tensor::from_vec(vec![0.0f32, 0.0, 5.0, 0.0], &[4]);
+/// assert_eq!(tandem_core::multinomial(&w, 3, true).to_vec::<i64>(), [2, 2, 2]);
+/// let rows = tandem_core::Tensor::from_vec(vec![1.0f32, 1.0, 1.0, 0.0, 0.0, 1.0], &[2, 3]);
+/// let d = tandem_core::multinomial(&rows, 1, false).to_vec::<i64>();
+/// assert!(d[0] < 3 && d[1] == 2);
+/// let mut all = tandem_core::multinomial(&rows.narrow(0, 0, 1), 3, false).to_vec::<i64>();
+/// all.sort();
+/// assert_eq!(all, [0, 1, 2]); // without replacement: each category once
+/// ```
+pub fn multinomial(weights: &Tensor, num_samples: usize, replacement: bool) -> Tensor {
+    use rand::distributions::WeightedIndex;
+    assert!(
+        (1..=2).contains(&weights.ndim()),
+        "multinomial: prob_dist must be 1 or 2 dim, got shape {:?}",
+        weights.shape()
+    );
+    let cats = *weights.shape().last().expect("1-D or 2-D");
+    let rows: Vec<Vec<f64>> = weights
+        .detach()
+        .to_dtype(DType::Float64)
+        .reshape(&[-1, cats as isize])
+        .to_vec::<f64>()
+        .chunks(cats.max(1))
+        .map(<[f64]>::to_vec)
+        .collect();
+    let mut out = Vec::with_capacity(rows.len() * num_samples);
+    with_rng(|r| {
+        for (i, mut w) in rows.into_iter().enumerate() {
+            assert!(
+                w.iter().all(|v| v.is_finite() && *v >= 0.0),
+                "multinomial: row {i} has negative, infinite or NaN weights"
+            );
+            let positive = w.iter().filter(|v| **v > 0.0).count();
+            assert!(
+                replacement || num_samples <= positive,
+                "multinomial: cannot draw {num_samples} samples without replacement from {positive} categories with nonzero weight (row {i})"
+            );
+            for _ in 0..num_samples {
+                let dist = WeightedIndex::new(&w)
+                    .unwrap_or_else(|_| panic!("multinomial: row {i} has no positive weight"));
+                let k = dist.sample(r);
+                out.push(k as i64);
+                if !replacement {
+                    w[k] = 0.0;
+                }
+            }
+        }
+    });
+    let mut shape = weights.shape()[..weights.ndim() - 1].to_vec();
+    shape.push(num_samples);
+    Tensor::from_vec(out, &shape)
+}
+
+impl Tensor {
+    /// `x.multinomial(num_samples, replacement)`: see [`multinomial`].
+    pub fn multinomial(&self, num_samples: usize, replacement: bool) -> Tensor {
+        multinomial(self, num_samples, replacement)
+    }
+}
+
 /// A random permutation of `0..n` as int64 (`torch.randperm`).
 pub fn randperm(n: usize) -> Tensor {
     let mut idx: Vec<i64> = (0..n as i64).collect();
@@ -157,5 +224,33 @@ impl Tensor {
     pub fn from_fn<T: Element>(shape: &[usize], f: impl Fn(usize) -> T) -> Tensor {
         let n: usize = shape.iter().product();
         Tensor::from_vec((0..n).map(f).collect(), shape)
+    }
+}
+
+#[cfg(test)]
+mod multinomial_tests {
+    #[test]
+    fn draws_follow_the_weights() {
+        crate::manual_seed(11);
+        let w = crate::Tensor::from_vec(vec![1.0f32, 3.0], &[2]);
+        let n = 20_000;
+        let ones = super::multinomial(&w, n, true)
+            .to_vec::<i64>()
+            .iter()
+            .filter(|&&k| k == 1)
+            .count();
+        // Binomial(20000, 0.75): standard deviation 61 draws; allow five.
+        let p = ones as f64 / n as f64;
+        assert!(
+            (p - 0.75).abs() < 5.0 * (0.75f64 * 0.25 / n as f64).sqrt(),
+            "{p}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "without replacement from 1 categories")]
+    fn too_many_draws_without_replacement_panic() {
+        let w = crate::Tensor::from_vec(vec![0.0f32, 2.0], &[2]);
+        super::multinomial(&w, 2, false);
     }
 }
