@@ -106,8 +106,12 @@ impl Metrics {
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
         let saved: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
-        let saved_info: RunInfo = serde_json::from_value(saved["run"].clone())
-            .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
+        let saved_info: RunInfo = serde_json::from_value(saved["run"].clone()).map_err(|e| {
+            CliError::Other(format!(
+                "{}: not a run of this tandem train ({e}); use another --out",
+                path.display()
+            ))
+        })?;
         if (saved_info.idiom, saved_info.model) != (info.idiom, info.model) {
             return Err(CliError::Other(format!(
                 "{} holds a {:?} {:?} run; this is {:?} {:?} (use another --out)",
