@@ -131,6 +131,32 @@ impl Loss {
         })
     }
 
+    /// Mean loss over the batch, from the logits of the model's final softmax (categorical
+    /// losses) or sigmoid (binary cross-entropy) when they are given, as Keras does inside
+    /// `fit` and `evaluate`: `log(softmax(z))` computed as `log_softmax(z)` keeps gradients
+    /// where the probabilities saturate.
+    pub fn compute_with_logits(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        logits: Option<&crate::layers::Logits>,
+    ) -> Tensor {
+        use crate::layers::Activation::{Sigmoid, Softmax};
+        let from = |want| logits.filter(|l| l.activation == want).map(|l| &l.values);
+        match (*self, from(Softmax), from(Sigmoid)) {
+            (Loss::CategoricalCrossentropy { from_logits: false }, Some(z), _) => {
+                Loss::CategoricalCrossentropy { from_logits: true }.compute(y_true, z)
+            }
+            (Loss::SparseCategoricalCrossentropy { from_logits: false }, Some(z), _) => {
+                Loss::SparseCategoricalCrossentropy { from_logits: true }.compute(y_true, z)
+            }
+            (Loss::BinaryCrossentropy { from_logits: false }, _, Some(z)) => {
+                Loss::BinaryCrossentropy { from_logits: true }.compute(y_true, z)
+            }
+            _ => self.compute(y_true, y_pred),
+        }
+    }
+
     /// Mean loss over the batch.
     pub fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
         match *self {

@@ -2,7 +2,7 @@
 
 use crate::callbacks::{Callback, TrainingState};
 use crate::error::KerasError;
-use crate::layers::{as_float, Layer};
+use crate::layers::{as_float, Layer, Logits};
 use crate::losses::{IntoLoss, Loss};
 use crate::metrics::Metric;
 use crate::optimizers::{IntoOptimizer, OptimizerSpec};
@@ -42,6 +42,15 @@ impl Layer for Stack {
         self.layers
             .iter()
             .fold(x.clone(), |h, l| l.call(&h, training))
+    }
+    fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
+        match self.layers.split_last() {
+            Some((last, rest)) => {
+                let h = rest.iter().fold(x.clone(), |h, l| l.call(&h, training));
+                last.call_with_logits(&h, training)
+            }
+            None => (x.clone(), None),
+        }
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         self.layers
@@ -292,11 +301,14 @@ impl<L: Layer> Model<L> {
     }
 
     fn train_batch(&mut self, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
-        let out = self.net.apply(x, true);
+        if !self.net.built() {
+            self.net.build(&x.shape()[1..]);
+        }
+        let (out, logits) = self.net.call_with_logits(x, true);
         let c = self.compiled.as_mut().expect("compiled");
         let opt = c.state.as_mut().expect("prepared");
         opt.zero_grad();
-        let mut loss = c.loss.compute(y, &out);
+        let mut loss = c.loss.compute_with_logits(y, &out, logits.as_ref());
         if let Some(penalty) = self.net.regularization_loss() {
             // Keras adds `model.losses` to the loss it reports and differentiates.
             loss = &loss + &penalty;
@@ -419,10 +431,13 @@ impl<L: Layer> Model<L> {
     }
 
     fn evaluate_logs(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Vec<(String, f64)> {
-        let pred = self.predict_batched(x, batch_size);
+        let (pred, logits) = self.predict_with_logits(x, batch_size);
         let c = self.compiled.as_mut().expect("compiled");
         autograd::no_grad(|| {
-            let loss = c.loss.compute(y, &pred).item::<f32>() as f64;
+            let loss = c
+                .loss
+                .compute_with_logits(y, &pred, logits.as_ref())
+                .item::<f32>() as f64;
             let mut logs = vec![("loss".to_string(), loss)];
             for m in &mut c.metrics {
                 let mut m = m.clone();
@@ -461,6 +476,31 @@ impl<L: Layer> Model<L> {
                 .collect();
             let refs: Vec<&Tensor> = parts.iter().collect();
             Tensor::cat(&refs, 0)
+        })
+    }
+
+    /// Outputs in inference mode, and the final softmax/sigmoid's logits when there is one.
+    fn predict_with_logits(&mut self, x: &Tensor, batch_size: usize) -> (Tensor, Option<Logits>) {
+        let x = as_float(x);
+        let n = x.shape()[0];
+        if !self.net.built() && n > 0 {
+            self.net.build(&x.shape()[1..]);
+        }
+        autograd::no_grad(|| {
+            let parts: Vec<(Tensor, Option<Logits>)> = (0..n)
+                .step_by(batch_size.max(1))
+                .map(|s| {
+                    self.net
+                        .call_with_logits(&x.narrow(0, s, batch_size.min(n - s)), false)
+                })
+                .collect();
+            let outs: Vec<&Tensor> = parts.iter().map(|(o, _)| o).collect();
+            let logits: Option<Vec<&Logits>> = parts.iter().map(|(_, l)| l.as_ref()).collect();
+            let logits = logits.filter(|l| !l.is_empty()).map(|l| Logits {
+                activation: l[0].activation,
+                values: Tensor::cat(&l.iter().map(|l| &l.values).collect::<Vec<_>>(), 0),
+            });
+            (Tensor::cat(&outs, 0), logits)
         })
     }
 

@@ -186,3 +186,64 @@ fn weights_round_trip() {
     );
     std::fs::remove_file(&path).unwrap();
 }
+
+/// A one-layer softmax model whose logits for the single sample are [0, 50]: the softmax is
+/// [2e-22, 1] in float32, and the true class is 0.
+fn saturated(activation: &str, units: usize) -> Sequential {
+    let m = Sequential::new(vec![Box::new(
+        Dense::new(units).activation(activation).input_dim(1),
+    )]);
+    let w = m.weights();
+    tandem_core::autograd::no_grad(|| {
+        let kernel: Vec<f32> = if units == 2 {
+            vec![0.0, 50.0]
+        } else {
+            vec![-50.0]
+        };
+        w[0].copy_(&Tensor::from_vec(kernel, &[units, 1]));
+        w[1].copy_(&tandem_core::zeros(&[units], tandem_core::DType::Float32));
+    });
+    m
+}
+
+#[test]
+fn cross_entropy_after_softmax_or_sigmoid_uses_the_logits_as_keras_does() {
+    let x = Tensor::from_vec(vec![1.0f32], &[1, 1]);
+    // Categorical: -log softmax([0, 50])[0] = 50 + log(1 + e^-50) = 50 (clipping the
+    // probability at 1e-7 would give 16.118 and no gradient).
+    let mut m = saturated("softmax", 2);
+    m.compile("sgd", "categorical_crossentropy", &[]).unwrap();
+    let y = Tensor::from_vec(vec![1.0f32, 0.0], &[1, 2]);
+    let loss = m.evaluate(&x, &y, 1).unwrap()[0].1;
+    assert!((loss - 50.0).abs() < 1e-3, "{loss}");
+    let mut m = saturated("softmax", 2);
+    m.compile("sgd", "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let loss = m
+        .evaluate(&x, &Tensor::from_vec(vec![0i64], &[1]), 1)
+        .unwrap()[0]
+        .1;
+    assert!((loss - 50.0).abs() < 1e-3, "{loss}");
+    // Binary: sigmoid(-50) for a positive label: -log sigmoid(-50) = 50.
+    let mut m = saturated("sigmoid", 1);
+    m.compile("sgd", "binary_crossentropy", &[]).unwrap();
+    let y = Tensor::from_vec(vec![1.0f32], &[1, 1]);
+    let loss = m.evaluate(&x, &y, 1).unwrap()[0].1;
+    assert!((loss - 50.0).abs() < 1e-3, "{loss}");
+    // And training moves the saturated weights: the gradient of the logit loss is ~1 per
+    // logit, so one SGD(0.01) step changes the kernel by about 0.01.
+    let before = m.weights()[0].to_vec::<f32>()[0];
+    m.fit(
+        &x,
+        &y,
+        FitArgs {
+            epochs: 1,
+            batch_size: 1,
+            verbose: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let after = m.weights()[0].to_vec::<f32>()[0];
+    assert!((after - before - 0.01).abs() < 1e-4, "{before} -> {after}");
+}

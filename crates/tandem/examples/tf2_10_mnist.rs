@@ -7,11 +7,9 @@
 //! - `deep` (10-4): four `Dense(512, relu)` layers, glorot normal;
 //! - `dropout` (10-5): the deep network with `Dropout(0.3)` after each hidden layer.
 //!
-//! Every variant sees the pixels scaled to [0, 1]. Lessons 10-2 to 10-5 feed the raw values
-//! 0..255, which Keras survives because it computes `categorical_crossentropy` of a softmax
-//! layer from the layer's logits; tandem's Keras computes it from the clipped probabilities, so
-//! with raw pixels the first saturated softmax outputs stop the gradient and the network
-//! collapses to one class.
+//! As in the lessons, 10-1 scales the pixels to [0, 1] and 10-2 to 10-5 feed the raw values
+//! 0..255: the networks survive the saturated softmax because `categorical_crossentropy` after
+//! a softmax layer is computed from the layer's logits, as Keras does.
 //!
 //! Run: `cargo run --release --example tf2_10_mnist -- [softmax|nn|xavier|deep|dropout] [epochs]`
 //! (default `dropout`, 15 epochs as the lessons).
@@ -36,8 +34,9 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ((x_train, y_train), (x_test, y_test)) = keras::datasets::mnist::load_sample();
     println!("{:?}", x_train.shape());
-    // normalizing data
-    let (x_train, x_test) = (x_train.float() / 255.0, x_test.float() / 255.0);
+    // 10-1 normalizes the pixels; 10-2 to 10-5 feed the raw values 0..255.
+    let scale = if variant == "softmax" { 255.0 } else { 1.0 };
+    let (x_train, x_test) = (x_train.float() / scale, x_test.float() / scale);
     // change data shape
     let x_train = x_train.reshape(&[x_train.shape()[0] as isize, 28 * 28]);
     let x_test = x_test.reshape(&[x_test.shape()[0] as isize, 28 * 28]);

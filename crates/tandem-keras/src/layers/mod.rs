@@ -62,6 +62,33 @@ pub trait Layer: Send + Sync {
         }
         self.call(x, training)
     }
+    /// The call, plus the input of the final softmax or sigmoid when the output comes out of
+    /// one. Keras keeps these logits on the output (`_keras_logits`) and its cross-entropy
+    /// losses use them, so saturated probabilities still have gradients.
+    fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
+        (self.call(x, training), None)
+    }
+}
+
+/// The pre-activation values of an output that ends in a softmax or a sigmoid.
+#[derive(Clone, Debug)]
+pub struct Logits {
+    /// Which activation produced the output.
+    pub activation: Activation,
+    /// Its input.
+    pub values: Tensor,
+}
+
+impl Activation {
+    /// Applies the function, keeping the logits when it is a softmax or a sigmoid.
+    pub fn apply_with_logits(self, x: &Tensor) -> (Tensor, Option<Logits>) {
+        let keep = matches!(self, Activation::Softmax | Activation::Sigmoid);
+        let logits = keep.then(|| Logits {
+            activation: self,
+            values: x.clone(),
+        });
+        (self.apply(x), logits)
+    }
 }
 
 /// Activation functions by Keras name.
@@ -311,6 +338,10 @@ impl Layer for Dense {
         let lin = self.linear.as_ref().expect("Dense called before build");
         self.activation.apply(&lin.forward(x))
     }
+    fn call_with_logits(&self, x: &Tensor, _training: bool) -> (Tensor, Option<Logits>) {
+        let lin = self.linear.as_ref().expect("Dense called before build");
+        self.activation.apply_with_logits(&lin.forward(x))
+    }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         let mut s = input_shape.to_vec();
         if let Some(l) = s.last_mut() {
@@ -426,6 +457,9 @@ impl Layer for ActivationLayer {
     }
     fn call(&self, x: &Tensor, _training: bool) -> Tensor {
         self.0.apply(x)
+    }
+    fn call_with_logits(&self, x: &Tensor, _training: bool) -> (Tensor, Option<Logits>) {
+        self.0.apply_with_logits(x)
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         input_shape.to_vec()

@@ -6,7 +6,7 @@
 //! candidate) where the op expects PyTorch's (reset, update, new), so its blocks are reordered
 //! on the way in; with `reset_after=True` (Keras 3's default) the equations are PyTorch's.
 
-use super::{Initializer, Layer};
+use super::{Initializer, Layer, Logits};
 use tandem_core::ops::recurrent::{recurrent_layer, RnnMode};
 use tandem_core::{DType, Tensor};
 use tandem_nn::init;
@@ -409,13 +409,23 @@ impl Layer for TimeDistributed {
         self.inner.built()
     }
     fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_with_logits(x, training).0
+    }
+    fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
         let (b, t) = (x.shape()[0] as isize, x.shape()[1] as isize);
         let mut flat: Vec<isize> = vec![b * t];
         flat.extend(x.shape()[2..].iter().map(|&d| d as isize));
-        let y = self.inner.call(&x.reshape(&flat), training);
-        let mut shape: Vec<isize> = vec![b, t];
-        shape.extend(y.shape()[1..].iter().map(|&d| d as isize));
-        y.reshape(&shape)
+        let (y, logits) = self.inner.call_with_logits(&x.reshape(&flat), training);
+        let unflat = |y: &Tensor| {
+            let mut shape: Vec<isize> = vec![b, t];
+            shape.extend(y.shape()[1..].iter().map(|&d| d as isize));
+            y.reshape(&shape)
+        };
+        let logits = logits.map(|l| Logits {
+            values: unflat(&l.values),
+            activation: l.activation,
+        });
+        (unflat(&y), logits)
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         let mut s = vec![input_shape[0]];
