@@ -34,7 +34,7 @@ pub struct RNNBase {
 struct RunOut {
     output: Tensor,
     h_n: Tensor,
-    c_n: Tensor,
+    c_n: Option<Tensor>,
 }
 
 impl RNNBase {
@@ -141,7 +141,7 @@ impl RNNBase {
         RunOut {
             output,
             h_n: drop_batch(h_n),
-            c_n: drop_batch(c_n),
+            c_n: c_n.map(drop_batch),
         }
     }
 
@@ -167,7 +167,7 @@ impl RNNBase {
         b: usize,
         h0: Option<&Tensor>,
         c0: Option<&Tensor>,
-    ) -> (Tensor, Tensor, Tensor) {
+    ) -> (Tensor, Tensor, Option<Tensor>) {
         let name = self.name();
         let dt = input.dtype();
         let (h, dirs) = (self.hidden_size, self.directions());
@@ -235,13 +235,11 @@ impl RNNBase {
             }
         }
         let stack = |v: &[Tensor]| {
-            if v.is_empty() {
-                return tandem_core::zeros(&[0], dt);
-            }
             let refs: Vec<&Tensor> = v.iter().collect();
             Tensor::stack(&refs, 0)
         };
-        (input, stack(&hs), stack(&cs))
+        let c_n = (self.mode == RnnMode::Lstm).then(|| stack(&cs));
+        (input, stack(&hs), c_n)
     }
 
     /// Runs over a packed batch, on its packed rows: the output is packed the same way; the
@@ -251,7 +249,7 @@ impl RNNBase {
         x: &PackedSequence,
         h0: Option<&Tensor>,
         c0: Option<&Tensor>,
-    ) -> (PackedSequence, Tensor, Tensor) {
+    ) -> (PackedSequence, Tensor, Option<Tensor>) {
         self.check_features(&x.data);
         let index = |v: &[usize]| {
             let v: Vec<i64> = v.iter().map(|&i| i as i64).collect();
@@ -269,20 +267,14 @@ impl RNNBase {
             h0.as_ref(),
             c0.as_ref(),
         );
-        let from_sorted = |s: Tensor| {
-            if s.numel() == 0 {
-                s
-            } else {
-                s.index_select(1, &unsorted)
-            }
-        };
+        let from_sorted = |s: Tensor| s.index_select(1, &unsorted);
         let out = PackedSequence {
             data,
             batch_sizes: x.batch_sizes.clone(),
             sorted_indices: x.sorted_indices.clone(),
             unsorted_indices: x.unsorted_indices.clone(),
         };
-        (out, from_sorted(h_n), from_sorted(c_n))
+        (out, from_sorted(h_n), c_n.map(from_sorted))
     }
 
     fn name(&self) -> &'static str {
@@ -491,7 +483,7 @@ impl LSTM {
         state: Option<(&Tensor, &Tensor)>,
     ) -> (Tensor, (Tensor, Tensor)) {
         let o = self.0.run(x, state.map(|s| s.0), state.map(|s| s.1));
-        (o.output, (o.h_n, o.c_n))
+        (o.output, (o.h_n, o.c_n.expect("an LSTM has a cell state")))
     }
 
     /// `lstm(packed, (h0, c0))` on a [`PackedSequence`].
@@ -501,6 +493,6 @@ impl LSTM {
         state: Option<(&Tensor, &Tensor)>,
     ) -> (PackedSequence, (Tensor, Tensor)) {
         let (out, h, c) = self.0.run_packed(x, state.map(|s| s.0), state.map(|s| s.1));
-        (out, (h, c))
+        (out, (h, c.expect("an LSTM has a cell state")))
     }
 }

@@ -317,3 +317,23 @@ fn wrong_input_size_names_the_layer_and_sizes() {
         "{msg}"
     );
 }
+
+#[test]
+fn unbatched_input_gives_the_batch_of_one_without_its_batch_dimension() {
+    // PyTorch accepts [T, F] and returns [T, H] and [layers, H]; the values are those of the
+    // same sequence as a batch of one.
+    tandem_core::manual_seed(2);
+    let x = tandem_core::randn(&[5, 3]);
+    let gru = GRU::new(3, 4).num_layers(2);
+    let (out, h) = gru.forward_with(&x, None);
+    let (out1, h1) = gru.forward_with(&x.unsqueeze(1), None);
+    assert_eq!((out.shape(), h.shape()), (&[5, 4][..], &[2, 4][..]));
+    assert_eq!(out.to_vec::<f32>(), out1.to_vec::<f32>());
+    assert_eq!(h.to_vec::<f32>(), h1.to_vec::<f32>());
+    let lstm = LSTM::new(3, 4);
+    let (out, (h, c)) = lstm.forward_with(&x, None);
+    assert_eq!(
+        (out.shape(), h.shape(), c.shape()),
+        (&[5, 4][..], &[1, 4][..], &[1, 4][..])
+    );
+}
