@@ -39,9 +39,7 @@ impl Layer for Stack {
         self.layers.first().and_then(|l| l.declared_input_shape())
     }
     fn call(&self, x: &Tensor, training: bool) -> Tensor {
-        self.layers
-            .iter()
-            .fold(x.clone(), |h, l| l.call(&h, training))
+        self.call_with_logits(x, training).0
     }
     fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
         match self.layers.split_last() {
@@ -464,43 +462,41 @@ impl<L: Layer> Model<L> {
     }
 
     fn predict_batched(&mut self, x: &Tensor, batch_size: usize) -> Tensor {
-        let x = as_float(x);
-        let n = x.shape()[0];
-        autograd::no_grad(|| {
-            let parts: Vec<Tensor> = (0..n)
-                .step_by(batch_size.max(1))
-                .map(|s| {
-                    self.net
-                        .apply(&x.narrow(0, s, batch_size.min(n - s)), false)
-                })
-                .collect();
-            let refs: Vec<&Tensor> = parts.iter().collect();
-            Tensor::cat(&refs, 0)
-        })
+        let parts = self.in_batches(x, batch_size, |net, xb| net.call(xb, false));
+        cat_rows(parts.iter())
     }
 
     /// Outputs in inference mode, and the final softmax/sigmoid's logits when there is one.
     fn predict_with_logits(&mut self, x: &Tensor, batch_size: usize) -> (Tensor, Option<Logits>) {
+        let parts = self.in_batches(x, batch_size, |net, xb| net.call_with_logits(xb, false));
+        let out = cat_rows(parts.iter().map(|(o, _)| o));
+        let logits: Option<Vec<&Logits>> = parts.iter().map(|(_, l)| l.as_ref()).collect();
+        let logits = logits.filter(|l| !l.is_empty()).map(|l| Logits {
+            activation: l[0].activation,
+            values: cat_rows(l.iter().map(|l| &l.values)),
+        });
+        (out, logits)
+    }
+
+    /// `f` on consecutive batches of `x` (as float) without recording gradients; the model is
+    /// built from `x` first if needed.
+    fn in_batches<R>(
+        &mut self,
+        x: &Tensor,
+        batch_size: usize,
+        f: impl Fn(&L, &Tensor) -> R,
+    ) -> Vec<R> {
         let x = as_float(x);
         let n = x.shape()[0];
         if !self.net.built() && n > 0 {
             self.net.build(&x.shape()[1..]);
         }
+        let net = &self.net;
         autograd::no_grad(|| {
-            let parts: Vec<(Tensor, Option<Logits>)> = (0..n)
+            (0..n)
                 .step_by(batch_size.max(1))
-                .map(|s| {
-                    self.net
-                        .call_with_logits(&x.narrow(0, s, batch_size.min(n - s)), false)
-                })
-                .collect();
-            let outs: Vec<&Tensor> = parts.iter().map(|(o, _)| o).collect();
-            let logits: Option<Vec<&Logits>> = parts.iter().map(|(_, l)| l.as_ref()).collect();
-            let logits = logits.filter(|l| !l.is_empty()).map(|l| Logits {
-                activation: l[0].activation,
-                values: Tensor::cat(&l.iter().map(|l| &l.values).collect::<Vec<_>>(), 0),
-            });
-            (Tensor::cat(&outs, 0), logits)
+                .map(|s| f(net, &x.narrow(0, s, batch_size.min(n - s))))
+                .collect()
         })
     }
 
@@ -665,4 +661,10 @@ fn readable_size(bytes: usize) -> String {
         v /= 1024.0;
     }
     unreachable!("GB returns")
+}
+
+/// Batches' results joined along the first axis.
+fn cat_rows<'a>(parts: impl Iterator<Item = &'a Tensor>) -> Tensor {
+    let refs: Vec<&Tensor> = parts.collect();
+    Tensor::cat(&refs, 0)
 }

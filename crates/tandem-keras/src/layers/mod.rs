@@ -334,9 +334,8 @@ impl Layer for Dense {
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
         self.input_dim.map(|d| vec![d])
     }
-    fn call(&self, x: &Tensor, _training: bool) -> Tensor {
-        let lin = self.linear.as_ref().expect("Dense called before build");
-        self.activation.apply(&lin.forward(x))
+    fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_with_logits(x, training).0
     }
     fn call_with_logits(&self, x: &Tensor, _training: bool) -> (Tensor, Option<Logits>) {
         let lin = self.linear.as_ref().expect("Dense called before build");
@@ -455,8 +454,8 @@ impl Layer for ActivationLayer {
     fn name(&self) -> String {
         "activation".into()
     }
-    fn call(&self, x: &Tensor, _training: bool) -> Tensor {
-        self.0.apply(x)
+    fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_with_logits(x, training).0
     }
     fn call_with_logits(&self, x: &Tensor, _training: bool) -> (Tensor, Option<Logits>) {
         self.0.apply_with_logits(x)
