@@ -10,12 +10,16 @@ pub type Dims = SmallVec<[usize; 6]>;
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     let n = shape.len();
     if n <= 6 {
-        // Fill a plain array and move it in whole: cheaper than writing into the small vector.
+        // A fully unrolled loop over a plain array keeps the strides in registers; writing
+        // them one by one into memory and reading the array back whole stalls store
+        // forwarding, which cost more than the rest of a small op's bookkeeping.
         let mut buf = [0usize; 6];
         let mut acc = 1;
-        for i in (0..n).rev() {
-            buf[i] = acc;
-            acc *= shape[i].max(1);
+        for i in (0..6).rev() {
+            if i < n {
+                buf[i] = acc;
+                acc *= shape[i].max(1);
+            }
         }
         return Dims::from_buf_and_len(buf, n);
     }
