@@ -84,12 +84,12 @@ pub(crate) fn binary_kernel<T: Element, U: Element>(
     op: &str,
     f: impl Fn(T, T) -> U + Sync + Copy,
 ) -> Tensor {
+    if a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous() {
+        let v = a.with_slice::<T, _>(|x| b.with_slice::<T, _>(|y| zip_slices(x, y, f)));
+        return Tensor::from_vec(v, a.shape());
+    }
     let shape = out_shape(a, b, op);
     if a.is_contiguous() && b.is_contiguous() {
-        if a.shape() == b.shape() {
-            let v = a.with_slice::<T, _>(|x| b.with_slice::<T, _>(|y| zip_slices(x, y, f)));
-            return Tensor::from_vec(v, &shape);
-        }
         if b.numel() == 1 && a.shape() == shape.as_slice() {
             let y = b.with_slice::<T, _>(|s| s[0]);
             return Tensor::from_vec(a.with_slice::<T, _>(|x| map_slice(x, |v| f(v, y))), &shape);
