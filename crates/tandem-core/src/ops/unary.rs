@@ -107,30 +107,17 @@ impl Tensor {
         record(out, self, "AbsBackward0", |g, x| g * &x.sign())
     }
 
-    /// `-1`, `0` or `1` by sign (`torch.sign`); zero gradient.
+    /// `-1`, `0` or `1` by sign (`torch.sign`); zero gradient. As in PyTorch, `-0.0` and NaN
+    /// give `0.0` (TensorFlow's `tf.math.sign` keeps NaN).
     pub fn sign(&self) -> Tensor {
         fn sgn(v: f64) -> f64 {
-            if v > 0.0 {
-                1.0
-            } else if v < 0.0 {
-                -1.0
-            } else {
-                v
-            }
+            ((v > 0.0) as i32 - (v < 0.0) as i32) as f64
         }
         let out = unary_impl(
             self,
             "sign",
             None,
-            |v| {
-                if v > 0.0 {
-                    1.0
-                } else if v < 0.0 {
-                    -1.0
-                } else {
-                    v
-                }
-            },
+            |v| ((v > 0.0) as i32 - (v < 0.0) as i32) as f32,
             sgn,
             IntRule::Keep(sgn),
         );
@@ -392,4 +379,25 @@ fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
         return Tensor::from_vec(v, g.shape());
     }
     g * &y.gt(0.0).to_dtype(g.dtype())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn sign_follows_pytorch_for_nan_and_negative_zero() {
+        // torch.sign(torch.tensor([nan, -0.0, 0.0, -2.0, 3.0, -inf])) prints
+        // tensor([ 0.,  0.,  0., -1.,  1., -1.]); repeated so that the vector loop sees them.
+        let xs = [f32::NAN, -0.0, 0.0, -2.0, 3.0, f32::NEG_INFINITY];
+        let want = [0.0f32, 0.0, 0.0, -1.0, 1.0, -1.0];
+        let input: Vec<f32> = xs.iter().cycle().take(600).copied().collect();
+        let got = Tensor::from_vec(input, &[600]).sign().to_vec::<f32>();
+        for (i, g) in got.iter().enumerate() {
+            assert_eq!(g.to_bits(), want[i % 6].to_bits(), "sign({})", xs[i % 6]);
+        }
+        let d = Tensor::from_vec(vec![f64::NAN, -0.0, -3.0], &[3]).sign();
+        assert_eq!(d.to_vec::<f64>(), vec![0.0, 0.0, -1.0]);
+        assert_eq!(d.to_vec::<f64>()[1].to_bits(), 0.0f64.to_bits());
+    }
 }
