@@ -153,31 +153,59 @@ mod avx512 {
         _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), c(1.0))
     }
 
+    /// `e^x` for sixteen lanes: `x = k ln 2 + r` (Cody and Waite's two-part ln 2), `e^r` by
+    /// the polynomial, `2^k` applied by `vscalefps`, which also handles overflow, underflow and
+    /// NaN. The input is clamped so that `k` stays finite; max/min return their second operand
+    /// for NaN, so NaN passes through.
+    #[inline(always)]
+    unsafe fn exp16(x: __m512) -> __m512 {
+        let c = |v: f32| _mm512_set1_ps(v);
+        let xc = _mm512_min_ps(c(89.0), _mm512_max_ps(c(-104.0), x));
+        let k = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(xc, c(std::f32::consts::LOG2_E)),
+        );
+        let r = _mm512_fnmadd_ps(k, c(0.693_359_4), xc);
+        let r = _mm512_fnmadd_ps(k, c(-2.121_944_4e-4), r);
+        _mm512_scalef_ps(exp_poly(r), k)
+    }
+
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn exp(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+        map16(src, dst, |x| unsafe { exp16(x) }, super::exp1)
+    }
+
+    /// Runs `f` over `src` sixteen lanes at a time (four vectors per round, independent chains
+    /// for the out-of-order core to overlap) and `tail` over the last few elements.
+    #[inline(always)]
+    unsafe fn map16(
+        src: &[f32],
+        dst: &mut [MaybeUninit<f32>],
+        f: impl Fn(__m512) -> __m512,
+        tail: fn(f32) -> f32,
+    ) {
         let n = src.len().min(dst.len());
-        // Clamped so that scalef sees finite exponents; max/min return their second operand
-        // for NaN, so NaN passes through.
-        let (lo, hi) = (_mm512_set1_ps(-104.0), _mm512_set1_ps(89.0));
-        let log2e = _mm512_set1_ps(std::f32::consts::LOG2_E);
-        let (ln2_hi, ln2_lo) = (_mm512_set1_ps(0.693_359_4), _mm512_set1_ps(-2.121_944_4e-4));
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr() as *mut f32);
         let mut i = 0;
+        // SAFETY (all blocks): every access is below `n`; MaybeUninit<f32> has f32's layout.
+        while i + 64 <= n {
+            unsafe {
+                let y0 = f(_mm512_loadu_ps(s.add(i)));
+                let y1 = f(_mm512_loadu_ps(s.add(i + 16)));
+                let y2 = f(_mm512_loadu_ps(s.add(i + 32)));
+                let y3 = f(_mm512_loadu_ps(s.add(i + 48)));
+                _mm512_storeu_ps(d.add(i), y0);
+                _mm512_storeu_ps(d.add(i + 16), y1);
+                _mm512_storeu_ps(d.add(i + 32), y2);
+                _mm512_storeu_ps(d.add(i + 48), y3);
+            }
+            i += 64;
+        }
         while i + 16 <= n {
-            // SAFETY: i + 16 <= n.
-            let x = unsafe { _mm512_loadu_ps(src.as_ptr().add(i)) };
-            let xc = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-            let k = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                _mm512_mul_ps(xc, log2e),
-            );
-            let r = _mm512_fnmadd_ps(k, ln2_hi, xc);
-            let r = _mm512_fnmadd_ps(k, ln2_lo, r);
-            let y = _mm512_scalef_ps(exp_poly(r), k);
-            // SAFETY: as above; MaybeUninit<f32> has f32's layout.
-            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(i) as *mut f32, y) };
+            unsafe { _mm512_storeu_ps(d.add(i), f(_mm512_loadu_ps(s.add(i)))) };
             i += 16;
         }
         for j in i..n {
-            dst[j].write(super::exp1(src[j]));
+            dst[j].write(tail(src[j]));
         }
     }
 
@@ -238,22 +266,9 @@ mod avx512 {
 
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn ln(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
-        let n = src.len().min(dst.len());
-        let table = ln_table();
         // SAFETY: each table row has sixteen floats.
-        let table = table.map(|row| unsafe { _mm512_loadu_ps(row.as_ptr()) });
-        let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: i + 16 <= n; MaybeUninit<f32> has f32's layout.
-            unsafe {
-                let y = ln16(_mm512_loadu_ps(src.as_ptr().add(i)), &table);
-                _mm512_storeu_ps(dst.as_mut_ptr().add(i) as *mut f32, y);
-            }
-            i += 16;
-        }
-        for j in i..n {
-            dst[j].write(super::ln1(src[j]));
-        }
+        let table = ln_table().map(|row| unsafe { _mm512_loadu_ps(row.as_ptr()) });
+        map16(src, dst, |x| unsafe { ln16(x, &table) }, super::ln1)
     }
 }
 
