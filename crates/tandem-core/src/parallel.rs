@@ -5,8 +5,8 @@
 //! machine, more than a 64x520 matmul takes), so kernels run here instead: the calling thread
 //! takes part 0 itself, helpers that are still spinning from the previous kernel pick up the
 //! other parts within a microsecond, and only helpers idle for longer than the spin time
-//! (`SPIN`) go to sleep. Large jobs that rayon schedules well (big matrix products through
-//! the `gemm` crate) still go to rayon.
+//! (`SPIN`) go to sleep. Matrix products split their output columns over the pool too, each
+//! part a single-threaded `gemm` call.
 //!
 //! The thread count is rayon's (`RAYON_NUM_THREADS`, else one per core); the pool keeps one
 //! helper fewer, since the caller works too.

@@ -140,17 +140,18 @@ mod avx512 {
     use std::arch::x86_64::*;
     use std::mem::MaybeUninit;
 
-    /// Cephes's exp polynomial on the reduced argument `r` (|r| <= ln2/2): `1 + r + r^2 p(r)`.
+    /// `e^r` for the reduced argument (|r| <= ln2/2): a degree-6 polynomial fitted for least
+    /// maximum relative error (1.9e-9 in exact arithmetic; six fused multiply-adds, two fewer
+    /// than Cephes's degree-7 form).
     #[inline(always)]
     unsafe fn exp_poly(r: __m512) -> __m512 {
         let c = |v: f32| _mm512_set1_ps(v);
-        let mut p = _mm512_fmadd_ps(c(1.987_569_1e-4), r, c(1.398_199_9e-3));
-        p = _mm512_fmadd_ps(p, r, c(8.333_452e-3));
-        p = _mm512_fmadd_ps(p, r, c(4.166_579_6e-2));
-        p = _mm512_fmadd_ps(p, r, c(1.666_666_5e-1));
-        p = _mm512_fmadd_ps(p, r, c(5.000_000_1e-1));
-        let r2 = _mm512_mul_ps(r, r);
-        _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), c(1.0))
+        let mut p = _mm512_fmadd_ps(c(1.383_684_6e-3), r, c(8.374_816e-3));
+        p = _mm512_fmadd_ps(p, r, c(4.166_822_5e-2));
+        p = _mm512_fmadd_ps(p, r, c(1.666_642e-1));
+        p = _mm512_fmadd_ps(p, r, c(4.999_999_1e-1));
+        p = _mm512_fmadd_ps(p, r, c(1.0));
+        _mm512_fmadd_ps(p, r, c(1.0))
     }
 
     /// `e^x` for sixteen lanes: `x = k ln 2 + r` (Cody and Waite's two-part ln 2), `e^r` by
@@ -161,8 +162,11 @@ mod avx512 {
     unsafe fn exp16(x: __m512) -> __m512 {
         let c = |v: f32| _mm512_set1_ps(v);
         let xc = _mm512_min_ps(c(89.0), _mm512_max_ps(c(-104.0), x));
-        let k = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(xc, c(std::f32::consts::LOG2_E)),
+        // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer (|x log2 e| < 2^22).
+        let magic = c(12_582_912.0);
+        let k = _mm512_sub_ps(
+            _mm512_fmadd_ps(xc, c(std::f32::consts::LOG2_E), magic),
+            magic,
         );
         let r = _mm512_fnmadd_ps(k, c(0.693_359_4), xc);
         let r = _mm512_fnmadd_ps(k, c(-2.121_944_4e-4), r);
@@ -380,6 +384,25 @@ mod tests {
             }
         }
         assert!(worst.0 < 1.5, "ln is {} ulp off at {:e}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn exp_over_its_whole_finite_range_is_within_one_and_a_half_ulp() {
+        // Every 97th float from -87.3 (normal results) to 88.7, in vector-sized runs.
+        let (lo, hi) = ((-87.3f32).to_bits(), 88.7f32.to_bits());
+        let neg = (0x8000_0001u32..=lo).step_by(97).map(f32::from_bits);
+        let xs: Vec<f32> = neg
+            .chain((0..=hi).step_by(97).map(f32::from_bits))
+            .collect();
+        let ys = run(exp_f32, &xs);
+        let mut worst = (0.0, 0.0f32);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let u = ulps(y, (x as f64).exp());
+            if u > worst.0 {
+                worst = (u, x);
+            }
+        }
+        assert!(worst.0 < 1.5, "exp is {} ulp off at {:e}", worst.0, worst.1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::dtype::{DType, Element};
 use std::mem::MaybeUninit;
 
-/// Below this many elements a kernel runs on the calling thread; above it rayon splits it.
+/// Below this many elements a kernel runs on the calling thread; above it the pool splits it.
 pub(crate) const PAR_MIN: usize = 1 << 15;
 
 /// Allocates `n` elements and lets `fill(start, chunk)` write every one of them, in parallel
