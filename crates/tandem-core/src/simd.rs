@@ -243,7 +243,7 @@ mod avx512 {
 
     /// `ln(x)` for sixteen lanes, without a division: `x = m 2^e` with `m` in [0.75, 1.5)
     /// (the exponent is taken from `x` and `m` separately, so the two always agree, subnormals
-    /// included), then `ln m = ln c + ln(1 + r)` with `c` from the table (two in-register
+    /// included), then `ln m = ln c + ln(1 + r)` with `c` from the table (in-register
     /// lookups) and `r = m/c - 1` (one rounding, by a fused multiply-add) below 1/16 in size,
     /// where the series of `ln(1 + r)` to `r^6` is within 1e-8 relative.
     #[inline(always)]
