@@ -7,8 +7,9 @@
 //! size are therefore kept (a few per thread) and handed back to the next kernel that asks for
 //! exactly that many elements.
 
-use crate::dtype::Buffer;
+use crate::dtype::{Buffer, Element};
 use parking_lot::RwLock;
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -71,9 +72,17 @@ fn recycle_f32(v: Vec<f32>) {
     });
 }
 
-/// An empty float32 vector with capacity for exactly `n` elements, reused when one was freed
-/// recently on this thread.
-pub(crate) fn vec_f32(n: usize) -> Vec<f32> {
+/// An empty vector for a kernel's result of `n` elements: for float32, a buffer of exactly
+/// that capacity freed recently on this thread when there is one; otherwise a new allocation.
+pub(crate) fn result_vec<T: Element>(n: usize) -> Vec<T> {
+    if TypeId::of::<T>() != TypeId::of::<f32>() {
+        return Vec::with_capacity(n);
+    }
+    // SAFETY: `T` is `f32` (checked above), so this is the identity conversion.
+    unsafe { std::mem::transmute::<Vec<f32>, Vec<T>>(vec_f32(n)) }
+}
+
+fn vec_f32(n: usize) -> Vec<f32> {
     if (MIN_ELEMENTS..=MAX_ELEMENTS).contains(&n) {
         let reused = FREE_F32
             .try_with(|cache| {

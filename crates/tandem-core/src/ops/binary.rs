@@ -104,7 +104,7 @@ pub(crate) fn binary_kernel<T: Element, U: Element>(
     let ga = a.0.storage.data.read_recursive();
     let gb = b.0.storage.data.read_recursive();
     let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
-    let mut out: Vec<U> = Vec::with_capacity(numel(&shape));
+    let mut out: Vec<U> = crate::storage::result_vec(numel(&shape));
     walk_rows2(
         &shape,
         &sa,

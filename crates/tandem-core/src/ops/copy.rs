@@ -10,7 +10,7 @@ use crate::tensor::Tensor;
 pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
     let guard = t.0.storage.data.read_recursive();
     let src = T::slice(&guard).expect("dtype matches storage");
-    let mut out = Vec::with_capacity(t.numel());
+    let mut out: Vec<T> = crate::storage::result_vec(t.numel());
     walk_rows(t.shape(), t.strides(), t.storage_offset(), |p, n, s| {
         if s == 1 {
             out.extend_from_slice(&src[p..p + n]);

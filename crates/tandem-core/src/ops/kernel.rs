@@ -12,13 +12,7 @@ pub(crate) fn alloc_fill<U: Element>(
     n: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
 ) -> Vec<U> {
-    let mut out: Vec<U> = if std::any::TypeId::of::<U>() == std::any::TypeId::of::<f32>() {
-        let v = crate::storage::vec_f32(n);
-        // SAFETY: `U` is `f32` (checked above), so this is the identity conversion.
-        unsafe { std::mem::transmute::<Vec<f32>, Vec<U>>(v) }
-    } else {
-        Vec::with_capacity(n)
-    };
+    let mut out: Vec<U> = crate::storage::result_vec(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     let threads = crate::parallel::num_threads();
     if n >= PAR_MIN && threads > 1 {

@@ -132,7 +132,7 @@ fn matmul_kernel<T: Element>(
     let mut out: Vec<T> = if k == 0 {
         vec![T::default(); total]
     } else {
-        Vec::with_capacity(total)
+        crate::storage::result_vec(total)
     };
     let ga = a.0.storage.data.read_recursive();
     let gb = b.0.storage.data.read_recursive();

@@ -708,7 +708,7 @@ fn scan(x: &Tensor, d: usize, product: bool) -> Tensor {
     let outer = src.numel() / r.max(1);
     let fast = (x.dtype() == DType::Float32 && super::kernel::has_avx512()).then(|| {
         src.with_slice::<f32, _>(|s| {
-            let mut out = crate::storage::vec_f32(s.len());
+            let mut out: Vec<f32> = crate::storage::result_vec(s.len());
             let spare = &mut out.spare_capacity_mut()[..s.len()];
             for o in 0..outer {
                 let rows = o * r..(o + 1) * r;
