@@ -79,11 +79,11 @@ fn anchor_name(name: &str) -> String {
         .replace("b1_mlp_fit_t2", "b1_mlp_keras_fit")
 }
 
-/// Runs the pairs selected by `only` (all when empty) and prints the table.
+/// Runs the pairs selected by `only` (all when empty) and prints the table; with `anchors`
+/// (a Python and the directory of the anchor scripts), each anchor runs after its pair.
 pub fn bench(
     only: &[String],
-    python: Option<&Path>,
-    anchors: &Path,
+    anchors: Option<(&Path, &Path)>,
     threads: usize,
 ) -> Result<(), CliError> {
     let mut ours: BTreeMap<String, (f64, String)> = BTreeMap::new();
@@ -102,7 +102,7 @@ pub fn bench(
         for (name, _, v, unit) in results(&out) {
             ours.insert(name, (v, unit));
         }
-        if let Some(py) = python {
+        if let Some((py, anchors)) = anchors {
             let script: PathBuf = anchors.join(pair.script);
             eprintln!("running {}", script.display());
             let out = std::process::Command::new(py)

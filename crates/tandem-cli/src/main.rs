@@ -1,7 +1,10 @@
 //! `tandem`: train the seed's MNIST network (or the lesson CNN) from the command line,
 //! resumably; evaluate it, classify images with it, run the ported lessons and the benchmarks.
 
+#![forbid(unsafe_code)]
+
 mod bench;
+mod error;
 mod models;
 mod plot;
 mod predict;
@@ -106,11 +109,11 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Python with torch/tensorflow/keras, to run the anchor scripts in the same sitting
-        #[arg(long)]
+        #[arg(long, requires = "anchors")]
         python: Option<PathBuf>,
-        /// Directory of the anchor scripts
-        #[arg(long, default_value = "../shared/bench")]
-        anchors: PathBuf,
+        /// Directory of the anchor scripts (bench_b1_mlp_torch.py, ...), needed with --python
+        #[arg(long, requires = "python")]
+        anchors: Option<PathBuf>,
         /// Threads for the anchors (tandem uses every core unless TANDEM_NUM_THREADS is set)
         #[arg(long, default_value_t = 2)]
         threads: usize,
@@ -213,7 +216,7 @@ fn main() -> ExitCode {
             python,
             anchors,
             threads,
-        } => bench::bench(&only, python.as_deref(), &anchors, threads),
+        } => bench::bench(&only, python.as_deref().zip(anchors.as_deref()), threads),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! either idiom, validated each epoch, with a resumable checkpoint directory holding the
 //! weights, the optimizer state, `metrics.json` and `training.png`.
 
+pub(crate) use crate::error::{io_error, CliError};
 use crate::models::{self, ModelKind, RunInfo};
 use crate::{plot, Dataset, Idiom};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,34 +26,6 @@ pub struct TrainConfig {
     pub lr: f64,
     pub out: PathBuf,
     pub seed: u64,
-}
-
-/// Errors the command reports (exit status 1).
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Data(#[from] tandem::data::DataError),
-    #[error(transparent)]
-    Checkpoint(#[from] tandem::nn::CheckpointError),
-    #[error(transparent)]
-    Keras(#[from] keras::KerasError),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Other(String),
-    /// A mistake in the command line (exit status 2).
-    #[error("{0}")]
-    Usage(String),
-}
-
-pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
-    move |source| CliError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 type Split = ((Tensor, Tensor), (Tensor, Tensor));

@@ -242,26 +242,19 @@ fn predict_classifies_png_and_idx_images() {
 fn lessons_list_names_every_ported_lesson() {
     let out = tandem().args(["lessons", "--list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tandem/examples");
-    let mut lessons = 0;
-    for entry in std::fs::read_dir(examples).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(stem) = name.strip_suffix(".rs") else {
-            continue;
-        };
-        if ["seed_", "torch_", "tf2_"]
-            .iter()
-            .any(|p| stem.starts_with(p))
-        {
-            lessons += 1;
-            assert!(
-                text.lines()
-                    .any(|l| l.split_whitespace().next() == Some(stem)),
-                "{stem} missing from:\n{text}"
-            );
-        }
+    let lessons: Vec<_> = tandem_examples::PROGRAMS
+        .iter()
+        .filter(|p| p.is_lesson())
+        .collect();
+    for p in &lessons {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(p.name)),
+            "{} missing from:\n{text}",
+            p.name
+        );
     }
-    assert!(lessons >= 15);
+    assert_eq!(lessons.len(), 32);
     let run = tandem()
         .args(["lessons", "torch_12_hello_rnn"])
         .output()

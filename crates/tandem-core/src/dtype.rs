@@ -128,8 +128,23 @@ impl fmt::Display for DType {
     }
 }
 
-/// A Rust scalar type that can be stored in a tensor.
-pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'static {
+/// Keeps [`Element`] closed: the kernels rely on each type's dtype tag and layout, so only the
+/// six types below implement it.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+    impl Sealed for i64 {}
+    impl Sealed for i32 {}
+    impl Sealed for u8 {}
+    impl Sealed for bool {}
+}
+
+/// A Rust scalar type that can be stored in a tensor: `f32`, `f64`, `i64`, `i32`, `u8` and
+/// `bool` (sealed; no other type can implement it).
+pub trait Element:
+    sealed::Sealed + Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'static
+{
     /// The dtype tag for this type.
     const DTYPE: DType;
     /// Widening conversion used by casts and printing.

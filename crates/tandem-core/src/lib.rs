@@ -23,14 +23,16 @@
 pub mod autograd;
 mod display;
 mod dtype;
+mod kernels;
 pub mod ops;
-pub mod parallel;
 mod shape;
-mod simd;
 mod storage;
 mod tensor;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use dtype::{Buffer, DType, Element, Float};
+pub use kernels::parallel;
 pub use ops::create::{
     arange, eye, full, full_like, linspace, manual_seed, multinomial, normal, ones, ones_like,
     rand, randint, randn, randperm, uniform, with_rng, zeros, zeros_like,

@@ -139,6 +139,15 @@ pub enum DataError {
         y: usize,
     },
 
+    /// A course file was asked for by a name that is not one of the embedded files.
+    #[error("no course data file named '{name}'; the embedded files are: {}", known.join(", "))]
+    UnknownCourseFile {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: Vec<String>,
+    },
+
     /// An argument that depends on the data is not valid for it.
     #[error("{what}: {problem}")]
     InvalidArgument {

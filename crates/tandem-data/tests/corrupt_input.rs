@@ -7,8 +7,7 @@ use tandem_data::DataError;
 const LABELS_GZ: &[u8] = include_bytes!("../data/mnist-sample/t10k-labels-idx1-ubyte.gz");
 
 fn zoo_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/zerotoall/data-04-zoo.csv")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/zerotoall/data-04-zoo.csv")
 }
 
 #[test]

@@ -6,7 +6,7 @@ use tandem_data::csv::{loadtxt, LoadTxt};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/zerotoall")
+        .join("data/zerotoall")
         .join(name)
 }
 

@@ -3,6 +3,8 @@
 //! hold no parameters (numbers, strings) are visited as no-ops; `#[module(skip)]` skips any
 //! other field.
 
+#![forbid(unsafe_code)]
+
 use proc_macro::TokenStream;
 use quote::quote;
 use syn::{parse_macro_input, Data, DeriveInput, Fields};

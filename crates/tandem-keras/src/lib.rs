@@ -22,6 +22,7 @@
 //! assert!((p.to_vec::<f32>()[0] + 4.0).abs() < 0.4);
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod callbacks;

@@ -6,41 +6,10 @@
 //! summary.
 
 use serde_json::Value;
+use tandem_core::testing;
 use tandem_core::{autograd, DType, Tensor};
 use tandem_keras::layers::{Dense, Layer, SimpleRNN, TimeDistributed, GRU, LSTM};
 use tandem_keras::Sequential;
-
-fn f64_tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    Tensor::from_vec(data, &shape)
-}
-
-fn close(what: &str, got: &Tensor, want: &Value, tol: f64) {
-    let w = f64_tensor(want);
-    assert_eq!(got.shape(), w.shape(), "{what}: shape");
-    for (i, (a, b)) in got
-        .to_vec::<f64>()
-        .iter()
-        .zip(w.to_vec::<f64>())
-        .enumerate()
-    {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "{what}[{i}]: {a} vs Keras {b}"
-        );
-    }
-}
 
 fn run_case(c: &Value, dt: DType, tol: f64, weight_tol: f64) {
     let name = format!("{} {dt}", c["name"].as_str().unwrap());
@@ -49,7 +18,9 @@ fn run_case(c: &Value, dt: DType, tol: f64, weight_tol: f64) {
         c["return_sequences"].as_bool().unwrap(),
         c["return_state"].as_bool().unwrap(),
     );
-    let x = f64_tensor(&c["x"]).to_dtype(dt).requires_grad_(true);
+    let x = testing::tensor_f64(&c["x"])
+        .to_dtype(dt)
+        .requires_grad_(true);
     let input_shape = &x.shape()[1..];
     macro_rules! go {
         ($l:expr) => {{
@@ -61,7 +32,7 @@ fn run_case(c: &Value, dt: DType, tol: f64, weight_tol: f64) {
             assert_eq!(l.weights().len(), want.len(), "{name}: weight count");
             autograd::no_grad(|| {
                 for (w, v) in l.weights().iter().zip(want) {
-                    w.copy_(&f64_tensor(&v[1]).to_dtype(DType::Float32));
+                    w.copy_(&testing::tensor_f64(&v[1]).to_dtype(DType::Float32));
                 }
             });
             let (out, states) = l.call_with_states(&x, None);
@@ -74,18 +45,18 @@ fn run_case(c: &Value, dt: DType, tol: f64, weight_tol: f64) {
         "GRU" => go!(GRU::new(units)),
         other => panic!("unknown layer {other}"),
     };
-    close(&format!("{name} out"), &out, &c["out"], tol);
+    testing::assert_close_json(&format!("{name} out"), &out, &c["out"], tol);
     let want_states = c["states"].as_array().unwrap();
     if state {
         assert_eq!(states.len(), want_states.len(), "{name}: states");
         for (i, (s, w)) in states.iter().zip(want_states).enumerate() {
-            close(&format!("{name} state {i}"), s, w, tol);
+            testing::assert_close_json(&format!("{name} state {i}"), s, w, tol);
         }
     }
-    (&out * &f64_tensor(&c["r_out"]).to_dtype(dt))
+    (&out * &testing::tensor_f64(&c["r_out"]).to_dtype(dt))
         .sum()
         .backward();
-    close(
+    testing::assert_close_json(
         &format!("{name} grad_x"),
         &x.grad().unwrap(),
         &c["grad_x"],
@@ -93,7 +64,7 @@ fn run_case(c: &Value, dt: DType, tol: f64, weight_tol: f64) {
     );
     for (w, g) in weights.iter().zip(c["grads"].as_array().unwrap()) {
         let what = format!("{name} grad {}", g[0].as_str().unwrap());
-        close(&what, &w.grad().unwrap(), &g[1], weight_tol);
+        testing::assert_close_json(&what, &w.grad().unwrap(), &g[1], weight_tol);
     }
 }
 

@@ -21,6 +21,7 @@
 //! assert_eq!(net.forward(&tandem_core::randn(&[3, 4])).shape(), &[3, 2]);
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate self as tandem_nn;

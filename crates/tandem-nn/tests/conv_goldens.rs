@@ -2,11 +2,10 @@
 //! `(out * r).sum()`, from `fixtures/conv_goldens.json` (tools/goldens/gen_conv_goldens.py).
 //! Each case runs in float64 (to 1e-10) and in float32 (to 1e-4, as the issue asks).
 
-mod common;
-
 use serde_json::Value;
 use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
 use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};
+use tandem_core::testing;
 use tandem_core::{DType, Tensor};
 use tandem_nn::{BatchNorm2d, Module, Params};
 
@@ -20,7 +19,7 @@ fn cases(key: &str) -> Vec<Value> {
 }
 
 fn tensor(v: &Value, dt: DType) -> Tensor {
-    common::f64_tensor(v).to_dtype(dt)
+    testing::tensor_f64(v).to_dtype(dt)
 }
 
 fn pair(v: &Value) -> (usize, usize) {
@@ -30,18 +29,6 @@ fn pair(v: &Value) -> (usize, usize) {
         (n(0), n(0))
     } else {
         (n(0), n(1))
-    }
-}
-
-fn close(what: &str, got: &Tensor, want: &Value, tol: f64) {
-    let w = tensor(want, DType::Float64);
-    assert_eq!(got.shape(), w.shape(), "{what}: shape");
-    let (g, w) = (got.to_vec::<f64>(), w.to_vec::<f64>());
-    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "{what}[{i}]: {a} vs PyTorch {b}"
-        );
     }
 }
 
@@ -73,22 +60,22 @@ fn conv2d_and_conv1d_match_pytorch_forward_and_backward() {
                 } else {
                     conv1d(&x, &w, b.as_ref(), stride.0, padding.0, dilation.0, groups)
                 };
-                close(&format!("{name} out"), &out, &c["out"], tol);
+                testing::assert_close_json(&format!("{name} out"), &out, &c["out"], tol);
                 (&out * &tensor(&c["r"], dt)).sum().backward();
-                close(
+                testing::assert_close_json(
                     &format!("{name} grad_x"),
                     &x.grad().unwrap(),
                     &c["grad_x"],
                     tol,
                 );
-                close(
+                testing::assert_close_json(
                     &format!("{name} grad_w"),
                     &w.grad().unwrap(),
                     &c["grad_w"],
                     tol,
                 );
                 if let Some(b) = b {
-                    close(
+                    testing::assert_close_json(
                         &format!("{name} grad_b"),
                         &b.grad().unwrap(),
                         &c["grad_b"],
@@ -122,9 +109,9 @@ fn pooling_matches_pytorch_forward_and_backward() {
                         avg_pool2d(&x, args, c["count_include_pad"].as_bool().unwrap())
                     }
                 };
-                close(&format!("{name} out"), &out, &c["out"], tol);
+                testing::assert_close_json(&format!("{name} out"), &out, &c["out"], tol);
                 (&out * &tensor(&c["r"], dt)).sum().backward();
-                close(
+                testing::assert_close_json(
                     &format!("{name} grad_x"),
                     &x.grad().unwrap(),
                     &c["grad_x"],
@@ -148,33 +135,33 @@ fn batch_norm2d_matches_pytorch_in_training_and_evaluation() {
         bn.set_training(c["training"].as_bool().unwrap());
         let x = tensor(&c["x"], DType::Float32).requires_grad_(true);
         let out = bn.forward(&x);
-        close(&format!("{name} out"), &out, &c["out"], 1e-4);
-        close(
+        testing::assert_close_json(&format!("{name} out"), &out, &c["out"], 1e-4);
+        testing::assert_close_json(
             &format!("{name} running_mean"),
             &bn.running_mean,
             &c["running_mean_out"],
             1e-5,
         );
-        close(
+        testing::assert_close_json(
             &format!("{name} running_var"),
             &bn.running_var,
             &c["running_var_out"],
             1e-5,
         );
         (&out * &tensor(&c["r"], DType::Float32)).sum().backward();
-        close(
+        testing::assert_close_json(
             &format!("{name} grad_x"),
             &x.grad().unwrap(),
             &c["grad_x"],
             1e-4,
         );
-        close(
+        testing::assert_close_json(
             &format!("{name} grad_w"),
             &bn.weight.grad().unwrap(),
             &c["grad_weight"],
             1e-4,
         );
-        close(
+        testing::assert_close_json(
             &format!("{name} grad_b"),
             &bn.bias.grad().unwrap(),
             &c["grad_bias"],

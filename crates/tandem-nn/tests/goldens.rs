@@ -1,8 +1,7 @@
 //! Losses, optimizers and checkpoints against PyTorch (`tools/goldens/gen_nn_goldens.py`).
 
-mod common;
-
 use serde_json::Value;
+use tandem_core::testing;
 use tandem_core::{DType, Tensor};
 use tandem_nn::functional::{self as F, CrossEntropyOptions, Reduction};
 use tandem_nn::optim::{self, Optimizer};
@@ -19,25 +18,10 @@ fn json(name: &str) -> Value {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let t = common::f64_tensor(v);
+    let t = testing::tensor_f64(v);
     match v.get("dtype").and_then(Value::as_str) {
         Some("int64") => t.to_dtype(DType::Int64),
         _ => t.to_dtype(DType::Float32),
-    }
-}
-
-fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f64) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    for (i, (g, w)) in got
-        .to_vec::<f64>()
-        .iter()
-        .zip(want.to_vec::<f64>())
-        .enumerate()
-    {
-        assert!(
-            (g - w).abs() <= tol * (1.0 + w.abs()),
-            "{what}[{i}]: {g} vs PyTorch {w}"
-        );
     }
 }
 
@@ -85,14 +69,14 @@ fn every_loss_matches_pytorch_value_and_gradient() {
             "smooth_l1_loss" => F::smooth_l1_loss(&input, &target, o["beta"].as_f64().unwrap(), r),
             other => panic!("unknown loss {other}"),
         };
-        assert_close(
+        testing::assert_close(
             &format!("{name} value"),
             &loss,
             &tensor(&case["value"]),
             1e-5,
         );
         let g = tandem_core::autograd::grad(&loss.sum(), &[&input]);
-        assert_close(&format!("{name} grad"), &g[0], &tensor(&case["grad"]), 1e-5);
+        testing::assert_close(&format!("{name} grad"), &g[0], &tensor(&case["grad"]), 1e-5);
     }
 }
 
@@ -217,7 +201,7 @@ fn ten_optimizer_steps_match_pytorch() {
             opt.step();
         }
         for (key, t) in model.state_dict() {
-            assert_close(
+            testing::assert_close(
                 &format!("{name} {key}"),
                 &t,
                 &tensor(&case["final"][&key]),
@@ -262,7 +246,7 @@ fn a_pytorch_state_dict_loads_and_gives_pytorch_logits() {
     assert!(report.missing.is_empty() && report.unexpected.is_empty());
     let fx = json("interop.json");
     let logits = tandem_core::autograd::no_grad(|| net.forward(&tensor(&fx["input"])));
-    assert_close("logits", &logits, &tensor(&fx["logits"]), 1e-5);
+    testing::assert_close("logits", &logits, &tensor(&fx["logits"]), 1e-5);
 }
 
 #[test]

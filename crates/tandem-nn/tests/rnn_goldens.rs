@@ -4,9 +4,8 @@
 //! the initial states and every parameter, from `fixtures/rnn_goldens.json`
 //! (tools/goldens/gen_rnn_goldens.py). Each case runs in float64 (to 1e-10) and float32 (1e-4).
 
-mod common;
-
 use serde_json::Value;
+use tandem_core::testing;
 use tandem_core::{DType, Tensor};
 use tandem_nn::utils::rnn::{pack_padded_sequence, pad_packed_sequence};
 use tandem_nn::{GRUCell, LSTMCell, Module, RNNCell, GRU, LSTM, RNN};
@@ -21,27 +20,11 @@ fn cases(key: &str) -> Vec<Value> {
 }
 
 fn tensor(v: &Value, dt: DType) -> Tensor {
-    common::f64_tensor(v).to_dtype(dt)
+    testing::tensor_f64(v).to_dtype(dt)
 }
 
 fn opt(v: &Value, dt: DType) -> Option<Tensor> {
     (!v.is_null()).then(|| tensor(v, dt).requires_grad_(true))
-}
-
-fn close(what: &str, got: &Tensor, want: &Value, tol: f64) {
-    let w = tensor(want, DType::Float64);
-    assert_eq!(got.shape(), w.shape(), "{what}: shape");
-    for (i, (a, b)) in got
-        .to_vec::<f64>()
-        .iter()
-        .zip(w.to_vec::<f64>())
-        .enumerate()
-    {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "{what}[{i}]: {a} vs PyTorch {b}"
-        );
-    }
 }
 
 const PRECISIONS: [(DType, f64); 2] = [(DType::Float64, 1e-10), (DType::Float32, 1e-4)];
@@ -156,25 +139,25 @@ fn check(c: &Value, packed: bool) {
                 }
             }
         };
-        close(&format!("{name} out"), &out, &c["out"], tol);
-        close(&format!("{name} h_n"), &h_n, &c["h_n"], tol);
+        testing::assert_close_json(&format!("{name} out"), &out, &c["out"], tol);
+        testing::assert_close_json(&format!("{name} h_n"), &h_n, &c["h_n"], tol);
         let base = (&out * &tensor(&c["r_out"], dt)).sum() + (&h_n * &tensor(&c["r_h"], dt)).sum();
         let loss = match &c_n {
             Some(cn) => {
-                close(&format!("{name} c_n"), cn, &c["c_n"], tol);
+                testing::assert_close_json(&format!("{name} c_n"), cn, &c["c_n"], tol);
                 base + (cn * &tensor(&c["r_c"], dt)).sum()
             }
             None => base,
         };
         loss.backward();
-        close(
+        testing::assert_close_json(
             &format!("{name} grad_x"),
             &x.grad().unwrap(),
             &c["grad_x"],
             tol,
         );
         if let Some(h0) = &h0 {
-            close(
+            testing::assert_close_json(
                 &format!("{name} grad_h0"),
                 &h0.grad().unwrap(),
                 &c["grad_h0"],
@@ -182,7 +165,7 @@ fn check(c: &Value, packed: bool) {
             );
         }
         if let Some(c0) = &c0 {
-            close(
+            testing::assert_close_json(
                 &format!("{name} grad_c0"),
                 &c0.grad().unwrap(),
                 &c["grad_c0"],
@@ -192,7 +175,7 @@ fn check(c: &Value, packed: bool) {
         let grads = c["grads"].as_array().unwrap();
         for ((n, p), g) in l.module().named_parameters().iter().zip(grads) {
             assert_eq!(n, g[0].as_str().unwrap());
-            close(&format!("{name} grad {n}"), &p.grad().unwrap(), &g[1], tol);
+            testing::assert_close_json(&format!("{name} grad {n}"), &p.grad().unwrap(), &g[1], tol);
         }
     }
 }
@@ -263,30 +246,30 @@ fn cells_match_pytorch() {
                     }
                     m => panic!("unknown cell {m}"),
                 };
-            close(&format!("{name} h1"), &h1, &c["h1"], tol);
+            testing::assert_close_json(&format!("{name} h1"), &h1, &c["h1"], tol);
             let base = (&h1 * &tensor(&c["r_h"], dt)).sum();
             let loss = match &c1 {
                 Some(c1) => {
-                    close(&format!("{name} c1"), c1, &c["c1"], tol);
+                    testing::assert_close_json(&format!("{name} c1"), c1, &c["c1"], tol);
                     base + (c1 * &tensor(&c["r_c"], dt)).sum()
                 }
                 None => base,
             };
             loss.backward();
-            close(
+            testing::assert_close_json(
                 &format!("{name} grad_x"),
                 &x.grad().unwrap(),
                 &c["grad_x"],
                 tol,
             );
-            close(
+            testing::assert_close_json(
                 &format!("{name} grad_h0"),
                 &h0.grad().unwrap(),
                 &c["grad_h0"],
                 tol,
             );
             if let Some(c0) = &c0 {
-                close(
+                testing::assert_close_json(
                     &format!("{name} grad_c0"),
                     &c0.grad().unwrap(),
                     &c["grad_c0"],
@@ -298,7 +281,12 @@ fn cells_match_pytorch() {
             assert_eq!(ours.len(), grads.len(), "{name}: parameter count");
             for ((n, p), g) in ours.iter().zip(grads) {
                 assert_eq!(n, g[0].as_str().unwrap());
-                close(&format!("{name} grad {n}"), &p.grad().unwrap(), &g[1], tol);
+                testing::assert_close_json(
+                    &format!("{name} grad {n}"),
+                    &p.grad().unwrap(),
+                    &g[1],
+                    tol,
+                );
             }
         }
     }

@@ -44,6 +44,7 @@
 //! assert!((w.item::<f32>() - 1.0).abs() < 0.1);
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate self as tandem;

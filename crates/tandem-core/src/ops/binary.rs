@@ -1,9 +1,10 @@
 //! Elementwise functions of two tensors with NumPy broadcasting and PyTorch's type promotion,
 //! with gradients summed back to each input's shape.
 
-use super::kernel::{dispatch_all, dispatch_float, dispatch_num, map_slice, zip_slices};
+use super::dispatch::{dispatch_all, dispatch_float, dispatch_num};
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::{DType, Element};
+use crate::kernels::elementwise::{map_slice, zip_slices};
 use crate::shape::{broadcast_shapes, broadcast_strides, numel, walk_rows2};
 use crate::tensor::{buffer_from_f64, Tensor};
 use std::borrow::Cow;
@@ -228,30 +229,66 @@ fn cast_pair<'a>(a: &'a Tensor, b: &'a Tensor, dt: DType) -> (Cow<'a, Tensor>, C
     (cast(a), cast(b))
 }
 
-fn arith(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
+/// The elementwise arithmetic of two tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+    Pow,
+}
+
+/// The arithmetic of a tensor and a Rust number `v`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScalarArith {
+    /// `x + v`.
+    Add,
+    /// `x - v`.
+    Sub,
+    /// `x * v`.
+    Mul,
+    /// `x / v`.
+    Div,
+    /// `v - x`.
+    SubFrom,
+}
+
+/// The elementwise comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compare {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+fn arith(a: &Tensor, b: &Tensor, op: &'static str, kind: Arith) -> Tensor {
     let mut dt = result_dtype(a, b);
-    if kind == b'/' && !dt.is_float() {
+    if kind == Arith::Div && !dt.is_float() {
         dt = DType::Float32;
     }
     let (x, y) = cast_pair(a, b, dt);
     dispatch_num!(dt, op, T => match kind {
-        b'+' => binary_kernel::<T, T>(&x, &y, op, |p, q| p + q),
-        b'-' => binary_kernel::<T, T>(&x, &y, op, |p, q| p - q),
-        b'*' => binary_kernel::<T, T>(&x, &y, op, |p, q| p * q),
-        b'/' => binary_kernel::<T, T>(&x, &y, op, |p, q| p / q),
-        b'M' => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p > q { p } else { q }),
-        b'm' => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p < q { p } else { q }),
-        b'^' => binary_kernel::<T, T>(&x, &y, op, |p, q| T::from_f64(p.to_f64().powf(q.to_f64()))),
-        _ => unreachable!(),
+        Arith::Add => binary_kernel::<T, T>(&x, &y, op, |p, q| p + q),
+        Arith::Sub => binary_kernel::<T, T>(&x, &y, op, |p, q| p - q),
+        Arith::Mul => binary_kernel::<T, T>(&x, &y, op, |p, q| p * q),
+        Arith::Div => binary_kernel::<T, T>(&x, &y, op, |p, q| p / q),
+        Arith::Maximum => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p > q { p } else { q }),
+        Arith::Minimum => binary_kernel::<T, T>(&x, &y, op, |p, q| if p != p || p < q { p } else { q }),
+        Arith::Pow => binary_kernel::<T, T>(&x, &y, op, |p, q| T::from_f64(p.to_f64().powf(q.to_f64()))),
     })
 }
 
 impl Tensor {
-    /// `self (op) v` for a Rust number `v`, without materializing it as a tensor: `kind` is one
-    /// of `+ - * /`, or `r` for `v - self`.
-    pub(crate) fn scalar_op(&self, v: f64, is_float: bool, kind: u8) -> Tensor {
+    /// `self (op) v` for a Rust number `v`, without materializing it as a tensor.
+    pub(crate) fn scalar_op(&self, v: f64, is_float: bool, kind: ScalarArith) -> Tensor {
         let mut dt = Operand::Scalar(v, is_float).scalar_dtype(self.dtype());
-        if kind == b'/' && !dt.is_float() {
+        if kind == ScalarArith::Div && !dt.is_float() {
             dt = DType::Float32;
         }
         let x = self.to_dtype(dt);
@@ -259,11 +296,11 @@ impl Tensor {
             let s = T::from_f64(v);
             x.with_slice::<T, _>(|xs| {
                 let v: Vec<T> = match kind {
-                    b'+' => map_slice(xs, |a| a + s),
-                    b'-' => map_slice(xs, |a| a - s),
-                    b'*' => map_slice(xs, |a| a * s),
-                    b'/' => map_slice(xs, |a| a / s),
-                    _ => map_slice(xs, |a| s - a),
+                    ScalarArith::Add => map_slice(xs, |a| a + s),
+                    ScalarArith::Sub => map_slice(xs, |a| a - s),
+                    ScalarArith::Mul => map_slice(xs, |a| a * s),
+                    ScalarArith::Div => map_slice(xs, |a| a / s),
+                    ScalarArith::SubFrom => map_slice(xs, |a| s - a),
                 };
                 Tensor::from_vec(v, self.shape())
             })
@@ -272,19 +309,19 @@ impl Tensor {
             return out;
         }
         let name = match kind {
-            b'+' => "AddBackward1",
-            b'-' => "SubBackward1",
-            b'*' => "MulBackward1",
-            b'/' => "DivBackward1",
-            _ => "RsubBackward1",
+            ScalarArith::Add => "AddBackward1",
+            ScalarArith::Sub => "SubBackward1",
+            ScalarArith::Mul => "MulBackward1",
+            ScalarArith::Div => "DivBackward1",
+            ScalarArith::SubFrom => "RsubBackward1",
         };
         let from = self.dtype();
         attach(out, name, &[self], move |g, _| {
             let d = match kind {
-                b'+' | b'-' => g.clone(),
-                b'*' => g.scalar_op(v, true, b'*'),
-                b'/' => g.scalar_op(v, true, b'/'),
-                _ => g.neg(),
+                ScalarArith::Add | ScalarArith::Sub => g.clone(),
+                ScalarArith::Mul => g.scalar_op(v, true, ScalarArith::Mul),
+                ScalarArith::Div => g.scalar_op(v, true, ScalarArith::Div),
+                ScalarArith::SubFrom => g.neg(),
             };
             vec![Some(d.to_dtype(from))]
         })
@@ -294,10 +331,10 @@ impl Tensor {
     pub fn add(&self, other: impl Into<Operand>) -> Tensor {
         let other = other.into();
         if let Operand::Scalar(v, f) = other {
-            return self.scalar_op(v, f, b'+');
+            return self.scalar_op(v, f, ScalarArith::Add);
         }
         let b = other.tensor_for(self);
-        let out = arith(self, &b, "add", b'+');
+        let out = arith(self, &b, "add", Arith::Add);
         if !should_record(&[self, &b]) {
             return out;
         }
@@ -314,10 +351,10 @@ impl Tensor {
     pub fn sub(&self, other: impl Into<Operand>) -> Tensor {
         let other = other.into();
         if let Operand::Scalar(v, f) = other {
-            return self.scalar_op(v, f, b'-');
+            return self.scalar_op(v, f, ScalarArith::Sub);
         }
         let b = other.tensor_for(self);
-        let out = arith(self, &b, "sub", b'-');
+        let out = arith(self, &b, "sub", Arith::Sub);
         if !should_record(&[self, &b]) {
             return out;
         }
@@ -339,10 +376,10 @@ impl Tensor {
     pub fn mul(&self, other: impl Into<Operand>) -> Tensor {
         let other = other.into();
         if let Operand::Scalar(v, f) = other {
-            return self.scalar_op(v, f, b'*');
+            return self.scalar_op(v, f, ScalarArith::Mul);
         }
         let b = other.tensor_for(self);
-        let out = arith(self, &b, "mul", b'*');
+        let out = arith(self, &b, "mul", Arith::Mul);
         if !should_record(&[self, &b]) {
             return out;
         }
@@ -365,10 +402,10 @@ impl Tensor {
     pub fn div(&self, other: impl Into<Operand>) -> Tensor {
         let other = other.into();
         if let Operand::Scalar(v, f) = other {
-            return self.scalar_op(v, f, b'/');
+            return self.scalar_op(v, f, ScalarArith::Div);
         }
         let b = other.tensor_for(self);
-        let out = arith(self, &b, "div", b'/');
+        let out = arith(self, &b, "div", Arith::Div);
         if !should_record(&[self, &b]) {
             return out;
         }
@@ -394,7 +431,7 @@ impl Tensor {
             return self.pow_scalar(p);
         }
         let b = e.tensor_for(self);
-        let out = arith(self, &b, "pow", b'^');
+        let out = arith(self, &b, "pow", Arith::Pow);
         if !should_record(&[self, &b]) {
             return out;
         }
@@ -458,15 +495,15 @@ impl Tensor {
 
     /// Elementwise maximum (`torch.maximum`); NaN propagates; ties split the gradient.
     pub fn maximum(&self, other: impl Into<Operand>) -> Tensor {
-        self.extremum(other, b'M', "MaximumBackward0")
+        self.extremum(other, Arith::Maximum, "MaximumBackward0")
     }
 
     /// Elementwise minimum (`torch.minimum`); NaN propagates; ties split the gradient.
     pub fn minimum(&self, other: impl Into<Operand>) -> Tensor {
-        self.extremum(other, b'm', "MinimumBackward0")
+        self.extremum(other, Arith::Minimum, "MinimumBackward0")
     }
 
-    fn extremum(&self, other: impl Into<Operand>, kind: u8, name: &'static str) -> Tensor {
+    fn extremum(&self, other: impl Into<Operand>, kind: Arith, name: &'static str) -> Tensor {
         let b = other.into().tensor_for(self);
         let out = arith(self, &b, name, kind);
         if !should_record(&[self, &b]) {
@@ -475,7 +512,7 @@ impl Tensor {
         let (sa, sb) = (Saved::new(self), Saved::new(&b));
         attach(out, name, &[self, &b], move |g, n| {
             let (a, b) = (sa.get().detach(), sb.get().detach());
-            let (wins_a, ties) = if kind == b'M' {
+            let (wins_a, ties) = if kind == Arith::Maximum {
                 (a.gt(&b), a.eq(&b))
             } else {
                 (a.lt(&b), a.eq(&b))
@@ -492,38 +529,49 @@ impl Tensor {
     }
 }
 
-fn compare(a: &Tensor, b: &Tensor, op: &'static str, kind: u8) -> Tensor {
+fn compare(a: &Tensor, b: &Tensor, op: &'static str, kind: Compare) -> Tensor {
     let dt = result_dtype(a, b);
     let (x, y) = cast_pair(a, b, dt);
     dispatch_all!(dt, T => match kind {
-        0 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p == q),
-        1 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p != q),
-        2 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p < q),
-        3 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p <= q),
-        4 => binary_kernel::<T, bool>(&x, &y, op, |p, q| p > q),
-        _ => binary_kernel::<T, bool>(&x, &y, op, |p, q| p >= q),
+        Compare::Eq => binary_kernel::<T, bool>(&x, &y, op, |p, q| p == q),
+        Compare::Ne => binary_kernel::<T, bool>(&x, &y, op, |p, q| p != q),
+        Compare::Lt => binary_kernel::<T, bool>(&x, &y, op, |p, q| p < q),
+        Compare::Le => binary_kernel::<T, bool>(&x, &y, op, |p, q| p <= q),
+        Compare::Gt => binary_kernel::<T, bool>(&x, &y, op, |p, q| p > q),
+        Compare::Ge => binary_kernel::<T, bool>(&x, &y, op, |p, q| p >= q),
     })
 }
 
-macro_rules! comparisons {
-    ($($name:ident $kind:literal $doc:literal),*) => {$(
-        #[doc = $doc]
-        pub fn $name(&self, other: impl Into<Operand>) -> Tensor {
-            let b = other.into().tensor_for(self);
-            compare(self, &b, stringify!($name), $kind)
-        }
-    )*};
-}
-
 impl Tensor {
-    comparisons!(
-        eq 0 "Elementwise `==`, as a bool tensor (`torch.eq`, `tf.equal`).",
-        ne 1 "Elementwise `!=`, as a bool tensor.",
-        lt 2 "Elementwise `<`, as a bool tensor.",
-        le 3 "Elementwise `<=`, as a bool tensor.",
-        gt 4 "Elementwise `>`, as a bool tensor.",
-        ge 5 "Elementwise `>=`, as a bool tensor."
-    );
+    /// Elementwise `==`, as a bool tensor (`torch.eq`, `tf.equal`).
+    pub fn eq(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "eq", Compare::Eq)
+    }
+
+    /// Elementwise `!=`, as a bool tensor (`torch.ne`, `tf.not_equal`).
+    pub fn ne(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "ne", Compare::Ne)
+    }
+
+    /// Elementwise `<`, as a bool tensor (`torch.lt`, `tf.less`).
+    pub fn lt(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "lt", Compare::Lt)
+    }
+
+    /// Elementwise `<=`, as a bool tensor (`torch.le`, `tf.less_equal`).
+    pub fn le(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "le", Compare::Le)
+    }
+
+    /// Elementwise `>`, as a bool tensor (`torch.gt`, `tf.greater`).
+    pub fn gt(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "gt", Compare::Gt)
+    }
+
+    /// Elementwise `>=`, as a bool tensor (`torch.ge`, `tf.greater_equal`).
+    pub fn ge(&self, other: impl Into<Operand>) -> Tensor {
+        compare(self, &other.into().tensor_for(self), "ge", Compare::Ge)
+    }
 
     fn as_bool(&self) -> Tensor {
         if self.dtype() == DType::Bool {

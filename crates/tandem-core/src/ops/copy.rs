@@ -1,6 +1,6 @@
 //! Materializing strided views and converting dtypes.
 
-use super::kernel::dispatch_all;
+use super::dispatch::dispatch_all;
 use crate::autograd::attach;
 use crate::dtype::{Buffer, DType, Element};
 use crate::shape::walk_rows;
@@ -22,7 +22,7 @@ pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
 }
 
 fn cast_vec<T: Element, U: Element>(src: &[T]) -> Vec<U> {
-    super::kernel::map_slice(src, |x| U::from_f64(x.to_f64()))
+    crate::kernels::elementwise::map_slice(src, |x| U::from_f64(x.to_f64()))
 }
 
 impl Tensor {

@@ -1,6 +1,6 @@
 //! Copying ops: concatenation, splitting, gathering and scattering by index, masks.
 
-use super::kernel::dispatch_all;
+use super::dispatch::dispatch_all;
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Element};
 use crate::shape::wrap_dim;

@@ -1,18 +1,18 @@
-//! CPU operations on tensors, each with its gradient.
+//! Operations on tensors, each with its gradient beside it; the loops over elements are in
+//! `crate::kernels`.
 
 pub(crate) mod binary;
 pub mod conv;
 pub(crate) mod copy;
 pub mod create;
+pub(crate) mod dispatch;
 pub(crate) mod index;
 pub(crate) mod inplace;
-pub(crate) mod kernel;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub mod pool;
 pub mod recurrent;
 pub(crate) mod reduce;
-mod scan_f32;
 pub(crate) mod unary;
 pub(crate) mod view;
 

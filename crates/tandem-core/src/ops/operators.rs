@@ -81,7 +81,7 @@ fn scalar_lhs(s: Operand, op: &str, rhs: &Tensor) -> Tensor {
     match (op, s) {
         ("add", s) => rhs.add(s),
         ("mul", s) => rhs.mul(s),
-        ("sub", Operand::Scalar(v, f)) => rhs.scalar_op(v, f, b'r'),
+        ("sub", Operand::Scalar(v, f)) => rhs.scalar_op(v, f, super::binary::ScalarArith::SubFrom),
         (_, s) => s.tensor_for(rhs).div(rhs),
     }
 }

@@ -1,7 +1,7 @@
 //! 2-D pooling over NCHW tensors: max (with the argmax kept for backward), average (with
 //! PyTorch's divisor rules) and adaptive average.
 
-use super::kernel::dispatch_float;
+use super::dispatch::dispatch_float;
 use crate::autograd::{attach, should_record};
 use crate::dtype::{Element, Float};
 use crate::tensor::Tensor;

@@ -12,10 +12,11 @@
 //! simply drop out of the products, so a packed batch costs only its real steps; a padded batch
 //! is the case where every step has all `B` rows.
 
-use super::kernel::dispatch_float;
-use super::matmul::gemm_strided;
+use super::dispatch::dispatch_float;
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::Float;
+use crate::kernels::gemm::{gemm_into, MatRef, Threads};
+use crate::kernels::math::Transcendental;
 use crate::tensor::Tensor;
 
 /// Which recurrence a layer computes.
@@ -113,52 +114,31 @@ impl Gates for f64 {
     }
 }
 
-/// `dst` viewed as uninitialized storage for the slice kernels (which only write to it).
-fn as_uninit(dst: &mut [f32]) -> &mut [std::mem::MaybeUninit<f32>] {
-    // SAFETY: MaybeUninit<f32> has f32's layout; every f32 is a valid MaybeUninit<f32>.
-    unsafe { &mut *(dst as *mut [f32] as *mut [std::mem::MaybeUninit<f32>]) }
-}
-
 impl Gates for f32 {
     fn sigmoid_slice(src: &[f32], dst: &mut [f32]) {
-        crate::simd::sigmoid_f32(src, as_uninit(dst));
+        Transcendental::Sigmoid.map_to(src, dst);
     }
     fn tanh_slice(src: &[f32], dst: &mut [f32]) {
-        crate::simd::tanh_f32(src, as_uninit(dst));
+        Transcendental::Tanh.map_to(src, dst);
     }
 }
 
 /// `dst[m x n] = lhs[m x k] · rhs[k x n]` with (row, column) strides; overwrites `dst`.
-#[allow(clippy::too_many_arguments)]
 fn product<T: Float>(
     (m, n, k): (usize, usize, usize),
     dst: &mut [T],
     lhs: &[T],
-    (lrs, lcs): (usize, usize),
+    lhs_strides: (usize, usize),
     rhs: &[T],
-    (rrs, rcs): (usize, usize),
+    rhs_strides: (usize, usize),
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        dst[..m * n].fill(T::ZERO);
-        return;
-    }
-    assert!(dst.len() >= m * n && lhs.len() > (m - 1) * lrs + (k - 1) * lcs);
-    assert!(rhs.len() > (k - 1) * rrs + (n - 1) * rcs);
-    gemm_strided(
-        m,
+    gemm_into(
+        dst,
         n,
-        k,
-        dst.as_mut_ptr(),
-        n as isize,
-        lhs.as_ptr(),
-        lrs as isize,
-        lcs as isize,
-        rhs.as_ptr(),
-        rrs as isize,
-        rcs as isize,
+        false,
+        MatRef::new(lhs, (m, k), lhs_strides),
+        MatRef::new(rhs, (k, n), rhs_strides),
+        Threads::Pool,
     );
 }
 

@@ -1,13 +1,11 @@
 //! Elementwise functions of one tensor, with their gradients.
 
-use super::kernel::{alloc_fill, dispatch_all, float_of, map_slice};
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::{DType, Element};
-use crate::simd;
+use crate::kernels::elementwise::map_slice;
+use crate::kernels::math::Transcendental;
+use crate::ops::dispatch::{dispatch_all, float_of};
 use crate::tensor::Tensor;
-use std::mem::MaybeUninit;
-
-type SliceKernel = fn(&[f32], &mut [MaybeUninit<f32>]);
 
 /// How an op treats integer inputs.
 enum IntRule {
@@ -20,7 +18,7 @@ enum IntRule {
 fn unary_impl<F: Fn(f32) -> f32 + Sync, G: Fn(f64) -> f64 + Sync>(
     x: &Tensor,
     op: &str,
-    f32k: Option<SliceKernel>,
+    f32k: Option<Transcendental>,
     f32f: F,
     f64f: G,
     ints: IntRule,
@@ -28,9 +26,7 @@ fn unary_impl<F: Fn(f32) -> f32 + Sync, G: Fn(f64) -> f64 + Sync>(
     match x.dtype() {
         DType::Float32 => x.with_slice::<f32, _>(|s| {
             let v = match f32k {
-                Some(kernel) => alloc_fill(s.len(), |start, dst| {
-                    kernel(&s[start..start + dst.len()], dst)
-                }),
+                Some(kernel) => kernel.map(s),
                 None => map_slice(s, f32f),
             };
             Tensor::from_vec(v, x.shape())
@@ -223,7 +219,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "exp",
-            Some(simd::exp_f32),
+            Some(Transcendental::Exp),
             f32::exp,
             f64::exp,
             IntRule::Promote,
@@ -236,7 +232,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "log",
-            Some(simd::ln_f32),
+            Some(Transcendental::Ln),
             f32::ln,
             f64::ln,
             IntRule::Promote,
@@ -287,7 +283,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "tanh",
-            Some(simd::tanh_f32),
+            Some(Transcendental::Tanh),
             f32::tanh,
             f64::tanh,
             IntRule::Promote,
@@ -302,7 +298,7 @@ impl Tensor {
         let out = unary_impl(
             self,
             "sigmoid",
-            Some(simd::sigmoid_f32),
+            Some(Transcendental::Sigmoid),
             |v: f32| 1.0 / (1.0 + (-v).exp()),
             |v: f64| 1.0 / (1.0 + (-v).exp()),
             IntRule::Promote,
@@ -373,7 +369,11 @@ fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
     if g.dtype() == DType::Float32 && y.dtype() == DType::Float32 {
         let v = g.with_slice::<f32, _>(|gs| {
             y.with_slice::<f32, _>(|ys| {
-                super::kernel::zip_slices(gs, ys, |a, b| if b > 0.0 { a } else { 0.0 })
+                crate::kernels::elementwise::zip_slices(
+                    gs,
+                    ys,
+                    |a, b| if b > 0.0 { a } else { 0.0 },
+                )
             })
         });
         return Tensor::from_vec(v, g.shape());

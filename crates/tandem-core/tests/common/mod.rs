@@ -3,43 +3,21 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use tandem_core::testing::{self, dtype_named as dtype_of, numbers, shape as shape_of};
 use tandem_core::{DType, Tensor};
 
 pub fn load(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    testing::load_json(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
 }
 
-pub fn dtype_of(name: &str) -> DType {
-    match name {
-        "float32" => DType::Float32,
-        "float64" => DType::Float64,
-        "int64" => DType::Int64,
-        "int32" => DType::Int32,
-        "uint8" => DType::UInt8,
-        "bool" => DType::Bool,
-        other => panic!("unknown dtype {other}"),
-    }
-}
-
-fn shape_of(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dim") as usize)
-        .collect()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("data")
-        .iter()
-        .map(|x| match x {
-            Value::Bool(b) => f64::from(u8::from(*b)),
-            other => other.as_f64().expect("number"),
-        })
-        .collect()
+/// Asserts `got` has `shape` and matches `want` within `rtol` (relative, with the same
+/// absolute floor).
+pub fn assert_close(case: &str, got: &Tensor, want: &[f64], shape: &[usize], rtol: f64) {
+    assert_eq!(got.shape(), shape, "{case}: shape");
+    testing::assert_close_slice(case, got, want, rtol);
 }
 
 /// Builds an input tensor: data in `shape`, then the optional `permute` view.
@@ -280,19 +258,6 @@ pub fn accumulates(e: &Value) -> bool {
             .iter()
             .any(|v| matches!(v, Value::String(s) if ACC.contains(&s.as_str())) || accumulates(v)),
         _ => false,
-    }
-}
-
-/// Asserts `got` matches `want` within `rtol` (relative, with the same absolute floor).
-pub fn assert_close(case: &str, got: &Tensor, want: &[f64], shape: &[usize], rtol: f64) {
-    assert_eq!(got.shape(), shape, "{case}: shape");
-    let g = got.to_vec::<f64>();
-    for (i, (x, y)) in g.iter().zip(want).enumerate() {
-        let ok = (x - y).abs() <= rtol * (1.0 + y.abs()) || (x.is_nan() && y.is_nan());
-        assert!(
-            ok,
-            "{case}: element {i}: got {x}, want {y} (rtol {rtol})\n got  {g:?}\n want {want:?}"
-        );
     }
 }
 

@@ -1,0 +1,1 @@
+//! Criterion benchmarks of the kernels: `cargo bench -p tandem-benches`.

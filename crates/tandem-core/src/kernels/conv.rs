@@ -1,0 +1,380 @@
+//! The passes of a 2-D convolution over contiguous NCHW slices: the geometry derived from the
+//! shapes, im2col / col2im, and the forward, input-gradient, weight-gradient and bias-gradient
+//! passes, each split over images on the pool.
+
+use super::gemm::{gemm_into, MatRef, Threads};
+use crate::dtype::Float;
+use crate::ops::conv::Conv2dArgs;
+
+/// Everything the kernels need, derived from the shapes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry {
+    pub(crate) n: usize,
+    pub(crate) c: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) o: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+    pub(crate) a: Conv2dArgs,
+}
+
+impl Geometry {
+    pub(crate) fn new(x: &[usize], wt: &[usize], a: Conv2dArgs) -> Geometry {
+        assert!(
+            x.len() == 4 && wt.len() == 4,
+            "conv2d: expected 4-D input [N, C, H, W] and weight [O, C/groups, KH, KW], got {x:?} and {wt:?}"
+        );
+        let g = a.groups;
+        assert!(
+            g >= 1 && a.stride.0 >= 1 && a.stride.1 >= 1 && a.dilation.0 >= 1 && a.dilation.1 >= 1,
+            "conv2d: groups, stride and dilation must be at least 1 ({a:?})"
+        );
+        let (n, c, h, w) = (x[0], x[1], x[2], x[3]);
+        let (o, cg, kh, kw) = (wt[0], wt[1], wt[2], wt[3]);
+        assert!(
+            c % g == 0 && o % g == 0 && cg * g == c,
+            "conv2d: weight {wt:?} with groups={g} does not fit input channels {c}"
+        );
+        let span_h = a.dilation.0 * (kh - 1) + 1;
+        let span_w = a.dilation.1 * (kw - 1) + 1;
+        assert!(
+            h + 2 * a.padding.0 >= span_h && w + 2 * a.padding.1 >= span_w,
+            "conv2d: kernel {kh}x{kw} (dilated {span_h}x{span_w}) is larger than the padded input {}x{}",
+            h + 2 * a.padding.0,
+            w + 2 * a.padding.1
+        );
+        let oh = (h + 2 * a.padding.0 - span_h) / a.stride.0 + 1;
+        let ow = (w + 2 * a.padding.1 - span_w) / a.stride.1 + 1;
+        Geometry {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            oh,
+            ow,
+            a,
+        }
+    }
+
+    pub(crate) fn cg(&self) -> usize {
+        self.c / self.a.groups
+    }
+    pub(crate) fn og(&self) -> usize {
+        self.o / self.a.groups
+    }
+    /// Rows of the unfolded matrix.
+    pub(crate) fn k(&self) -> usize {
+        self.cg() * self.kh * self.kw
+    }
+    pub(crate) fn ohw(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// The output columns `[lo, hi)` whose input column `xo * sw + j * dw - pw` is inside
+    /// `[0, w)` for kernel column `j`.
+    fn valid_cols(&self, j: usize) -> (usize, usize, isize) {
+        let (sw, pw, dw) = (
+            self.a.stride.1,
+            self.a.padding.1 as isize,
+            self.a.dilation.1,
+        );
+        let shift = (j * dw) as isize - pw; // input column of output column 0
+        let lo = if shift >= 0 {
+            0
+        } else {
+            ((-shift) as usize).div_ceil(sw)
+        };
+        let limit = self.w as isize - shift; // need xo * sw < limit
+        let hi = if limit <= 0 {
+            0
+        } else {
+            (limit as usize).div_ceil(sw).min(self.ow)
+        };
+        (lo.min(hi), hi, shift)
+    }
+
+    /// Unfolds channels `[g * cg, (g + 1) * cg)` of one image `x` ([C, H, W]) into `cols`,
+    /// `[k, ohw]` with row stride `ld` (a block of a wider matrix when `ld > ohw`).
+    fn im2col<T: Float>(&self, x: &[T], g: usize, cols: &mut [T], ld: usize) {
+        let (cg, ohw) = (self.cg(), self.ohw());
+        let (sh, sw) = self.a.stride;
+        let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
+        for ci in 0..cg {
+            let plane = &x[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let (lo, hi, shift) = self.valid_cols(j);
+                    let row = &mut cols[((ci * self.kh + i) * self.kw + j) * ld..][..ohw];
+                    for y in 0..self.oh {
+                        let iy = (y * sh + i * dh) as isize - ph as isize;
+                        let dst = &mut row[y * self.ow..][..self.ow];
+                        if iy < 0 || iy >= self.h as isize {
+                            dst.fill(T::default());
+                            continue;
+                        }
+                        let src = &plane[iy as usize * self.w..][..self.w];
+                        dst[..lo].fill(T::default());
+                        dst[hi..].fill(T::default());
+                        let start = (lo * sw) as isize + shift;
+                        if sw == 1 {
+                            dst[lo..hi].copy_from_slice(&src[start as usize..][..hi - lo]);
+                        } else {
+                            for (k, d) in dst[lo..hi].iter_mut().enumerate() {
+                                *d = src[start as usize + k * sw];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the unfolded gradient `cols` (`[k, ohw]`, row stride `ld`) back into one image's
+    /// input gradient `dx`.
+    fn col2im<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T], ld: usize) {
+        let (cg, ohw) = (self.cg(), self.ohw());
+        let (sh, sw) = self.a.stride;
+        let (ph, dh) = (self.a.padding.0, self.a.dilation.0);
+        for ci in 0..cg {
+            let plane = &mut dx[(g * cg + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let (lo, hi, shift) = self.valid_cols(j);
+                    let row = &cols[((ci * self.kh + i) * self.kw + j) * ld..][..ohw];
+                    for y in 0..self.oh {
+                        let iy = (y * sh + i * dh) as isize - ph as isize;
+                        if iy < 0 || iy >= self.h as isize {
+                            continue;
+                        }
+                        let dst = &mut plane[iy as usize * self.w..][..self.w];
+                        let src = &row[y * self.ow..][..self.ow];
+                        let start = ((lo * sw) as isize + shift) as usize;
+                        if sw == 1 {
+                            let d = &mut dst[start..][..hi - lo];
+                            d.iter_mut()
+                                .zip(&src[lo..hi])
+                                .for_each(|(d, &v)| *d = *d + v);
+                        } else {
+                            for (k, &v) in src[lo..hi].iter().enumerate() {
+                                let d = &mut dst[start + k * sw];
+                                *d = *d + v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Images per parallel part: all threads busy, at least one image each.
+fn images_per_part(n: usize) -> usize {
+    n.div_ceil(super::parallel::num_threads()).max(1)
+}
+
+/// Output columns one matrix product covers: small images are unfolded several at a time, side
+/// by side, so that each product is large enough to run at the kernel's full speed.
+const COLUMNS_PER_PRODUCT: usize = 1024;
+
+/// The images of `range` in groups of up to `per` consecutive images.
+fn image_groups(range: std::ops::Range<usize>, per: usize) -> impl Iterator<Item = (usize, usize)> {
+    range
+        .clone()
+        .step_by(per)
+        .map(move |s| (s, per.min(range.end - s)))
+}
+
+impl Geometry {
+    /// Images unfolded side by side per product.
+    fn images_per_product(&self) -> usize {
+        (COLUMNS_PER_PRODUCT / self.ohw().max(1)).max(1)
+    }
+
+    /// Unfolds images `first..first + count`, channel group `gi`, side by side into `cols`
+    /// (`[k, count · ohw]`).
+    fn im2col_images<T: Float>(
+        &self,
+        x: &[T],
+        gi: usize,
+        first: usize,
+        count: usize,
+        cols: &mut [T],
+    ) {
+        let (chw, ohw) = (self.c * self.h * self.w, self.ohw());
+        for i in 0..count {
+            let xi = &x[(first + i) * chw..][..chw];
+            self.im2col(xi, gi, &mut cols[i * ohw..], count * ohw);
+        }
+    }
+
+    /// Copies group `gi` of images `first..first + count` of an output-shaped tensor into
+    /// `dst`, `[og, count · ohw]` (each image's block side by side).
+    fn gather_out<T: Float>(
+        &self,
+        src: &[T],
+        gi: usize,
+        first: usize,
+        count: usize,
+        dst: &mut [T],
+    ) {
+        let (og, ohw) = (self.og(), self.ohw());
+        for i in 0..count {
+            for oc in 0..og {
+                let from = &src[((first + i) * self.o + gi * og + oc) * ohw..][..ohw];
+                dst[oc * count * ohw + i * ohw..][..ohw].copy_from_slice(from);
+            }
+        }
+    }
+}
+
+pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let per_image = g.o * ohw;
+    let mut out = vec![T::default(); g.n * per_image];
+    let step = images_per_part(g.n);
+    let per = g.images_per_product().min(step);
+    super::parallel::for_each_chunk_mut(&mut out, step * per_image, |part, dst| {
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut prod = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
+            for gi in 0..g.a.groups {
+                g.im2col_images(x, gi, first, count, &mut cols);
+                let w_g = &wt[gi * og * k..][..og * k];
+                gemm_into(
+                    &mut prod,
+                    width,
+                    false,
+                    MatRef::new(w_g, (og, k), (k, 1)),
+                    MatRef::new(&cols, (k, width), (width, 1)),
+                    Threads::One,
+                );
+                for i in 0..count {
+                    let img_out = &mut dst[(first - base + i) * per_image..][..per_image];
+                    for oc in 0..og {
+                        let plane = &mut img_out[(gi * og + oc) * ohw..][..ohw];
+                        plane.copy_from_slice(&prod[oc * width + i * ohw..][..ohw]);
+                        if let Some(b) = bias {
+                            let v = b[gi * og + oc];
+                            plane.iter_mut().for_each(|p| *p = *p + v);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Input gradient: `Wᵀ · grad_out` for several images at once, folded back per image.
+pub(crate) fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let per_image = g.c * g.h * g.w;
+    let mut dx = vec![T::default(); g.n * per_image];
+    let step = images_per_part(g.n);
+    let per = g.images_per_product().min(step);
+    super::parallel::for_each_chunk_mut(&mut dx, step * per_image, |part, dst| {
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut go = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
+            for gi in 0..g.a.groups {
+                g.gather_out(gout, gi, first, count, &mut go);
+                let w_g = &wt[gi * og * k..][..og * k];
+                // Wᵀ is [k, og]: row stride 1, column stride k.
+                gemm_into(
+                    &mut cols,
+                    width,
+                    false,
+                    MatRef::new(w_g, (k, og), (1, k)),
+                    MatRef::new(&go, (og, width), (width, 1)),
+                    Threads::One,
+                );
+                for i in 0..count {
+                    let img_dx = &mut dst[(first - base + i) * per_image..][..per_image];
+                    g.col2im(&cols[i * ohw..], gi, img_dx, width);
+                }
+            }
+        }
+    });
+    dx
+}
+
+/// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, several images per product, one partial sum
+/// per thread.
+pub(crate) fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
+    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let wsize = g.o * k;
+    let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
+    let per = g.images_per_product().min(step);
+    let mut partial = vec![T::default(); parts * wsize];
+    super::parallel::for_each_chunk_mut(&mut partial, wsize, |part, acc| {
+        let mut cols = vec![T::default(); k * per * ohw];
+        let mut go = vec![T::default(); og * per * ohw];
+        let base = part * step;
+        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+            let width = count * ohw;
+            for gi in 0..g.a.groups {
+                g.im2col_images(x, gi, first, count, &mut cols);
+                g.gather_out(gout, gi, first, count, &mut go);
+                let a = &mut acc[gi * og * k..][..og * k];
+                // colsᵀ is [width, k]: row stride 1, column stride width.
+                gemm_into(
+                    a,
+                    k,
+                    true,
+                    MatRef::new(&go, (og, width), (width, 1)),
+                    MatRef::new(&cols, (width, k), (1, width)),
+                    Threads::One,
+                );
+            }
+        }
+    });
+    let mut dw = partial[..wsize].to_vec();
+    for p in partial[wsize..].chunks(wsize) {
+        dw.iter_mut().zip(p).for_each(|(a, &b)| *a = *a + b);
+    }
+    dw
+}
+
+/// Sum of a plane in float64 with eight independent accumulators (a single running sum is
+/// bound by the latency of each addition).
+fn plane_sum<T: Float>(plane: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut blocks = plane.chunks_exact(8);
+    for b in &mut blocks {
+        for (a, v) in acc.iter_mut().zip(b) {
+            *a += v.to_f64();
+        }
+    }
+    let tail: f64 = blocks.remainder().iter().map(|v| v.to_f64()).sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+/// Bias gradient: each channel's sum over images and positions, images split over threads.
+pub(crate) fn grad_bias<T: Float>(gout: &[T], g: &Geometry) -> Vec<T> {
+    let ohw = g.ohw();
+    let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
+    let mut partial = vec![0.0f64; parts * g.o];
+    super::parallel::for_each_chunk_mut(&mut partial, g.o, |part, acc| {
+        for img in part * step..((part + 1) * step).min(g.n) {
+            let planes = &gout[img * g.o * ohw..][..g.o * ohw];
+            for (oc, plane) in planes.chunks(ohw).enumerate() {
+                acc[oc] += plane_sum(plane);
+            }
+        }
+    });
+    (0..g.o)
+        .map(|oc| T::from_f64((0..parts).map(|p| partial[p * g.o + oc]).sum()))
+        .collect()
+}

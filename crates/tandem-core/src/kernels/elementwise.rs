@@ -1,0 +1,153 @@
+//! Elementwise kernels: output allocation with parallel filling, and maps and zips over
+//! slices compiled three times (AVX-512, AVX2 + FMA, portable) and chosen at run time.
+
+use super::cpu::{has_avx2, has_avx512};
+use super::PAR_MIN;
+use crate::dtype::Element;
+use std::any::TypeId;
+use std::mem::MaybeUninit;
+
+/// Allocates `n` elements and lets `fill(start, chunk)` write every one of them, in parallel
+/// chunks for large `n`. `fill` must write each element of `chunk`.
+pub(crate) fn alloc_fill<U: Element>(
+    n: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
+) -> Vec<U> {
+    let mut out: Vec<U> = crate::storage::result_vec(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    let threads = super::parallel::num_threads();
+    if n >= PAR_MIN && threads > 1 {
+        // Four parts per thread, in whole cache lines: a helper that starts late takes fewer.
+        let chunk = n.div_ceil(threads * 4).next_multiple_of(64);
+        super::parallel::for_each_chunk_mut(spare, chunk, |i, c| fill(i * chunk, c));
+    } else {
+        fill(0, spare);
+    }
+    // SAFETY: `fill` wrote all `n` elements (every chunk is fully written by contract).
+    unsafe { out.set_len(n) };
+    out
+}
+
+#[inline(always)]
+fn map_body<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        d.write(f(x));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_avx2<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    map_body(src, dst, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn map_avx512<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    map_body(src, dst, f)
+}
+
+#[inline(always)]
+fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        d.write(f(x, y));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(
+    a: &[T],
+    b: &[T],
+    dst: &mut [MaybeUninit<U>],
+    f: &F,
+) {
+    zip_body(a, b, dst, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn zip_avx512<T: Copy, U, F: Fn(T, T) -> U>(
+    a: &[T],
+    b: &[T],
+    dst: &mut [MaybeUninit<U>],
+    f: &F,
+) {
+    zip_body(a, b, dst, f)
+}
+
+/// `dst[i] = f(src[i])`, compiled for AVX2 when the CPU has it.
+#[inline]
+pub(crate) fn map_into<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            // SAFETY: the CPU supports the AVX-512 subsets the function is built for.
+            return unsafe { map_avx512(src, dst, f) };
+        }
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { map_avx2(src, dst, f) };
+        }
+    }
+    map_body(src, dst, f)
+}
+
+/// Elementwise map of a contiguous slice into a new vector.
+#[inline]
+pub(crate) fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    alloc_fill(src.len(), |start, dst| {
+        map_into(&src[start..start + dst.len()], dst, &f)
+    })
+}
+
+/// Elementwise map of two equally long contiguous slices.
+#[inline]
+pub(crate) fn zip_slices<T: Element, U: Element>(
+    a: &[T],
+    b: &[T],
+    f: impl Fn(T, T) -> U + Sync,
+) -> Vec<U> {
+    alloc_fill(a.len(), |start, dst| {
+        let n = dst.len();
+        let (a, b) = (&a[start..start + n], &b[start..start + n]);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if has_avx512() {
+                // SAFETY: the CPU supports the AVX-512 subsets the function is built for.
+                return unsafe { zip_avx512(a, b, dst, &f) };
+            }
+            if has_avx2() {
+                // SAFETY: the CPU supports AVX2 and FMA.
+                return unsafe { zip_avx2(a, b, dst, &f) };
+            }
+        }
+        zip_body(a, b, dst, &f)
+    })
+}
+
+/// The slice as `&[f32]` when `T` is `f32`.
+#[inline]
+pub(crate) fn as_f32<T: Element>(s: &[T]) -> Option<&[f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `T` is `f32` (the type ids are equal), so this is the identity conversion.
+        unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) }
+    })
+}
+
+/// The slice as `&mut [f32]` when `T` is `f32`.
+#[inline]
+pub(crate) fn as_f32_mut<T: Element>(s: &mut [T]) -> Option<&mut [f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: as in `as_f32`.
+        unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) }
+    })
+}
+
+/// `dst` viewed as uninitialized storage, for kernels that only write to it.
+#[inline]
+pub(crate) fn as_uninit<T>(dst: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, every `T` is a valid `MaybeUninit<T>`, and
+    // the kernels writing through the view only store initialized values.
+    unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) }
+}

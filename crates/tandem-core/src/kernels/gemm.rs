@@ -1,0 +1,312 @@
+//! Matrix products through the `gemm` crate: the one place that calls it. Operands are slices
+//! with (row, column) strides, so transposes and broadcasts are read in place; every call
+//! asserts that each operand's extent lies inside its slice before the crate sees a pointer.
+//!
+//! Large products split their output columns over the pool, each part a single-threaded call:
+//! on the small shapes of training steps this scales better than the crate's own parallelism,
+//! and measured a few percent faster on 1024³ too.
+
+use super::parallel;
+use crate::dtype::Element;
+use gemm::Parallelism;
+use std::mem::MaybeUninit;
+
+/// Products smaller than this many multiply-adds run on one thread.
+const PAR_FLOPS: usize = 1 << 18;
+
+/// A matrix operand: `rows x cols` elements of `data`, element `(i, j)` at
+/// `i * row_stride + j * col_stride`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatRef<'a, T> {
+    pub data: &'a [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a, T> MatRef<'a, T> {
+    /// A `rows x cols` operand with the given (row, column) strides.
+    pub(crate) fn new(
+        data: &'a [T],
+        (rows, cols): (usize, usize),
+        (rs, cs): (usize, usize),
+    ) -> Self {
+        MatRef {
+            data,
+            rows,
+            cols,
+            row_stride: rs,
+            col_stride: cs,
+        }
+    }
+
+    /// Panics unless every element the strides reach is inside `data`.
+    fn check(&self, what: &str) {
+        if self.rows == 0 || self.cols == 0 {
+            return;
+        }
+        let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+        assert!(
+            last < self.data.len(),
+            "gemm: {what} of {}x{} with strides ({}, {}) reaches element {last} of a slice of {}",
+            self.rows,
+            self.cols,
+            self.row_stride,
+            self.col_stride,
+            self.data.len()
+        );
+    }
+}
+
+/// Whether a product may split its columns over the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// Split large products over the pool's threads.
+    Pool,
+    /// Run on the calling thread (the caller is already one part of a parallel job).
+    One,
+}
+
+/// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`; `dst` is `lhs.rows x rhs.cols`,
+/// row-major with row stride `dst_rs`.
+pub(crate) fn gemm_into<T: Element>(
+    dst: &mut [T],
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    threads: Threads,
+) {
+    let (m, n) = (lhs.rows, rhs.cols);
+    check_shapes(dst.len(), dst_rs, &lhs, &rhs);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if lhs.cols == 0 {
+        if !accumulate {
+            for row in 0..m {
+                dst[row * dst_rs..][..n].fill(T::default());
+            }
+        }
+        return;
+    }
+    // SAFETY: the extents of `dst`, `lhs` and `rhs` were checked against their slices, and
+    // `dst` is initialized, so reading it (when accumulating) is sound.
+    unsafe { product(dst.as_mut_ptr(), dst_rs, accumulate, &lhs, &rhs, threads) }
+}
+
+/// A new row-major `[batches, m, n]` buffer holding one product per batch; `operands(b)` gives
+/// batch `b`'s `m x k` and `k x n` operands.
+pub(crate) fn gemm_new<'a, T: Element + 'a>(
+    batches: usize,
+    (m, n): (usize, usize),
+    operands: impl Fn(usize) -> (MatRef<'a, T>, MatRef<'a, T>),
+    threads: Threads,
+) -> Vec<T> {
+    let total = batches * m * n;
+    let mut out: Vec<T> = crate::storage::result_vec(total);
+    let spare = &mut out.spare_capacity_mut()[..total];
+    for (b, block) in spare
+        .chunks_exact_mut((m * n).max(1))
+        .take(batches)
+        .enumerate()
+    {
+        let (lhs, rhs) = operands(b);
+        assert!(
+            lhs.rows == m && rhs.cols == n,
+            "gemm: batch {b} is {}x{} · {}x{}, not {m}x{n}",
+            lhs.rows,
+            lhs.cols,
+            rhs.rows,
+            rhs.cols
+        );
+        check_shapes(block.len(), n, &lhs, &rhs);
+        if lhs.cols == 0 {
+            block.fill(MaybeUninit::new(T::default()));
+            continue;
+        }
+        // SAFETY: extents checked above; with `accumulate` false the crate never reads the
+        // (uninitialized) destination, and it writes all `m x n` elements.
+        unsafe { product(block.as_mut_ptr() as *mut T, n, false, &lhs, &rhs, threads) }
+    }
+    if m * n == 0 {
+        return Vec::new();
+    }
+    // SAFETY: every batch's `m x n` block was written above (by the crate, or filled).
+    unsafe { out.set_len(total) };
+    out
+}
+
+/// Panics unless `lhs · rhs` is defined and its `m x n` result fits a destination of `len`
+/// elements with row stride `dst_rs`.
+fn check_shapes<T>(len: usize, dst_rs: usize, lhs: &MatRef<'_, T>, rhs: &MatRef<'_, T>) {
+    assert_eq!(
+        lhs.cols, rhs.rows,
+        "gemm: inner dimensions differ ({}x{} · {}x{})",
+        lhs.rows, lhs.cols, rhs.rows, rhs.cols
+    );
+    lhs.check("left operand");
+    rhs.check("right operand");
+    let (m, n) = (lhs.rows, rhs.cols);
+    if m > 0 && n > 0 {
+        assert!(
+            n <= dst_rs || m == 1,
+            "gemm: destination rows of {n} overlap (row stride {dst_rs})"
+        );
+        assert!(
+            (m - 1) * dst_rs + n <= len,
+            "gemm: a {m}x{n} result with row stride {dst_rs} does not fit {len} elements"
+        );
+    }
+}
+
+/// The crate call, with the output columns split over the pool for large products.
+///
+/// # Safety
+/// `dst` must point to an `m x n` row-major block with row stride `dst_rs` (all of it
+/// writable, and initialized when `accumulate`); `lhs` and `rhs` must have been checked, with
+/// `lhs.cols == rhs.rows > 0`.
+unsafe fn product<T: Element>(
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: &MatRef<'_, T>,
+    rhs: &MatRef<'_, T>,
+    threads: Threads,
+) {
+    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
+    // Addresses travel between threads as integers; each part writes its own columns.
+    let (dst_a, lhs_a, rhs_a) = (
+        dst as usize,
+        lhs.data.as_ptr() as usize,
+        rhs.data.as_ptr() as usize,
+    );
+    let (lrs, lcs) = (lhs.row_stride as isize, lhs.col_stride as isize);
+    let (rrs, rcs) = (rhs.row_stride as isize, rhs.col_stride as isize);
+    let call = move |col: usize, width: usize| {
+        let (one, beta) = (T::from_f64(1.0), T::from_f64(1.0));
+        // SAFETY: columns `col..col + width` of the checked operands and of the destination
+        // block the caller vouches for; parts write disjoint columns.
+        unsafe {
+            gemm::gemm(
+                m,
+                width,
+                k,
+                (dst_a as *mut T).add(col),
+                1,
+                dst_rs as isize,
+                accumulate,
+                lhs_a as *const T,
+                lcs,
+                lrs,
+                (rhs_a as *const T).offset(col as isize * rcs),
+                rcs,
+                rrs,
+                one,
+                beta,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
+    };
+    let pool = parallel::num_threads();
+    if threads == Threads::One || pool < 2 || m * n * k < PAR_FLOPS || n < 16 {
+        call(0, n);
+        return;
+    }
+    // Parts of whole multiples of 8 columns, one per thread.
+    let parts = pool.min(n / 8).max(1);
+    let width = n.div_ceil(parts).div_ceil(8) * 8;
+    let parts = n.div_ceil(width);
+    parallel::run(parts, |p| {
+        let start = p * width;
+        call(start, width.min(n - start));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn products_with_transposed_operands_match_the_definition() {
+        let (m, k, n) = (37, 29, 70);
+        let a: Vec<f64> = (0..m * k).map(|i| (i % 13) as f64 - 6.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i % 7) as f64 * 0.5).collect();
+        let want = naive(&a, &b, m, k, n);
+        // b read through its transpose's storage: bt is n x k, so b = bt^T has strides (1, k).
+        let mut bt = vec![0.0; n * k];
+        for p in 0..k {
+            for j in 0..n {
+                bt[j * k + p] = b[p * n + j];
+            }
+        }
+        let got = gemm_new(
+            1,
+            (m, n),
+            |_| {
+                (
+                    MatRef::new(&a, (m, k), (k, 1)),
+                    MatRef::new(&bt, (k, n), (1, k)),
+                )
+            },
+            Threads::Pool,
+        );
+        assert_eq!(got, want);
+        let mut acc = vec![1.0; m * n];
+        gemm_into(
+            &mut acc,
+            n,
+            true,
+            MatRef::new(&a, (m, k), (k, 1)),
+            MatRef::new(&b, (k, n), (n, 1)),
+            Threads::One,
+        );
+        assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 1.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "reaches element")]
+    fn an_operand_larger_than_its_slice_is_refused() {
+        let a = vec![0.0f32; 6];
+        let mut out = vec![0.0f32; 9];
+        gemm_into(
+            &mut out,
+            3,
+            false,
+            MatRef::new(&a, (3, 3), (3, 1)),
+            MatRef::new(&a, (3, 3), (3, 1)),
+            Threads::One,
+        );
+    }
+
+    #[test]
+    fn an_empty_inner_dimension_gives_zeros() {
+        let e: [f32; 0] = [];
+        let got = gemm_new(
+            2,
+            (2, 3),
+            |_| {
+                (
+                    MatRef::new(&e, (2, 0), (0, 1)),
+                    MatRef::new(&e, (0, 3), (3, 1)),
+                )
+            },
+            Threads::Pool,
+        );
+        assert_eq!(got, vec![0.0; 12]);
+    }
+}

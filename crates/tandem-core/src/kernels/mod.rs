@@ -1,0 +1,29 @@
+//! The CPU kernels: every loop over raw element slices, every SIMD routine, the CPU feature
+//! checks, the one matrix-product entry point and the thread pool. All of tandem's `unsafe`
+//! code lives here and in `storage.rs`; `ops/` builds the tensor-level operations (shapes,
+//! dtypes, autograd) on the safe functions below and calls them by name.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`cpu`] | which vector instruction sets the running CPU has (checked once) |
+//! | [`elementwise`] | output allocation, maps and zips over slices in AVX-512 / AVX2 builds |
+//! | [`math`] | vectorized `exp`, `ln`, `tanh`, `sigmoid` and float32 sums |
+//! | [`reduce`] | row and column sums |
+//! | [`softmax`] | the softmax and log-softmax of one row |
+//! | [`scan`] | cumulative sums and products of rows |
+//! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
+//! | [`conv`] | convolution geometry, im2col / col2im and the convolution passes |
+//! | [`parallel`] | the fork-join pool every kernel splits its work over |
+
+pub(crate) mod conv;
+pub(crate) mod cpu;
+pub(crate) mod elementwise;
+pub(crate) mod gemm;
+pub(crate) mod math;
+pub mod parallel;
+pub(crate) mod reduce;
+pub(crate) mod scan;
+pub(crate) mod softmax;
+
+/// Below this many elements a kernel runs on the calling thread; above it the pool splits it.
+pub(crate) const PAR_MIN: usize = 1 << 15;
