@@ -32,6 +32,9 @@ pub enum KerasError {
         /// Why.
         reason: String,
     },
+    /// The data could not be batched.
+    #[error(transparent)]
+    Data(#[from] tandem_data::DataError),
     /// Saving or loading weights failed.
     #[error(transparent)]
     Checkpoint(#[from] tandem_nn::CheckpointError),

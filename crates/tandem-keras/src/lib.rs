@@ -25,8 +25,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activations;
 pub mod callbacks;
 mod error;
+pub mod initializers;
 pub mod layers;
 pub mod losses;
 mod metrics;
@@ -34,10 +36,7 @@ mod model;
 pub mod optimizers;
 mod progress;
 
-/// `keras.regularizers`: `kernel_regularizer=regularizers::L2(0.01)`.
-pub mod regularizers {
-    pub use crate::layers::Regularizer::{self, L1, L1L2, L2};
-}
+pub mod regularizers;
 
 pub use callbacks::{
     BackupAndRestore, CSVLogger, Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint,

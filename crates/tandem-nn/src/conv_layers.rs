@@ -173,19 +173,10 @@ impl Module for Conv1d {
     }
 }
 
-macro_rules! stateless {
-    ($name:ident) => {
-        impl Params for $name {
-            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
-            fn set_training(&mut self, _: bool) {}
-        }
-    };
-}
-
 /// `nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0, ceil_mode=False)`.
 #[derive(Debug, Clone, Copy)]
 pub struct MaxPool2d(pub Pool2dArgs);
-stateless!(MaxPool2d);
+impl Params for MaxPool2d {}
 
 impl MaxPool2d {
     /// A `k x k` window with stride `k`.
@@ -208,7 +199,7 @@ pub struct AvgPool2d {
     /// Whether padded zeros count in the divisor.
     pub count_include_pad: bool,
 }
-stateless!(AvgPool2d);
+impl Params for AvgPool2d {}
 
 impl AvgPool2d {
     /// A `k x k` window with stride `k`.
@@ -229,7 +220,7 @@ impl Module for AvgPool2d {
 /// `nn.AdaptiveAvgPool2d((oh, ow))`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdaptiveAvgPool2d(pub (usize, usize));
-stateless!(AdaptiveAvgPool2d);
+impl Params for AdaptiveAvgPool2d {}
 
 impl Module for AdaptiveAvgPool2d {
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -258,7 +249,6 @@ impl Dropout2d {
 }
 
 impl Params for Dropout2d {
-    fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
     fn set_training(&mut self, on: bool) {
         self.training = on;
     }

@@ -350,11 +350,41 @@ fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> 
 pub use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
 pub use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};
 
-/// `F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)` with the
-/// channels on dimension 1 (`[N, C]`, `[N, C, L]` or `[N, C, H, W]`): in training, normalizes
-/// with the batch's biased statistics over every other dimension and updates the running
-/// averages (`(1 - momentum) * running + momentum * batch`, unbiased variance); otherwise uses
-/// the running statistics.
+/// How [`batch_norm_with`] normalizes: over which axis the channels lie and how the running
+/// statistics are updated. The default is PyTorch's `nn.BatchNorm*d`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormConfig {
+    /// The channel axis (PyTorch: 1; Keras: -1, the last).
+    pub axis: isize,
+    /// Normalize with the batch's statistics and update the running ones (else use them).
+    pub training: bool,
+    /// Weight of the batch in the update `running = (1 - momentum) running + momentum batch`
+    /// (PyTorch's convention; Keras's `momentum` m is `1 - m` here).
+    pub momentum: f64,
+    /// Added to the variance.
+    pub eps: f64,
+    /// Whether the running variance is updated with the unbiased batch variance (PyTorch)
+    /// rather than the biased one (Keras).
+    pub unbiased_running_var: bool,
+}
+
+impl Default for BatchNormConfig {
+    fn default() -> Self {
+        BatchNormConfig {
+            axis: 1,
+            training: true,
+            momentum: 0.1,
+            eps: 1e-5,
+            unbiased_running_var: true,
+        }
+    }
+}
+
+/// `torch.nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training,
+/// momentum, eps)` over channels on dimension 1 (`[N, C]`, `[N, C, L]` or `[N, C, H, W]`): in
+/// training, normalizes with the batch's biased statistics over every other dimension and
+/// updates the running averages (`(1 - momentum) * running + momentum * batch`, unbiased
+/// variance); otherwise uses the running statistics.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm(
     x: &Tensor,
@@ -366,30 +396,76 @@ pub fn batch_norm(
     momentum: f64,
     eps: f64,
 ) -> Tensor {
+    let config = BatchNormConfig {
+        training,
+        momentum,
+        eps,
+        ..BatchNormConfig::default()
+    };
+    batch_norm_with(x, running_mean, running_var, weight, bias, &config)
+}
+
+/// Batch normalization over the channel axis `config.axis`: the one implementation behind
+/// PyTorch's `BatchNorm*d` and Keras's `BatchNormalization`.
+///
+/// ```
+/// use tandem_nn::functional::{batch_norm_with, BatchNormConfig};
+/// use tandem_core::{ones, zeros, DType, Tensor};
+/// let x = Tensor::new([[1.0f32, 10.0], [3.0, 30.0]]); // channels last
+/// let (rm, rv) = (zeros(&[2], DType::Float32), ones(&[2], DType::Float32));
+/// let (w, b) = (ones(&[2], DType::Float32), zeros(&[2], DType::Float32));
+/// let config = BatchNormConfig { axis: -1, eps: 0.0, ..BatchNormConfig::default() };
+/// let y = batch_norm_with(&x, &rm, &rv, &w, &b, &config);
+/// assert_eq!(y.to_vec::<f32>(), vec![-1.0, -1.0, 1.0, 1.0]);
+/// ```
+pub fn batch_norm_with(
+    x: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    config: &BatchNormConfig,
+) -> Tensor {
     assert!(
         x.ndim() >= 2,
-        "batch_norm: expected [N, C, ...], got {:?}",
+        "batch_norm: expected a batch with a channel axis, got {:?}",
         x.shape()
     );
-    let c = x.shape()[1] as isize;
+    let axis = if config.axis < 0 {
+        config.axis + x.ndim() as isize
+    } else {
+        config.axis
+    };
+    assert!(
+        (0..x.ndim() as isize).contains(&axis),
+        "batch_norm: channel axis {} out of range for {:?}",
+        config.axis,
+        x.shape()
+    );
+    let c = x.shape()[axis as usize] as isize;
     let mut stat_shape = vec![1isize; x.ndim()];
-    stat_shape[1] = c;
+    stat_shape[axis as usize] = c;
     let per_channel = |t: &Tensor| t.reshape(&stat_shape);
-    let (mean, var) = if training {
-        let dims: Vec<isize> = (0..x.ndim() as isize).filter(|&d| d != 1).collect();
+    let (mean, var) = if config.training {
+        let dims: Vec<isize> = (0..x.ndim() as isize).filter(|&d| d != axis).collect();
         let mean = x.mean_dims(&dims, true);
         let var = x.var_dims(&dims, 0, true);
-        let n = (x.numel() / x.shape()[1]) as f64;
+        let n = (x.numel() / c as usize) as f64;
+        let momentum = config.momentum;
         tandem_core::autograd::no_grad(|| {
             let flat = |t: &Tensor| t.detach().reshape(&[c]);
-            let unbiased = &flat(&var) * (n / (n - 1.0).max(1.0));
+            let batch_var = if config.unbiased_running_var {
+                &flat(&var) * (n / (n - 1.0).max(1.0))
+            } else {
+                flat(&var)
+            };
             running_mean.copy_(&(&(running_mean * (1.0 - momentum)) + &(&flat(&mean) * momentum)));
-            running_var.copy_(&(&(running_var * (1.0 - momentum)) + &(&unbiased * momentum)));
+            running_var.copy_(&(&(running_var * (1.0 - momentum)) + &(&batch_var * momentum)));
         });
         (mean, var)
     } else {
         (per_channel(running_mean), per_channel(running_var))
     };
-    let xhat = &(x - &mean) / &(&var + eps).sqrt();
+    let xhat = &(x - &mean) / &(&var + config.eps).sqrt();
     &(&xhat * &per_channel(weight)) + &per_channel(bias)
 }

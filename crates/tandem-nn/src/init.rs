@@ -53,6 +53,39 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64) {
     fill(t, tandem_core::normal(t.shape(), mean, std));
 }
 
+/// `trunc_normal_(t, mean, std, a, b)`: values from the normal distribution `N(mean, std²)`
+/// restricted to `[a, b]` (draws outside are redrawn), as `torch.nn.init.trunc_normal_`.
+/// Keras's `TruncatedNormal` and the truncated variance-scaling initializers are this with
+/// `a = mean - 2 std`, `b = mean + 2 std`.
+///
+/// ```
+/// use tandem_nn::init::trunc_normal_;
+/// let t = tandem_core::zeros(&[1000], tandem_core::DType::Float32);
+/// trunc_normal_(&t, 0.0, 1.0, -2.0, 2.0);
+/// assert!(t.to_vec::<f32>().iter().all(|v| v.abs() <= 2.0));
+/// ```
+pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) {
+    assert!(
+        a < b && std > 0.0,
+        "trunc_normal_: need a < b and std > 0, got a={a}, b={b}, std={std}"
+    );
+    let vals: Vec<f64> = tandem_core::with_rng(|r| {
+        use rand::Rng;
+        (0..t.numel())
+            .map(|_| loop {
+                // Box-Muller from two uniforms.
+                let (u1, u2): (f64, f64) = (r.gen::<f64>().max(1e-300), r.gen());
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                let x = mean + std * z;
+                if (a..=b).contains(&x) {
+                    break x;
+                }
+            })
+            .collect()
+    });
+    fill(t, Tensor::from_vec(vals, t.shape()));
+}
+
 /// `constant_(t, value)`.
 pub fn constant_(t: &Tensor, value: f64) {
     fill(t, tandem_core::full(t.shape(), value, t.dtype()));

@@ -46,33 +46,76 @@ impl Module for Linear {
     }
 }
 
-macro_rules! activation {
-    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr;)*) => {$(
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $name;
-        impl Params for $name {
-            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
-            fn set_training(&mut self, _: bool) {}
-        }
-        impl Module for $name {
-            fn forward(&self, $x: &Tensor) -> Tensor { $body }
-        }
-    )*};
+/// `nn.ReLU()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReLU;
+
+impl Params for ReLU {}
+
+impl Module for ReLU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.relu()
+    }
 }
-activation! {
-    /// `nn.ReLU()`.
-    ReLU => |x| x.relu();
-    /// `nn.Sigmoid()`.
-    Sigmoid => |x| x.sigmoid();
-    /// `nn.Tanh()`.
-    Tanh => |x| x.tanh();
-    /// `nn.SELU()`.
-    SELU => |x| F::selu(x);
-    /// `nn.GELU()` (exact).
-    GELU => |x| F::gelu(x, false);
-    /// `nn.Identity()`.
-    Identity => |x| x.clone();
+
+/// `nn.Sigmoid()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sigmoid;
+
+impl Params for Sigmoid {}
+
+impl Module for Sigmoid {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.sigmoid()
+    }
+}
+
+/// `nn.Tanh()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tanh;
+
+impl Params for Tanh {}
+
+impl Module for Tanh {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.tanh()
+    }
+}
+
+/// `nn.SELU()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SELU;
+
+impl Params for SELU {}
+
+impl Module for SELU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::selu(x)
+    }
+}
+
+/// `nn.GELU()` (exact).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GELU;
+
+impl Params for GELU {}
+
+impl Module for GELU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::gelu(x, false)
+    }
+}
+
+/// `nn.Identity()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Identity;
+
+impl Params for Identity {}
+
+impl Module for Identity {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.clone()
+    }
 }
 
 /// `nn.LeakyReLU(negative_slope)`.
@@ -91,23 +134,44 @@ pub struct LogSoftmax(pub isize);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flatten;
 
-macro_rules! no_param_layer {
-    ($($name:ident => |$s:ident, $x:ident| $body:expr;)*) => {$(
-        impl Params for $name {
-            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
-            fn set_training(&mut self, _: bool) {}
-        }
-        impl Module for $name {
-            fn forward(&self, $x: &Tensor) -> Tensor { let $s = self; $body }
-        }
-    )*};
+impl Params for LeakyReLU {}
+
+impl Module for LeakyReLU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::leaky_relu(x, self.0)
+    }
 }
-no_param_layer! {
-    LeakyReLU => |s, x| F::leaky_relu(x, s.0);
-    ELU => |s, x| F::elu(x, s.0);
-    Softmax => |s, x| x.softmax(s.0);
-    LogSoftmax => |s, x| x.log_softmax(s.0);
-    Flatten => |_s, x| x.flatten(1, -1);
+
+impl Params for ELU {}
+
+impl Module for ELU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        F::elu(x, self.0)
+    }
+}
+
+impl Params for Softmax {}
+
+impl Module for Softmax {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.softmax(self.0)
+    }
+}
+
+impl Params for LogSoftmax {}
+
+impl Module for LogSoftmax {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.log_softmax(self.0)
+    }
+}
+
+impl Params for Flatten {}
+
+impl Module for Flatten {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.flatten(1, -1)
+    }
 }
 
 impl Default for LeakyReLU {
@@ -138,7 +202,6 @@ impl Dropout {
 }
 
 impl Params for Dropout {
-    fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
     fn set_training(&mut self, on: bool) {
         self.training = on;
     }

@@ -15,11 +15,14 @@ pub fn join_name(prefix: &str, name: &str) -> String {
 
 /// What `#[derive(Module)]` implements: visiting parameters by dotted name, and switching
 /// train/eval mode through nested modules.
+///
+/// Both methods default to doing nothing, so a layer without parameters or a training mode
+/// implements it with an empty `impl Params for MyLayer {}`.
 pub trait Params {
     /// Calls `f(name, tensor)` for every parameter and buffer under `prefix`, in field order.
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor));
+    fn visit(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Tensor)) {}
     /// Sets training mode (Dropout, BatchNorm) here and in every child.
-    fn set_training(&mut self, on: bool);
+    fn set_training(&mut self, _on: bool) {}
 }
 
 /// A layer or model (`torch.nn.Module`).
@@ -144,12 +147,13 @@ impl<T: Params + ?Sized> Params for Box<T> {
     }
 }
 
-macro_rules! no_params {
-    ($($t:ty),*) => {$(
-        impl Params for $t {
-            fn visit(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor)) {}
-            fn set_training(&mut self, _: bool) {}
-        }
-    )*};
-}
-no_params!(f32, f64, usize, isize, i64, i32, u64, bool, String);
+// Plain fields of a derived module (sizes, rates, names) hold no parameters.
+impl Params for f32 {}
+impl Params for f64 {}
+impl Params for usize {}
+impl Params for isize {}
+impl Params for i64 {}
+impl Params for i32 {}
+impl Params for u64 {}
+impl Params for bool {}
+impl Params for String {}

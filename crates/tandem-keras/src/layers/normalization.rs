@@ -1,7 +1,8 @@
 //! `BatchNormalization` over the last axis, with Keras's defaults and moving statistics.
 
 use super::Layer;
-use tandem_core::{autograd, Tensor};
+use tandem_core::Tensor;
+use tandem_nn::functional::{self as F, BatchNormConfig};
 
 /// `BatchNormalization(momentum=0.99, epsilon=1e-3)` over the last (channels) axis. In
 /// training it normalizes with the batch's mean and (biased) variance and updates the moving
@@ -66,21 +67,14 @@ impl Layer for BatchNormalization {
             .weights
             .as_ref()
             .expect("BatchNormalization called before build");
-        let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
-        let (mean, var) = if training {
-            let mean = x.mean_dims(&axes, false);
-            let var = x.var_dims(&axes, 0, false);
-            autograd::no_grad(|| {
-                let m = self.momentum;
-                moving_mean.copy_(&(&(moving_mean * m) + &(mean.detach() * (1.0 - m))));
-                moving_var.copy_(&(&(moving_var * m) + &(var.detach() * (1.0 - m))));
-            });
-            (mean, var)
-        } else {
-            (moving_mean.clone(), moving_var.clone())
+        let config = BatchNormConfig {
+            axis: -1,
+            training,
+            momentum: 1.0 - self.momentum,
+            eps: self.epsilon,
+            unbiased_running_var: false,
         };
-        let inv = (var + self.epsilon).rsqrt();
-        &(&(x - &mean) * &(&inv * gamma)) + beta
+        F::batch_norm_with(x, moving_mean, moving_var, gamma, beta, &config)
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
         input_shape.to_vec()

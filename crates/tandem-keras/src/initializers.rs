@@ -1,0 +1,77 @@
+//! `keras.initializers`: weight initializers by their Keras names, on `tandem_nn::init`.
+
+use crate::error::{unknown, KerasError};
+use tandem_core::Tensor;
+use tandem_nn::init;
+
+/// Weight initializers by Keras name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Initializer {
+    /// `'glorot_uniform'` (Keras's default for kernels).
+    #[default]
+    GlorotUniform,
+    /// `'glorot_normal'`: truncated normal, stddev `sqrt(2 / (fan_in + fan_out))`.
+    GlorotNormal,
+    /// `'he_normal'`: truncated normal, stddev `sqrt(2 / fan_in)`.
+    HeNormal,
+    /// `'he_uniform'`.
+    HeUniform,
+    /// `'zeros'`.
+    Zeros,
+    /// `'ones'`.
+    Ones,
+}
+
+const INITIALIZERS: [&str; 6] = [
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "zeros",
+    "ones",
+];
+
+impl Initializer {
+    /// The initializer with Keras name `name`.
+    pub fn from_name(name: &str) -> Result<Initializer, KerasError> {
+        Ok(match name {
+            "glorot_uniform" => Initializer::GlorotUniform,
+            "glorot_normal" => Initializer::GlorotNormal,
+            "he_normal" => Initializer::HeNormal,
+            "he_uniform" => Initializer::HeUniform,
+            "zeros" => Initializer::Zeros,
+            "ones" => Initializer::Ones,
+            other => return Err(unknown("initializer", other, &INITIALIZERS)),
+        })
+    }
+
+    /// Fills `t` (a `[out, in]` weight) in place.
+    pub fn fill(self, t: &Tensor) {
+        let (fan_in, fan_out) = if t.ndim() >= 2 {
+            init::fans(t)
+        } else {
+            (t.numel(), t.numel())
+        };
+        match self {
+            Initializer::GlorotUniform => init::xavier_uniform_(t, 1.0),
+            Initializer::GlorotNormal => {
+                truncated_normal(t, (2.0 / (fan_in + fan_out) as f64).sqrt())
+            }
+            Initializer::HeNormal => truncated_normal(t, (2.0 / fan_in as f64).sqrt()),
+            Initializer::HeUniform => {
+                let b = (6.0 / fan_in as f64).sqrt();
+                init::uniform_(t, -b, b)
+            }
+            Initializer::Zeros => init::zeros_(t),
+            Initializer::Ones => init::ones_(t),
+        }
+    }
+}
+
+/// Keras's variance-scaling truncated normal: draws beyond two standard deviations are
+/// redrawn, and the scale is corrected by 0.8796 (the standard deviation of a unit normal
+/// truncated at ±2) so the result has standard deviation `std`.
+fn truncated_normal(t: &Tensor, std: f64) {
+    let sd = std / 0.879_625_661_034_239_8;
+    init::trunc_normal_(t, 0.0, sd, -2.0 * sd, 2.0 * sd);
+}

@@ -1,0 +1,247 @@
+//! `Sequential` and subclassed models. This file holds the model and `compile`; the other
+//! verbs have a file each: `fit`, `evaluate` and `predict` in [`fit`], `summary()` in
+//! [`summary`], `save_weights` / `load_weights` in [`weights`].
+
+mod fit;
+mod summary;
+mod weights;
+
+pub use fit::{FitArgs, History};
+pub(crate) use weights::named_weights;
+
+use crate::callbacks::{Callback, TrainingState};
+use crate::error::KerasError;
+use crate::layers::{as_float, Layer, Logits};
+use crate::losses::{IntoLoss, Loss};
+use crate::metrics::Metric;
+use crate::optimizers::{IntoOptimizer, OptimizerSpec};
+use tandem_core::Tensor;
+
+/// A stack of layers applied in order (what `Sequential` holds).
+#[derive(Default)]
+pub struct Stack {
+    pub(crate) layers: Vec<Box<dyn Layer>>,
+}
+
+impl Layer for Stack {
+    fn name(&self) -> String {
+        "sequential".into()
+    }
+    fn build(&mut self, input_shape: &[usize]) {
+        let mut shape = input_shape.to_vec();
+        for l in &mut self.layers {
+            if !l.built() {
+                l.build(&shape);
+            }
+            shape = l.output_shape(&shape);
+        }
+    }
+    fn built(&self) -> bool {
+        self.layers.iter().all(|l| l.built())
+    }
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        self.layers.first().and_then(|l| l.declared_input_shape())
+    }
+    fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_with_logits(x, training).0
+    }
+    fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
+        match self.layers.split_last() {
+            Some((last, rest)) => {
+                let h = rest.iter().fold(x.clone(), |h, l| l.call(&h, training));
+                last.call_with_logits(&h, training)
+            }
+            None => (x.clone(), None),
+        }
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
+        self.layers
+            .iter()
+            .fold(input_shape.to_vec(), |s, l| l.output_shape(&s))
+    }
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|l| l.trainable_weights())
+            .collect()
+    }
+    fn non_trainable_weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|l| l.non_trainable_weights())
+            .collect()
+    }
+    fn regularization_loss(&self) -> Option<Tensor> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.regularization_loss())
+            .reduce(|a, b| &a + &b)
+    }
+    fn sublayers(&self) -> Vec<&dyn Layer> {
+        self.layers
+            .iter()
+            .filter(|l| !l.is_input())
+            .map(|b| b.as_ref())
+            .collect()
+    }
+}
+
+pub(crate) struct Compiled {
+    pub(crate) optimizer: OptimizerSpec,
+    pub(crate) state: Option<Box<dyn tandem_nn::optim::Optimizer + Send>>,
+    pub(crate) loss: Loss,
+    pub(crate) metrics: Vec<Metric>,
+}
+
+/// A trainable Keras model around any [`Layer`]: a [`Sequential`] stack, or a subclassed model
+/// (a struct implementing `Layer` whose `call` uses its own layers).
+pub struct Model<L: Layer> {
+    pub(crate) net: L,
+    pub(crate) compiled: Option<Compiled>,
+    pub(crate) name: String,
+}
+
+/// `tf.keras.Sequential([...])`.
+pub type Sequential = Model<Stack>;
+
+impl Model<Stack> {
+    /// `Sequential([layers...])`.
+    pub fn new(layers: Vec<Box<dyn Layer>>) -> Sequential {
+        let mut m = Model {
+            net: Stack { layers },
+            compiled: None,
+            name: "sequential".into(),
+        };
+        if let Some(shape) = m.net.declared_input_shape() {
+            m.net.build(&shape);
+        }
+        m
+    }
+
+    /// `model.add(layer)`.
+    pub fn add(&mut self, layer: impl Layer + 'static) {
+        self.net.layers.push(Box::new(layer));
+        if let Some(shape) = self.net.declared_input_shape() {
+            self.net.build(&shape);
+        }
+    }
+}
+
+pub(crate) fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
+    let (nx, ny) = (
+        x.shape().first().copied().unwrap_or(0),
+        y.shape().first().copied().unwrap_or(0),
+    );
+    if nx != ny {
+        return Err(KerasError::Cardinality { x: nx, y: ny });
+    }
+    Ok(nx)
+}
+
+impl<L: Layer> Model<L> {
+    /// Wraps a subclassed model (`model = Net()`).
+    pub fn from_layer(net: L) -> Model<L> {
+        Model {
+            net,
+            compiled: None,
+            name: "model".into(),
+        }
+    }
+
+    /// The wrapped network.
+    pub fn net(&self) -> &L {
+        &self.net
+    }
+
+    /// `model(x, training=...)`: builds on the first call.
+    pub fn call(&mut self, x: &Tensor, training: bool) -> Tensor {
+        self.net.apply(&as_float(x), training)
+    }
+
+    /// `model.trainable_variables`.
+    pub fn trainable_variables(&self) -> Vec<Tensor> {
+        self.net.trainable_weights()
+    }
+
+    /// `model.weights`: the trainable weights, then the non-trainable ones (moving statistics).
+    pub fn weights(&self) -> Vec<Tensor> {
+        let mut w = self.net.trainable_weights();
+        w.extend(self.net.non_trainable_weights());
+        w
+    }
+
+    /// `model.compile(optimizer, loss, metrics)`, with names (`"adam"`,
+    /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects.
+    pub fn compile(
+        &mut self,
+        optimizer: impl IntoOptimizer,
+        loss: impl IntoLoss,
+        metrics: &[&str],
+    ) -> Result<(), KerasError> {
+        let optimizer = optimizer.into_optimizer()?;
+        let loss = loss.into_loss()?;
+        let metrics = metrics
+            .iter()
+            .map(|m| Metric::from_name(m, loss))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.compiled = Some(Compiled {
+            optimizer,
+            state: None,
+            loss,
+            metrics,
+        });
+        Ok(())
+    }
+
+    /// Builds the layers (from the input shape) and the optimizer's state if not done yet.
+    pub(crate) fn prepare(&mut self, input_shape: &[usize]) {
+        if !self.net.built() {
+            self.net.build(input_shape);
+        }
+        let c = self.compiled.as_mut().expect("compiled");
+        if c.state.is_none() {
+            c.state = Some(c.optimizer.build(self.net.trainable_weights()));
+        }
+    }
+
+    /// Runs `hook` on every callback with the model's training state; returns the initial
+    /// epoch as the callbacks left it and whether any asked to stop.
+    pub(crate) fn run_callbacks(
+        &mut self,
+        callbacks: &mut [&mut dyn Callback],
+        initial_epoch: usize,
+        mut hook: impl FnMut(&mut dyn Callback, &mut TrainingState<'_>) -> Result<bool, KerasError>,
+    ) -> Result<(usize, bool), KerasError> {
+        let weights = self.weights();
+        let c = self.compiled.as_mut().expect("compiled");
+        let optimizer = c.state.as_mut().expect("prepared").as_mut();
+        let mut state = TrainingState {
+            weights,
+            optimizer,
+            initial_epoch,
+        };
+        let mut stop = false;
+        for cb in callbacks.iter_mut() {
+            stop |= hook(&mut **cb, &mut state)?;
+        }
+        Ok((state.initial_epoch, stop))
+    }
+
+    pub(crate) fn train_batch(&mut self, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
+        if !self.net.built() {
+            self.net.build(&x.shape()[1..]);
+        }
+        let (out, logits) = self.net.call_with_logits(x, true);
+        let c = self.compiled.as_mut().expect("compiled");
+        let opt = c.state.as_mut().expect("prepared");
+        opt.zero_grad();
+        let mut loss = c.loss.compute_with_logits(y, &out, logits.as_ref());
+        if let Some(penalty) = self.net.regularization_loss() {
+            // Keras adds `model.losses` to the loss it reports and differentiates.
+            loss = &loss + &penalty;
+        }
+        loss.backward();
+        opt.step();
+        (loss.item::<f32>() as f64, out.detach())
+    }
+}
