@@ -16,25 +16,17 @@ Run by hand (see README.md next to this file); PyTorch is not a project dependen
 import itertools
 import json
 import math
-import pathlib
 
 import torch
 import torch.nn.functional as F
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from goldens_io import ROOT, check_close, opt_json, tensor_json, write_json
 FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures"
 OUT = FIXTURES / "conv_goldens.json"
 f32, f64 = torch.float32, torch.float64
 MAX_BYTES = 1536 * 1024
 
 # ------------------------------------------------------------------------------------- helpers
-def tensor_json(t):
-    """Row-major data. Values are float64; the inputs hold float32 values, written exactly."""
-    return {"shape": list(t.shape), "data": t.detach().reshape(-1).tolist()}
-
-def opt_json(t):
-    return None if t is None else tensor_json(t)
-
 def randn(*shape, scale=1.0):
     """float32 normal draws (times a power-of-two scale, still exact), as float64."""
     return (torch.randn(*shape, dtype=f32) * scale).to(f64)
@@ -56,10 +48,6 @@ def grads(out, inputs, r):
 def leaf(t):
     return None if t is None else t.clone().requires_grad_(True)
 
-def check_close(name, got, want, tol=1e-12):
-    err = (got - want).abs().max().item() if got.numel() else 0.0
-    assert got.shape == want.shape and err <= tol * (1 + want.abs().max().item()), (name, got.shape, want.shape, err)
-
 INPUT_FIELDS = ("x", "w", "b", "r", "weight", "bias", "running_mean_in", "running_var_in")
 
 def check_inputs_f32(key, cases):
@@ -69,18 +57,6 @@ def check_inputs_f32(key, cases):
             if case.get(field) is not None:
                 data = torch.tensor(case[field]["data"], dtype=f64)
                 assert data.to(f32).to(f64).equal(data), f"{key}/{case['name']}: {field} is not float32"
-
-def write_json(path, top):
-    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
-    parts = []
-    for key, val in top.items():
-        if isinstance(val, list):
-            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
-            parts.append(f'  "{key}": [\n{body}\n  ]')
-        else:
-            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
 
 # ------------------------------------------------------------------------------------- output sizes
 def conv_out(size, k, s, p, d):

@@ -7,13 +7,12 @@ Writes three fixtures under crates/tandem-core/tests/fixtures/:
   seed_linreg.json   the seed post's linear regression, step by step
 Run by hand (see README.md next to this file); PyTorch is not a project dependency.
 """
-import json
-import pathlib
 
 import torch
 import torch.nn.functional as F
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+import goldens_io
+from goldens_io import ROOT, write_json
 FIXTURES = ROOT / "crates" / "tandem-core" / "tests" / "fixtures"
 f32, f64, i64, i32, u8, b8 = torch.float32, torch.float64, torch.int64, torch.int32, torch.uint8, torch.bool
 DTYPES = {"float32": f32, "float64": f64, "int64": i64, "int32": i32, "uint8": u8, "bool": b8}
@@ -109,9 +108,8 @@ class Inp:
         return d
 
 def tensor_json(t, with_dtype=True):
-    """Row-major data; .tolist() turns float32 values into the exactly equal Python float."""
-    d = {"data": t.detach().reshape(-1).tolist(), "shape": list(t.shape)}
-    return {**d, "dtype": DTYPE_NAMES[t.dtype]} if with_dtype else d
+    """The shared encoding, with the dtype's name when asked."""
+    return goldens_io.tensor_json(t, DTYPE_NAMES[t.dtype] if with_dtype else None)
 
 def U(shape, lo=-2.0, hi=2.0, dtype=f32, perm=None, rg=False):
     """Uniform values on a 1/128 grid offset by 1/256: never an integer, a .5 tie, or zero."""
@@ -493,18 +491,6 @@ def seed_linreg():
     return torch_style
 
 # ------------------------------------------------------------------------------------- output
-def write_json(path, top):
-    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
-    parts = []
-    for key, val in top.items():
-        if isinstance(val, list):
-            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
-            parts.append(f'  "{key}": [\n{body}\n  ]')
-        else:
-            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
-
 def main():
     torch.manual_seed(0)
     for gen in (seed_cases, unary_cases, binary_cases, mixed_cases, reduction_cases, view_cases,

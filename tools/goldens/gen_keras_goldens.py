@@ -10,9 +10,7 @@ Run by hand (see README.md next to this file); TensorFlow/Keras are not project 
 The digits are read from ../shared/data/mnist-sample (relative to the repository root).
 """
 import gzip
-import json
 import os
-import pathlib
 
 # Before TensorFlow/Keras are imported: TF backend, CPU only, plain Eigen kernels (oneDNN off,
 # its results depend on the CPU's ISA), quiet logs, and a fixed console width so the rich
@@ -34,7 +32,7 @@ tf.config.experimental.enable_op_determinism()
 import keras  # noqa: E402
 from safetensors.numpy import load_file, save_file  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from goldens_io import ROOT, write_json
 FIXTURES = ROOT / "crates" / "tandem-keras" / "tests" / "fixtures"
 MNIST = ROOT.parent / "shared" / "data" / "mnist-sample"
 N, BATCH_SIZE, EPOCHS = 2048, 64, 2
@@ -101,14 +99,6 @@ def compile_model(model, optimizer):
     model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-
-def write_json(path, top):
-    """One top-level key per line, UTF-8 (the summary's box-drawing characters are kept as they
-    are); floats are reprs of the exact float32 values (NaN/inf rejected)."""
-    parts = [f'  "{key}": {json.dumps(val, allow_nan=False, ensure_ascii=False)}'
-             for key, val in top.items()]
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n", encoding="utf-8")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
 
 # ------------------------------------------------------------------------------------- goldens
 def seed_init():

@@ -16,7 +16,6 @@ Run by hand (see README.md next to this file); TensorFlow/Keras are not project 
 """
 import json
 import os
-import pathlib
 
 # Before TensorFlow/Keras are imported: TF backend, CPU only, plain Eigen kernels, quiet logs.
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -33,7 +32,7 @@ tf.config.experimental.enable_op_determinism()
 
 import keras  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from goldens_io import ROOT, check_close, tensor_json, write_json
 FIXTURES = ROOT / "crates" / "tandem-keras" / "tests" / "fixtures"
 OUT = FIXTURES / "keras_rnn_goldens.json"
 MAX_BYTES = 600 * 1024
@@ -78,11 +77,6 @@ GATE_ORDER_NOTE = (
 )
 
 # ------------------------------------------------------------------------------------- helpers
-def tensor_json(a):
-    """Row-major data. Values are float64; the inputs hold float32 values, written exactly."""
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": a.reshape(-1).tolist()}
-
 def f32_values(rng, shape, kind):
     """float32 draws (normal, or U(-0.5, 0.5) with rand - 0.5 exact in float32), as float64."""
     if kind == "normal":
@@ -90,11 +84,6 @@ def f32_values(rng, shape, kind):
     else:
         v = rng.random(shape, dtype=np.float32) - np.float32(0.5)
     return v.astype(np.float64)
-
-def check_close(name, got, want, tol=1e-12):
-    got, want = np.asarray(got), np.asarray(want)
-    err = np.abs(got - want).max() if got.size else 0.0
-    assert got.shape == want.shape and err <= tol * (1 + np.abs(want).max()), (name, got.shape, want.shape, err)
 
 def check_inputs_f32(cases):
     """Every input (and upstream gradient r_out) must be a float32 value, so f32 tests load it exactly."""
@@ -104,18 +93,6 @@ def check_inputs_f32(cases):
             data = np.array(val["data"], dtype=np.float64)
             assert np.array_equal(data.astype(np.float32).astype(np.float64), data), \
                 f"{case['name']}: {field} is not float32"
-
-def write_json(path, top):
-    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
-    parts = []
-    for key, val in top.items():
-        if isinstance(val, list):
-            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
-            parts.append(f'  "{key}": [\n{body}\n  ]')
-        else:
-            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
 
 # ------------------------------------------------------------------------------------- reference
 def ref_layer(layer, x, kernel, rkernel, bias, return_sequences, reset_after):

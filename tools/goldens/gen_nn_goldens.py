@@ -10,24 +10,22 @@ Writes under crates/tandem-nn/tests/fixtures/:
   init_stats.json                 theoretical bounds/stds of the default initializers
 Run by hand (see README.md next to this file); PyTorch is not a project dependency.
 """
-import json
 import math
-import pathlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+import goldens_io
+from goldens_io import ROOT, write_json
 FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures"
 DTYPE_NAMES = {torch.float32: "float32", torch.int64: "int64"}
 
 # ------------------------------------------------------------------------------------- helpers
 def tensor_json(t, with_dtype=False):
-    """Row-major data; .tolist() turns float32 values into the exactly equal Python float."""
-    d = {"data": t.detach().reshape(-1).tolist(), "shape": list(t.shape)}
-    return {**d, "dtype": DTYPE_NAMES[t.dtype]} if with_dtype else d
+    """The shared encoding, with the dtype's name when asked."""
+    return goldens_io.tensor_json(t, DTYPE_NAMES[t.dtype] if with_dtype else None)
 
 def grid(shape, lo=-2.0, hi=2.0, offset=True):
     """Uniform float32 values on a 1/128 grid, offset by 1/256 unless offset=False.
@@ -37,18 +35,6 @@ def grid(shape, lo=-2.0, hi=2.0, offset=True):
     """
     v = torch.rand(shape, dtype=torch.float64) * (hi - lo) + lo
     return ((torch.floor(v * 128) + (0.5 if offset else 0.0)) / 128).to(torch.float32)
-
-def write_json(path, top):
-    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
-    parts = []
-    for key, val in top.items():
-        if isinstance(val, list):
-            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
-            parts.append(f'  "{key}": [\n{body}\n  ]')
-        else:
-            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
 
 def write_safetensors(path, state_dict):
     save_file({k: v.detach().contiguous() for k, v in state_dict.items()}, str(path))

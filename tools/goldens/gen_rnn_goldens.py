@@ -16,26 +16,18 @@ Run by hand (see README.md next to this file); PyTorch is not a project dependen
     /tmp/anchors-venv/bin/python tools/goldens/gen_rnn_goldens.py
 """
 import json
-import pathlib
 
 import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from goldens_io import ROOT, check_close, opt_json, tensor_json, write_json
 FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures"
 OUT = FIXTURES / "rnn_goldens.json"
 f32, f64 = torch.float32, torch.float64
 MAX_BYTES = 600 * 1024
 
 # ------------------------------------------------------------------------------------- helpers
-def tensor_json(t):
-    """Row-major data. Values are float64; the inputs hold float32 values, written exactly."""
-    return {"shape": list(t.shape), "data": t.detach().reshape(-1).tolist()}
-
-def opt_json(t):
-    return None if t is None else tensor_json(t)
-
 def named_json(pairs):
     return [[name, tensor_json(t)] for name, t in pairs]
 
@@ -50,13 +42,6 @@ def uniform(*shape):
 def leaf(t):
     return None if t is None else t.clone().requires_grad_(True)
 
-def check_close(name, got, want, tol=1e-12):
-    if got is None or want is None:
-        assert got is None and want is None, name
-        return
-    err = (got - want).abs().max().item() if got.numel() else 0.0
-    assert got.shape == want.shape and err <= tol * (1 + want.abs().max().item()), (name, got.shape, want.shape, err)
-
 INPUT_FIELDS = ("x", "h0", "c0", "r_out", "r_h", "r_c")
 
 def check_inputs_f32(key, cases):
@@ -67,18 +52,6 @@ def check_inputs_f32(key, cases):
             if val is not None:
                 data = torch.tensor(val["data"], dtype=f64)
                 assert data.to(f32).to(f64).equal(data), f"{key}/{case['name']}: {field} is not float32"
-
-def write_json(path, top):
-    """One case per line (readable diffs); NaN/inf are rejected since they are not JSON."""
-    parts = []
-    for key, val in top.items():
-        if isinstance(val, list):
-            body = ",\n".join("    " + json.dumps(v, allow_nan=False) for v in val)
-            parts.append(f'  "{key}": [\n{body}\n  ]')
-        else:
-            parts.append(f'  "{key}": {json.dumps(val, allow_nan=False)}')
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.1f} KiB)")
 
 # ------------------------------------------------------------------------------------- references
 def gates_count(mode):

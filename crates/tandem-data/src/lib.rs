@@ -58,4 +58,4 @@ pub use dataset::{
 };
 pub use error::{DataError, Result};
 pub use idx_sets::{KerasSplit, Loaded, Source, ENV_VAR, FILES};
-pub use loader::{Batches, DataLoader};
+pub use loader::{Batches, DataLoader, Sampler};

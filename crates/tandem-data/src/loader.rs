@@ -41,6 +41,7 @@ use tandem_core::Tensor;
 pub struct DataLoader {
     dataset: Arc<dyn Dataset>,
     batch_size: usize,
+    sampler: Option<Arc<dyn Sampler>>,
     shuffle: bool,
     seed: u64,
     drop_last: bool,
@@ -61,6 +62,7 @@ impl DataLoader {
         DataLoader {
             dataset,
             batch_size,
+            sampler: None,
             shuffle: false,
             seed: tandem_core::with_rng(|r| r.gen()),
             drop_last: false,
@@ -81,6 +83,13 @@ impl DataLoader {
         self
     }
 
+    /// Visit the samples in the order `sampler` gives for each epoch (`sampler=` in PyTorch),
+    /// instead of in order or shuffled; `shuffle` and `seed` are then not used.
+    pub fn sampler(mut self, sampler: Arc<dyn Sampler>) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
     /// Leave out the last batch when it is smaller than `batch_size`.
     pub fn drop_last(mut self, drop_last: bool) -> Self {
         self.drop_last = drop_last;
@@ -96,7 +105,10 @@ impl DataLoader {
 
     /// Number of batches per epoch.
     pub fn len(&self) -> usize {
-        let n = self.dataset.len();
+        let n = match &self.sampler {
+            Some(s) => s.len(),
+            None => self.dataset.len(),
+        };
         if self.drop_last {
             n / self.batch_size
         } else {
@@ -122,6 +134,9 @@ impl DataLoader {
     /// The sample indices of `epoch` in the order they are batched (all of them, including any
     /// that `drop_last` leaves out).
     pub fn indices(&self, epoch: u64) -> Vec<usize> {
+        if let Some(sampler) = &self.sampler {
+            return sampler.indices(epoch);
+        }
         let mut order: Vec<usize> = (0..self.dataset.len()).collect();
         if self.shuffle {
             let mut key = [0u8; 32];
@@ -185,6 +200,7 @@ impl std::fmt::Debug for DataLoader {
         f.debug_struct("DataLoader")
             .field("samples", &self.dataset.len())
             .field("batch_size", &self.batch_size)
+            .field("sampler", &self.sampler.is_some())
             .field("shuffle", &self.shuffle)
             .field("seed", &self.seed)
             .field("drop_last", &self.drop_last)
@@ -200,6 +216,44 @@ impl IntoIterator for &DataLoader {
     fn into_iter(self) -> Batches {
         self.iter()
     }
+}
+
+/// The order in which a [`DataLoader`] visits the samples of each epoch
+/// (`torch.utils.data.Sampler`): for example a shard per process in distributed training, or
+/// a framework's own shuffle.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tandem_core::Tensor;
+/// use tandem_data::{DataLoader, Sampler, TensorDataset};
+/// /// Every other sample, backwards.
+/// struct Evens(usize);
+/// impl Sampler for Evens {
+///     fn len(&self) -> usize {
+///         self.0.div_ceil(2)
+///     }
+///     fn indices(&self, _epoch: u64) -> Vec<usize> {
+///         (0..self.0).step_by(2).rev().collect()
+///     }
+/// }
+/// let y = Tensor::from_vec((0..5i64).collect(), &[5]);
+/// let loader = DataLoader::new(Arc::new(TensorDataset::new(y.clone(), y)?), 2)
+///     .sampler(Arc::new(Evens(5)));
+/// let seen: Vec<i64> = loader.iter().flat_map(|(_, yb)| yb.to_vec::<i64>()).collect();
+/// assert_eq!(seen, vec![4, 2, 0]);
+/// # Ok::<(), tandem_data::DataError>(())
+/// ```
+pub trait Sampler: Send + Sync {
+    /// How many indices each epoch yields.
+    fn len(&self) -> usize;
+
+    /// Whether an epoch yields no indices.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sample indices of `epoch`, in the order they are batched.
+    fn indices(&self, epoch: u64) -> Vec<usize>;
 }
 
 /// The order of one epoch, cut into batches.

@@ -42,31 +42,80 @@ impl NLLLoss {
     }
 }
 
-macro_rules! simple_loss {
-    ($($(#[$doc:meta])* $name:ident => |$i:ident, $t:ident, $r:ident| $body:expr;)*) => {$(
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default)]
-        pub struct $name {
-            /// Mean, sum or none.
-            pub reduction: Reduction,
-        }
-        impl $name {
-            /// With the mean reduction.
-            pub fn new() -> Self { Self::default() }
-            /// The loss of `input` against `target`.
-            pub fn forward(&self, $i: &Tensor, $t: &Tensor) -> Tensor { let $r = self.reduction; $body }
-        }
-    )*};
+/// `nn.MSELoss()`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MSELoss {
+    /// Mean, sum or none.
+    pub reduction: Reduction,
 }
-simple_loss! {
-    /// `nn.MSELoss()`.
-    MSELoss => |i, t, r| F::mse_loss(i, t, r);
-    /// `nn.L1Loss()`.
-    L1Loss => |i, t, r| F::l1_loss(i, t, r);
-    /// `nn.BCELoss()` on probabilities.
-    BCELoss => |i, t, r| F::binary_cross_entropy(i, t, None, r);
-    /// `nn.BCEWithLogitsLoss()` on logits.
-    BCEWithLogitsLoss => |i, t, r| F::binary_cross_entropy_with_logits(i, t, None, r);
+
+impl MSELoss {
+    /// With the mean reduction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The loss of `input` against `target`.
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        F::mse_loss(input, target, self.reduction)
+    }
+}
+
+/// `nn.L1Loss()`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct L1Loss {
+    /// Mean, sum or none.
+    pub reduction: Reduction,
+}
+
+impl L1Loss {
+    /// With the mean reduction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The loss of `input` against `target`.
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        F::l1_loss(input, target, self.reduction)
+    }
+}
+
+/// `nn.BCELoss()` on probabilities.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BCELoss {
+    /// Mean, sum or none.
+    pub reduction: Reduction,
+}
+
+impl BCELoss {
+    /// With the mean reduction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The loss of `input` against `target`.
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        F::binary_cross_entropy(input, target, None, self.reduction)
+    }
+}
+
+/// `nn.BCEWithLogitsLoss()` on logits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BCEWithLogitsLoss {
+    /// Mean, sum or none.
+    pub reduction: Reduction,
+}
+
+impl BCEWithLogitsLoss {
+    /// With the mean reduction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The loss of `input` against `target`.
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        F::binary_cross_entropy_with_logits(input, target, None, self.reduction)
+    }
 }
 
 /// `nn.HuberLoss(delta)`.

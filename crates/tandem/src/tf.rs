@@ -108,60 +108,174 @@ pub mod random {
 pub mod math {
     use super::{Operand, Tensor};
 
-    macro_rules! binary_fns {
-        ($($name:ident => $method:ident, $doc:literal;)*) => {$(
-            #[doc = $doc]
-            pub fn $name(x: &Tensor, y: impl Into<Operand>) -> Tensor {
-                x.$method(y)
-            }
-        )*};
-    }
-    binary_fns! {
-        add => add, "`tf.math.add(x, y)`";
-        subtract => sub, "`tf.math.subtract(x, y)`";
-        multiply => mul, "`tf.math.multiply(x, y)`";
-        divide => div, "`tf.math.divide(x, y)`";
-        pow => pow, "`tf.math.pow(x, y)`";
-        maximum => maximum, "`tf.math.maximum(x, y)`";
-        minimum => minimum, "`tf.math.minimum(x, y)`";
-        equal => eq, "`tf.math.equal(x, y)`";
-        not_equal => ne, "`tf.math.not_equal(x, y)`";
-        less => lt, "`tf.math.less(x, y)`";
-        less_equal => le, "`tf.math.less_equal(x, y)`";
-        greater => gt, "`tf.math.greater(x, y)`";
-        greater_equal => ge, "`tf.math.greater_equal(x, y)`";
+    /// `tf.math.add(x, y)`
+    pub fn add(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.add(y)
     }
 
-    macro_rules! unary_fns {
-        ($($name:ident => $method:ident, $doc:literal;)*) => {$(
-            #[doc = $doc]
-            pub fn $name(x: &Tensor) -> Tensor {
-                x.$method()
-            }
-        )*};
+    /// `tf.math.subtract(x, y)`
+    pub fn subtract(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.sub(y)
     }
-    unary_fns! {
-        negative => neg, "`tf.math.negative(x)` (PyTorch's `neg`).";
-        abs => abs, "`tf.math.abs(x)`.";
-        sign => sign, "`tf.math.sign(x)`.";
-        round => round, "`tf.math.round(x)` (half to even).";
-        ceil => ceil, "`tf.math.ceil(x)`.";
-        floor => floor, "`tf.math.floor(x)`.";
-        square => square, "`tf.math.square(x)`.";
-        sqrt => sqrt, "`tf.math.sqrt(x)`.";
-        rsqrt => rsqrt, "`tf.math.rsqrt(x)`.";
-        reciprocal => reciprocal, "`tf.math.reciprocal(x)`.";
-        log => log, "`tf.math.log(x)`.";
-        log1p => log1p, "`tf.math.log1p(x)`.";
-        exp => exp, "`tf.math.exp(x)`.";
-        expm1 => expm1, "`tf.math.expm1(x)`.";
-        sin => sin, "`tf.math.sin(x)`.";
-        cos => cos, "`tf.math.cos(x)`.";
-        tanh => tanh, "`tf.math.tanh(x)`.";
-        sigmoid => sigmoid, "`tf.math.sigmoid(x)`.";
-        is_nan => isnan, "`tf.math.is_nan(x)`.";
-        is_finite => isfinite, "`tf.math.is_finite(x)`.";
-        logical_not => logical_not, "`tf.math.logical_not(x)`.";
+
+    /// `tf.math.multiply(x, y)`
+    pub fn multiply(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.mul(y)
+    }
+
+    /// `tf.math.divide(x, y)`
+    pub fn divide(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.div(y)
+    }
+
+    /// `tf.math.pow(x, y)`
+    pub fn pow(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.pow(y)
+    }
+
+    /// `tf.math.maximum(x, y)`
+    pub fn maximum(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.maximum(y)
+    }
+
+    /// `tf.math.minimum(x, y)`
+    pub fn minimum(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.minimum(y)
+    }
+
+    /// `tf.math.equal(x, y)`
+    pub fn equal(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.eq(y)
+    }
+
+    /// `tf.math.not_equal(x, y)`
+    pub fn not_equal(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.ne(y)
+    }
+
+    /// `tf.math.less(x, y)`
+    pub fn less(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.lt(y)
+    }
+
+    /// `tf.math.less_equal(x, y)`
+    pub fn less_equal(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.le(y)
+    }
+
+    /// `tf.math.greater(x, y)`
+    pub fn greater(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.gt(y)
+    }
+
+    /// `tf.math.greater_equal(x, y)`
+    pub fn greater_equal(x: &Tensor, y: impl Into<Operand>) -> Tensor {
+        x.ge(y)
+    }
+
+    /// `tf.math.negative(x)` (PyTorch's `neg`).
+    pub fn negative(x: &Tensor) -> Tensor {
+        x.neg()
+    }
+
+    /// `tf.math.abs(x)`.
+    pub fn abs(x: &Tensor) -> Tensor {
+        x.abs()
+    }
+
+    /// `tf.math.sign(x)`.
+    pub fn sign(x: &Tensor) -> Tensor {
+        x.sign()
+    }
+
+    /// `tf.math.round(x)` (half to even).
+    pub fn round(x: &Tensor) -> Tensor {
+        x.round()
+    }
+
+    /// `tf.math.ceil(x)`.
+    pub fn ceil(x: &Tensor) -> Tensor {
+        x.ceil()
+    }
+
+    /// `tf.math.floor(x)`.
+    pub fn floor(x: &Tensor) -> Tensor {
+        x.floor()
+    }
+
+    /// `tf.math.square(x)`.
+    pub fn square(x: &Tensor) -> Tensor {
+        x.square()
+    }
+
+    /// `tf.math.sqrt(x)`.
+    pub fn sqrt(x: &Tensor) -> Tensor {
+        x.sqrt()
+    }
+
+    /// `tf.math.rsqrt(x)`.
+    pub fn rsqrt(x: &Tensor) -> Tensor {
+        x.rsqrt()
+    }
+
+    /// `tf.math.reciprocal(x)`.
+    pub fn reciprocal(x: &Tensor) -> Tensor {
+        x.reciprocal()
+    }
+
+    /// `tf.math.log(x)`.
+    pub fn log(x: &Tensor) -> Tensor {
+        x.log()
+    }
+
+    /// `tf.math.log1p(x)`.
+    pub fn log1p(x: &Tensor) -> Tensor {
+        x.log1p()
+    }
+
+    /// `tf.math.exp(x)`.
+    pub fn exp(x: &Tensor) -> Tensor {
+        x.exp()
+    }
+
+    /// `tf.math.expm1(x)`.
+    pub fn expm1(x: &Tensor) -> Tensor {
+        x.expm1()
+    }
+
+    /// `tf.math.sin(x)`.
+    pub fn sin(x: &Tensor) -> Tensor {
+        x.sin()
+    }
+
+    /// `tf.math.cos(x)`.
+    pub fn cos(x: &Tensor) -> Tensor {
+        x.cos()
+    }
+
+    /// `tf.math.tanh(x)`.
+    pub fn tanh(x: &Tensor) -> Tensor {
+        x.tanh()
+    }
+
+    /// `tf.math.sigmoid(x)`.
+    pub fn sigmoid(x: &Tensor) -> Tensor {
+        x.sigmoid()
+    }
+
+    /// `tf.math.is_nan(x)`.
+    pub fn is_nan(x: &Tensor) -> Tensor {
+        x.isnan()
+    }
+
+    /// `tf.math.is_finite(x)`.
+    pub fn is_finite(x: &Tensor) -> Tensor {
+        x.isfinite()
+    }
+
+    /// `tf.math.logical_not(x)`.
+    pub fn logical_not(x: &Tensor) -> Tensor {
+        x.logical_not()
     }
 
     /// `tf.math.cumsum(x, axis)`.

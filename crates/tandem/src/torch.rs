@@ -94,73 +94,239 @@ pub mod autograd {
 
 pub use tandem_core::autograd::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled};
 
-macro_rules! binary_fns {
-    ($($name:ident => $method:ident, $doc:literal;)*) => {$(
-        #[doc = $doc]
-        pub fn $name(a: &Tensor, b: impl Into<Operand>) -> Tensor {
-            a.$method(b)
-        }
-    )*};
-}
-binary_fns! {
-    add => add, "`torch.add(a, b)`";
-    sub => sub, "`torch.sub(a, b)`";
-    subtract => sub, "`torch.subtract(a, b)`";
-    mul => mul, "`torch.mul(a, b)`";
-    multiply => mul, "`torch.multiply(a, b)`";
-    div => div, "`torch.div(a, b)` (true division)";
-    divide => div, "`torch.divide(a, b)`";
-    pow => pow, "`torch.pow(a, exponent)`";
-    maximum => maximum, "`torch.maximum(a, b)`";
-    minimum => minimum, "`torch.minimum(a, b)`";
-    eq => eq, "`torch.eq(a, b)`";
-    ne => ne, "`torch.ne(a, b)`";
-    lt => lt, "`torch.lt(a, b)`";
-    le => le, "`torch.le(a, b)`";
-    gt => gt, "`torch.gt(a, b)`";
-    ge => ge, "`torch.ge(a, b)`";
+/// `torch.add(a, b)`
+pub fn add(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.add(b)
 }
 
-macro_rules! unary_fns {
-    ($($name:ident => $method:ident, $doc:literal;)*) => {$(
-        #[doc = $doc]
-        pub fn $name(x: &Tensor) -> Tensor {
-            x.$method()
-        }
-    )*};
+/// `torch.sub(a, b)`
+pub fn sub(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.sub(b)
 }
-unary_fns! {
-    neg => neg, "`torch.neg(x)`: flips the sign.";
-    negative => neg, "`torch.negative(x)`.";
-    abs => abs, "`torch.abs(x)`.";
-    sign => sign, "`torch.sign(x)`.";
-    round => round, "`torch.round(x)` (half to even).";
-    ceil => ceil, "`torch.ceil(x)`.";
-    floor => floor, "`torch.floor(x)`.";
-    square => square, "`torch.square(x)`.";
-    sqrt => sqrt, "`torch.sqrt(x)`.";
-    rsqrt => rsqrt, "`torch.rsqrt(x)`.";
-    reciprocal => reciprocal, "`torch.reciprocal(x)`.";
-    log => log, "`torch.log(x)`.";
-    log1p => log1p, "`torch.log1p(x)`.";
-    exp => exp, "`torch.exp(x)`.";
-    expm1 => expm1, "`torch.expm1(x)`.";
-    sin => sin, "`torch.sin(x)`.";
-    cos => cos, "`torch.cos(x)`.";
-    tanh => tanh, "`torch.tanh(x)`.";
-    sigmoid => sigmoid, "`torch.sigmoid(x)`.";
-    relu => relu, "`torch.relu(x)`.";
-    sum => sum, "`torch.sum(x)`.";
-    mean => mean, "`torch.mean(x)`.";
-    prod => prod, "`torch.prod(x)`.";
-    max => max, "`torch.max(x)`.";
-    min => min, "`torch.min(x)`.";
-    var => var, "`torch.var(x)` (unbiased).";
-    std => std, "`torch.std(x)` (unbiased).";
-    isnan => isnan, "`torch.isnan(x)`.";
-    isfinite => isfinite, "`torch.isfinite(x)`.";
-    logical_not => logical_not, "`torch.logical_not(x)`.";
-    t => t, "`torch.t(x)`.";
+
+/// `torch.subtract(a, b)`
+pub fn subtract(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.sub(b)
+}
+
+/// `torch.mul(a, b)`
+pub fn mul(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.mul(b)
+}
+
+/// `torch.multiply(a, b)`
+pub fn multiply(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.mul(b)
+}
+
+/// `torch.div(a, b)` (true division)
+pub fn div(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.div(b)
+}
+
+/// `torch.divide(a, b)`
+pub fn divide(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.div(b)
+}
+
+/// `torch.pow(a, exponent)`
+pub fn pow(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.pow(b)
+}
+
+/// `torch.maximum(a, b)`
+pub fn maximum(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.maximum(b)
+}
+
+/// `torch.minimum(a, b)`
+pub fn minimum(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.minimum(b)
+}
+
+/// `torch.eq(a, b)`
+pub fn eq(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.eq(b)
+}
+
+/// `torch.ne(a, b)`
+pub fn ne(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.ne(b)
+}
+
+/// `torch.lt(a, b)`
+pub fn lt(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.lt(b)
+}
+
+/// `torch.le(a, b)`
+pub fn le(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.le(b)
+}
+
+/// `torch.gt(a, b)`
+pub fn gt(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.gt(b)
+}
+
+/// `torch.ge(a, b)`
+pub fn ge(a: &Tensor, b: impl Into<Operand>) -> Tensor {
+    a.ge(b)
+}
+
+/// `torch.neg(x)`: flips the sign.
+pub fn neg(x: &Tensor) -> Tensor {
+    x.neg()
+}
+
+/// `torch.negative(x)`.
+pub fn negative(x: &Tensor) -> Tensor {
+    x.neg()
+}
+
+/// `torch.abs(x)`.
+pub fn abs(x: &Tensor) -> Tensor {
+    x.abs()
+}
+
+/// `torch.sign(x)`.
+pub fn sign(x: &Tensor) -> Tensor {
+    x.sign()
+}
+
+/// `torch.round(x)` (half to even).
+pub fn round(x: &Tensor) -> Tensor {
+    x.round()
+}
+
+/// `torch.ceil(x)`.
+pub fn ceil(x: &Tensor) -> Tensor {
+    x.ceil()
+}
+
+/// `torch.floor(x)`.
+pub fn floor(x: &Tensor) -> Tensor {
+    x.floor()
+}
+
+/// `torch.square(x)`.
+pub fn square(x: &Tensor) -> Tensor {
+    x.square()
+}
+
+/// `torch.sqrt(x)`.
+pub fn sqrt(x: &Tensor) -> Tensor {
+    x.sqrt()
+}
+
+/// `torch.rsqrt(x)`.
+pub fn rsqrt(x: &Tensor) -> Tensor {
+    x.rsqrt()
+}
+
+/// `torch.reciprocal(x)`.
+pub fn reciprocal(x: &Tensor) -> Tensor {
+    x.reciprocal()
+}
+
+/// `torch.log(x)`.
+pub fn log(x: &Tensor) -> Tensor {
+    x.log()
+}
+
+/// `torch.log1p(x)`.
+pub fn log1p(x: &Tensor) -> Tensor {
+    x.log1p()
+}
+
+/// `torch.exp(x)`.
+pub fn exp(x: &Tensor) -> Tensor {
+    x.exp()
+}
+
+/// `torch.expm1(x)`.
+pub fn expm1(x: &Tensor) -> Tensor {
+    x.expm1()
+}
+
+/// `torch.sin(x)`.
+pub fn sin(x: &Tensor) -> Tensor {
+    x.sin()
+}
+
+/// `torch.cos(x)`.
+pub fn cos(x: &Tensor) -> Tensor {
+    x.cos()
+}
+
+/// `torch.tanh(x)`.
+pub fn tanh(x: &Tensor) -> Tensor {
+    x.tanh()
+}
+
+/// `torch.sigmoid(x)`.
+pub fn sigmoid(x: &Tensor) -> Tensor {
+    x.sigmoid()
+}
+
+/// `torch.relu(x)`.
+pub fn relu(x: &Tensor) -> Tensor {
+    x.relu()
+}
+
+/// `torch.sum(x)`.
+pub fn sum(x: &Tensor) -> Tensor {
+    x.sum()
+}
+
+/// `torch.mean(x)`.
+pub fn mean(x: &Tensor) -> Tensor {
+    x.mean()
+}
+
+/// `torch.prod(x)`.
+pub fn prod(x: &Tensor) -> Tensor {
+    x.prod()
+}
+
+/// `torch.max(x)`.
+pub fn max(x: &Tensor) -> Tensor {
+    x.max()
+}
+
+/// `torch.min(x)`.
+pub fn min(x: &Tensor) -> Tensor {
+    x.min()
+}
+
+/// `torch.var(x)` (unbiased).
+pub fn var(x: &Tensor) -> Tensor {
+    x.var()
+}
+
+/// `torch.std(x)` (unbiased).
+pub fn std(x: &Tensor) -> Tensor {
+    x.std()
+}
+
+/// `torch.isnan(x)`.
+pub fn isnan(x: &Tensor) -> Tensor {
+    x.isnan()
+}
+
+/// `torch.isfinite(x)`.
+pub fn isfinite(x: &Tensor) -> Tensor {
+    x.isfinite()
+}
+
+/// `torch.logical_not(x)`.
+pub fn logical_not(x: &Tensor) -> Tensor {
+    x.logical_not()
+}
+
+/// `torch.t(x)`.
+pub fn t(x: &Tensor) -> Tensor {
+    x.t()
 }
 
 /// `torch.cumsum(x, dim)`.

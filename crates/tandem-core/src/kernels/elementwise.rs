@@ -35,12 +35,20 @@ fn map_body<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f:
     }
 }
 
+/// The portable loop compiled with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn map_avx2<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
     map_body(src, dst, f)
 }
 
+/// The portable loop compiled with AVX-512 F, BW, VL and DQ, AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn map_avx512<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
@@ -54,6 +62,10 @@ fn zip_body<T: Copy, U, F: Fn(T, T) -> U>(a: &[T], b: &[T], dst: &mut [MaybeUnin
     }
 }
 
+/// The portable loop compiled with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(
@@ -65,6 +77,10 @@ unsafe fn zip_avx2<T: Copy, U, F: Fn(T, T) -> U>(
     zip_body(a, b, dst, f)
 }
 
+/// The portable loop compiled with AVX-512 F, BW, VL and DQ, AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn zip_avx512<T: Copy, U, F: Fn(T, T) -> U>(

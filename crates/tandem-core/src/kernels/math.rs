@@ -242,8 +242,9 @@ mod avx512 {
         let n = src.len().min(dst.len());
         let (s, d) = (src.as_ptr(), dst.as_mut_ptr() as *mut f32);
         let mut i = 0;
-        // SAFETY (all blocks): every access is below `n`; MaybeUninit<f32> has f32's layout.
         while i + 64 <= n {
+            // SAFETY: elements `i..i + 64` are below `n`, inside both slices;
+            // MaybeUninit<f32> has f32's layout; the caller guarantees AVX-512F.
             unsafe {
                 let y0 = f(_mm512_loadu_ps(s.add(i)));
                 let y1 = f(_mm512_loadu_ps(s.add(i + 16)));
@@ -257,6 +258,7 @@ mod avx512 {
             i += 64;
         }
         while i + 16 <= n {
+            // SAFETY: as above, for elements `i..i + 16`.
             unsafe { _mm512_storeu_ps(d.add(i), f(_mm512_loadu_ps(s.add(i)))) };
             i += 16;
         }
@@ -401,6 +403,7 @@ mod tests {
     fn run(f: fn(&[f32], &mut [MaybeUninit<f32>]), xs: &[f32]) -> Vec<f32> {
         let mut out = vec![MaybeUninit::uninit(); xs.len()];
         f(xs, &mut out);
+        // SAFETY: the kernels under test write every element.
         out.into_iter()
             .map(|v| unsafe { v.assume_init() })
             .collect()

@@ -297,6 +297,7 @@ mod tests {
             for product in [false, true] {
                 let mut dst = vec![MaybeUninit::<f32>::uninit(); n];
                 assert!(scan_row(&src, &mut dst, product));
+                // SAFETY: `scan_row` wrote every element (it returned true).
                 let got: Vec<f32> = dst.iter().map(|v| unsafe { v.assume_init() }).collect();
                 let want = reference(&src, product);
                 for (j, (g, w)) in got.iter().zip(&want).enumerate() {

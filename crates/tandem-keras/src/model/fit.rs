@@ -8,10 +8,13 @@ use crate::error::KerasError;
 use crate::layers::{as_float, Layer, Logits};
 use crate::metrics::Metric;
 use crate::progress::Progress;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tandem_core::{autograd, Tensor};
-use tandem_data::{DataLoader, TensorDataset};
+use tandem_data::{DataLoader, Sampler, TensorDataset};
 
 /// `fit`'s arguments, with Keras's defaults.
 pub struct FitArgs<'a> {
@@ -79,6 +82,28 @@ fn running_logs(loss: f64, metrics: &[Metric]) -> Vec<(String, f64)> {
     logs
 }
 
+/// `fit`'s order of the training samples: in order, or a permutation drawn from
+/// `seed + epoch` alone, so that a resumed run sees the same batches as an uninterrupted one.
+struct EpochOrder {
+    samples: usize,
+    shuffle: bool,
+    seed: u64,
+}
+
+impl Sampler for EpochOrder {
+    fn len(&self) -> usize {
+        self.samples
+    }
+
+    fn indices(&self, epoch: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.samples).collect();
+        if self.shuffle {
+            order.shuffle(&mut StdRng::seed_from_u64(self.seed.wrapping_add(epoch)));
+        }
+        order
+    }
+}
+
 /// The batches of `x` in order, with each sample's index as its target (what `predict` and
 /// `evaluate` walk).
 fn in_order(x: &Tensor, batch_size: usize) -> DataLoader {
@@ -134,11 +159,12 @@ impl<L: Layer> Model<L> {
         let split_val =
             (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
         let train = TensorDataset::new(xt, yt)?;
-        // The order depends only on the seed and the epoch, so a resumed run sees the same
-        // batches as an uninterrupted one.
-        let loader = DataLoader::new(Arc::new(train), args.batch_size)
-            .shuffle(args.shuffle)
-            .seed(args.seed);
+        let loader =
+            DataLoader::new(Arc::new(train), args.batch_size).sampler(Arc::new(EpochOrder {
+                samples: n_train,
+                shuffle: args.shuffle,
+                seed: args.seed,
+            }));
         let mut history = History::default();
         let steps = loader.len();
         self.prepare(&x.shape()[1..]);
