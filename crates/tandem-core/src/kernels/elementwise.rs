@@ -8,8 +8,11 @@ use std::any::TypeId;
 use std::mem::MaybeUninit;
 
 /// Allocates `n` elements and lets `fill(start, chunk)` write every one of them, in parallel
-/// chunks for large `n`. `fill` must write each element of `chunk`.
-pub(crate) fn alloc_fill<U: Element>(
+/// chunks for large `n`.
+///
+/// # Safety
+/// `fill` must write every element of each `chunk` it is given.
+pub(crate) unsafe fn alloc_fill<U: Element>(
     n: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
 ) -> Vec<U> {
@@ -23,7 +26,8 @@ pub(crate) fn alloc_fill<U: Element>(
     } else {
         fill(0, spare);
     }
-    // SAFETY: `fill` wrote all `n` elements (every chunk is fully written by contract).
+    // SAFETY: `fill` wrote all `n` elements (every chunk is fully written, as the caller
+    // guarantees).
     unsafe { out.set_len(n) };
     out
 }
@@ -112,9 +116,12 @@ pub(crate) fn map_into<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUni
 /// Elementwise map of a contiguous slice into a new vector.
 #[inline]
 pub(crate) fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    alloc_fill(src.len(), |start, dst| {
-        map_into(&src[start..start + dst.len()], dst, &f)
-    })
+    // SAFETY: `map_into` writes every element of `dst` (its source is as long).
+    unsafe {
+        alloc_fill(src.len(), |start, dst| {
+            map_into(&src[start..start + dst.len()], dst, &f)
+        })
+    }
 }
 
 /// Elementwise map of two equally long contiguous slices.
@@ -124,7 +131,7 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
     b: &[T],
     f: impl Fn(T, T) -> U + Sync,
 ) -> Vec<U> {
-    alloc_fill(a.len(), |start, dst| {
+    let fill = |start: usize, dst: &mut [MaybeUninit<U>]| {
         let n = dst.len();
         let (a, b) = (&a[start..start + n], &b[start..start + n]);
         #[cfg(target_arch = "x86_64")]
@@ -139,7 +146,9 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
             }
         }
         zip_body(a, b, dst, &f)
-    })
+    };
+    // SAFETY: each branch of `fill` writes every element of `dst` (both sources are as long).
+    unsafe { alloc_fill(a.len(), fill) }
 }
 
 /// The slice as `&[f32]` when `T` is `f32`.
@@ -161,9 +170,13 @@ pub(crate) fn as_f32_mut<T: Element>(s: &mut [T]) -> Option<&mut [f32]> {
 }
 
 /// `dst` viewed as uninitialized storage, for kernels that only write to it.
+///
+/// # Safety
+/// Only initialized values may be written through the view (writing `MaybeUninit::uninit()`
+/// would leave `dst` holding uninitialized elements).
 #[inline]
-pub(crate) fn as_uninit<T>(dst: &mut [T]) -> &mut [MaybeUninit<T>] {
-    // SAFETY: `MaybeUninit<T>` has `T`'s layout, every `T` is a valid `MaybeUninit<T>`, and
-    // the kernels writing through the view only store initialized values.
+pub(crate) unsafe fn as_uninit<T>(dst: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout and every `T` is a valid `MaybeUninit<T>`;
+    // the caller writes only initialized values.
     unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) }
 }

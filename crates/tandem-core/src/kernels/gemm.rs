@@ -7,7 +7,7 @@
 //! and measured a few percent faster on 1024³ too.
 
 use super::parallel;
-use crate::dtype::Element;
+use crate::dtype::Float;
 use gemm::Parallelism;
 use std::mem::MaybeUninit;
 
@@ -41,12 +41,23 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
-    /// Panics unless every element the strides reach is inside `data`.
+    /// Panics unless every element the strides reach is inside `data` (computed without
+    /// overflow) and the strides fit an `isize`.
     fn check(&self, what: &str) {
         if self.rows == 0 || self.cols == 0 {
             return;
         }
-        let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((self.cols - 1).checked_mul(self.col_stride))
+            .and_then(|(r, c)| r.checked_add(c));
+        let last = last.unwrap_or(usize::MAX);
+        assert!(
+            self.row_stride <= isize::MAX as usize && self.col_stride <= isize::MAX as usize,
+            "gemm: {what} strides ({}, {}) do not fit an isize",
+            self.row_stride,
+            self.col_stride
+        );
         assert!(
             last < self.data.len(),
             "gemm: {what} of {}x{} with strides ({}, {}) reaches element {last} of a slice of {}",
@@ -70,7 +81,7 @@ pub(crate) enum Threads {
 
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`; `dst` is `lhs.rows x rhs.cols`,
 /// row-major with row stride `dst_rs`.
-pub(crate) fn gemm_into<T: Element>(
+pub(crate) fn gemm_into<T: Float>(
     dst: &mut [T],
     dst_rs: usize,
     accumulate: bool,
@@ -98,7 +109,7 @@ pub(crate) fn gemm_into<T: Element>(
 
 /// A new row-major `[batches, m, n]` buffer holding one product per batch; `operands(b)` gives
 /// batch `b`'s `m x k` and `k x n` operands.
-pub(crate) fn gemm_new<'a, T: Element + 'a>(
+pub(crate) fn gemm_new<'a, T: Float + 'a>(
     batches: usize,
     (m, n): (usize, usize),
     operands: impl Fn(usize) -> (MatRef<'a, T>, MatRef<'a, T>),
@@ -154,8 +165,9 @@ fn check_shapes<T>(len: usize, dst_rs: usize, lhs: &MatRef<'_, T>, rhs: &MatRef<
             n <= dst_rs || m == 1,
             "gemm: destination rows of {n} overlap (row stride {dst_rs})"
         );
+        let end = (m - 1).checked_mul(dst_rs).and_then(|v| v.checked_add(n));
         assert!(
-            (m - 1) * dst_rs + n <= len,
+            end.is_some_and(|end| end <= len) && dst_rs <= isize::MAX as usize,
             "gemm: a {m}x{n} result with row stride {dst_rs} does not fit {len} elements"
         );
     }
@@ -167,7 +179,7 @@ fn check_shapes<T>(len: usize, dst_rs: usize, lhs: &MatRef<'_, T>, rhs: &MatRef<
 /// `dst` must point to an `m x n` row-major block with row stride `dst_rs` (all of it
 /// writable, and initialized when `accumulate`); `lhs` and `rhs` must have been checked, with
 /// `lhs.cols == rhs.rows > 0`.
-unsafe fn product<T: Element>(
+unsafe fn product<T: Float>(
     dst: *mut T,
     dst_rs: usize,
     accumulate: bool,
@@ -276,6 +288,31 @@ mod tests {
             Threads::One,
         );
         assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 1.0));
+    }
+
+    #[test]
+    fn large_products_split_over_the_pool_accumulate_like_the_definition() {
+        // 64 x 128 x 100: above the split threshold, 100 columns (not a multiple of 8).
+        let (m, k, n) = (64, 128, 100);
+        let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+        let bt: Vec<f64> = (0..n * k).map(|i| ((i * 5) % 9) as f64 * 0.25).collect();
+        let mut b = vec![0.0; k * n];
+        for j in 0..n {
+            for p in 0..k {
+                b[p * n + j] = bt[j * k + p];
+            }
+        }
+        let want = naive(&a, &b, m, k, n);
+        let mut acc = vec![2.0; m * n];
+        gemm_into(
+            &mut acc,
+            n,
+            true,
+            MatRef::new(&a, (m, k), (k, 1)),
+            MatRef::new(&bt, (k, n), (1, k)),
+            Threads::Pool,
+        );
+        assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 2.0));
     }
 
     #[test]

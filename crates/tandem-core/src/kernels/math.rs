@@ -36,15 +36,19 @@ impl Transcendental {
     /// The function of every element of `src`, in a new vector (long slices split over the
     /// pool).
     pub(crate) fn map(self, src: &[f32]) -> Vec<f32> {
-        alloc_fill(src.len(), |start, dst| {
-            self.apply(&src[start..start + dst.len()], dst)
-        })
+        // SAFETY: `apply` writes every element of `dst` (its source is as long).
+        unsafe {
+            alloc_fill(src.len(), |start, dst| {
+                self.apply(&src[start..start + dst.len()], dst)
+            })
+        }
     }
 
     /// The function of every element of `src`, written over `dst` (same length).
     pub(crate) fn map_to(self, src: &[f32], dst: &mut [f32]) {
         assert_eq!(src.len(), dst.len(), "{self:?}: slices of unequal length");
-        self.apply(src, super::elementwise::as_uninit(dst));
+        // SAFETY: `apply` stores only computed (initialized) values.
+        self.apply(src, unsafe { super::elementwise::as_uninit(dst) });
     }
 }
 

@@ -184,7 +184,7 @@ unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 impl Pool {
     fn run(&self, parts: usize, f: &(dyn Fn(usize) + Sync)) {
-        // SAFETY (lifetime erasure): helpers call the job only after claiming a part of this
+        // SAFETY: (lifetime erasure) helpers call the job only after claiming a part of this
         // generation, and this function returns only once every part has finished.
         let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
         *self.job.lock() = Some(JobPtr(job));

@@ -2,12 +2,12 @@
 //! strides, and the output columns split across threads.
 
 use crate::autograd::{attach, should_record, Saved};
-use crate::dtype::{DType, Element};
+use crate::dtype::{DType, Float};
 use crate::kernels::gemm::{gemm_new, MatRef, Threads};
 use crate::shape::{broadcast_shapes, numel};
 use crate::tensor::Tensor;
 
-fn matmul_kernel<T: Element>(
+fn matmul_kernel<T: Float>(
     a: &Tensor,
     b: &Tensor,
     batch: &[usize],

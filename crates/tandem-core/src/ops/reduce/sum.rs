@@ -63,7 +63,7 @@ impl Tensor {
             && d.len() < self.ndim()
         {
             let r: usize = d.iter().map(|&i| self.shape()[i]).product();
-            let inner = self.numel() / r.max(1);
+            let inner: usize = self.shape()[d.len()..].iter().product();
             let mut sums = self.with_slice::<f32, _>(|s| sum_cols_f32(s, r, inner));
             if divisor != 1.0 {
                 sums.iter_mut()
