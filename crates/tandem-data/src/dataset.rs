@@ -100,8 +100,15 @@ impl Dataset for TensorDataset {
         )
     }
 
-    /// One row-gather over each tensor.
+    /// Views of the rows when `indices` are consecutive (batches taken in order: no copy),
+    /// else one row-gather over each tensor.
     fn get_batch(&self, indices: &[usize]) -> (Tensor, Tensor) {
+        if let Some(&first) = indices.first() {
+            if indices.iter().enumerate().all(|(i, &v)| v == first + i) {
+                let n = indices.len();
+                return (self.x.narrow(0, first, n), self.y.narrow(0, first, n));
+            }
+        }
         (gather_rows(&self.x, indices), gather_rows(&self.y, indices))
     }
 }

@@ -51,10 +51,19 @@ pub struct DataLoader {
 
 impl DataLoader {
     /// A loader over `dataset` in batches of `batch_size`, in order, keeping the last partial
-    /// batch, prefetching 2 batches.
+    /// batch, prefetching 2 batches; its shuffle seed is drawn from tandem's generator.
     ///
     /// Panics when `batch_size` is 0.
     pub fn new(dataset: Arc<dyn Dataset>, batch_size: usize) -> DataLoader {
+        let seed = tandem_core::with_rng(|r| r.gen());
+        DataLoader::with_seed(dataset, batch_size, seed)
+    }
+
+    /// [`new`](DataLoader::new) with the shuffle seed given, so that making the loader draws
+    /// nothing from tandem's generator (the random stream of the program is left as it was).
+    ///
+    /// Panics when `batch_size` is 0.
+    pub fn with_seed(dataset: Arc<dyn Dataset>, batch_size: usize, seed: u64) -> DataLoader {
         assert!(
             batch_size > 0,
             "DataLoader: batch_size must be positive, got 0"
@@ -64,7 +73,7 @@ impl DataLoader {
             batch_size,
             sampler: None,
             shuffle: false,
-            seed: tandem_core::with_rng(|r| r.gen()),
+            seed,
             drop_last: false,
             prefetch: 2,
             next_epoch: AtomicU64::new(0),
@@ -97,7 +106,8 @@ impl DataLoader {
     }
 
     /// How many batches the background thread may prepare ahead (default 2); 0 prepares each
-    /// batch on the caller's thread when asked for, with no background thread.
+    /// batch on the caller's thread when asked for, with no background thread (as does an
+    /// epoch of a single batch).
     pub fn prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches;
         self
@@ -155,7 +165,8 @@ impl DataLoader {
     /// The batches of `epoch`, whatever epochs came before.
     pub fn iter_epoch(&self, epoch: u64) -> Batches {
         let remaining = self.len();
-        if self.prefetch == 0 {
+        // With a single batch there is nothing to prepare ahead of the caller.
+        if self.prefetch == 0 || remaining < 2 {
             return Batches {
                 inner: Inner::Inline(self.plan(epoch)),
                 remaining,

@@ -82,6 +82,9 @@ fn running_logs(loss: f64, metrics: &[Metric]) -> Vec<(String, f64)> {
     logs
 }
 
+/// Batches of at least this many bytes of features are prepared ahead on another thread.
+const PREFETCH_MIN_BYTES: usize = 64 << 10;
+
 /// `fit`'s order of the training samples: in order, or a permutation drawn from
 /// `seed + epoch` alone, so that a resumed run sees the same batches as an uninterrupted one.
 struct EpochOrder {
@@ -110,7 +113,8 @@ fn in_order(x: &Tensor, batch_size: usize) -> DataLoader {
     let n = x.shape()[0];
     let index = Tensor::from_vec((0..n as i64).collect(), &[n]);
     let data = TensorDataset::new(x.clone(), index).expect("one index per sample");
-    DataLoader::new(Arc::new(data), batch_size.max(1))
+    // In-order batches are views of `x`: nothing to prepare ahead.
+    DataLoader::with_seed(Arc::new(data), batch_size.max(1), 0).prefetch(0)
 }
 
 impl<L: Layer> Model<L> {
@@ -158,13 +162,27 @@ impl<L: Layer> Model<L> {
         let (xt, yt) = (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train));
         let split_val =
             (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
-        let train = TensorDataset::new(xt, yt)?;
-        let loader =
-            DataLoader::new(Arc::new(train), args.batch_size).sampler(Arc::new(EpochOrder {
-                samples: n_train,
-                shuffle: args.shuffle,
-                seed: args.seed,
-            }));
+        // Batches are prepared on a background thread when copying one is worth a hand-off
+        // between threads (as tf.data's autotuned prefetch decides); small ones inline.
+        let batch_bytes =
+            args.batch_size * xt.numel() / n_train.max(1) * xt.dtype().size_in_bytes();
+        let prefetch = if batch_bytes >= PREFETCH_MIN_BYTES {
+            2
+        } else {
+            0
+        };
+        let order = EpochOrder {
+            samples: n_train,
+            shuffle: args.shuffle,
+            seed: args.seed,
+        };
+        let loader = DataLoader::with_seed(
+            Arc::new(TensorDataset::new(xt, yt)?),
+            args.batch_size,
+            args.seed,
+        )
+        .sampler(Arc::new(order))
+        .prefetch(prefetch);
         let mut history = History::default();
         let steps = loader.len();
         self.prepare(&x.shape()[1..]);
