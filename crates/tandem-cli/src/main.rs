@@ -163,8 +163,13 @@ fn lessons(list: bool, name: Option<String>, args: &[String]) -> Result<(), trai
             }
         }
         _ => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
             for p in programs::PROGRAMS.iter().filter(|p| p.is_lesson()) {
-                println!("{:34} {}", p.name, p.summary());
+                // A reader that stops early (`| head`) is not an error.
+                if writeln!(out, "{:34} {}", p.name, p.summary()).is_err() {
+                    break;
+                }
             }
             Ok(())
         }

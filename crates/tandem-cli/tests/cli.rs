@@ -261,3 +261,19 @@ fn lessons_list_names_every_ported_lesson() {
         .unwrap();
     assert!(String::from_utf8_lossy(&run.stdout).ends_with("predicted string: ihello\n"));
 }
+
+#[test]
+fn a_listing_whose_reader_has_gone_ends_quietly() {
+    let mut child = tandem()
+        .args(["lessons", "--list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the listing is written, as `| head -0` does: every write
+    // then fails with a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{err}");
+}
