@@ -3,7 +3,7 @@
 //! installed `tandem` command, and offline.
 //!
 //! In Python a lesson opens `'data-03-diabetes.csv'` beside the script; here
-//! [`file`] hands back a path to the same file, written once into the user cache
+//! [`file()`] hands back a path to the same file, written once into the user cache
 //! (`<cache>/tandem/course/`) from the embedded copy:
 //!
 //! ```
