@@ -37,7 +37,7 @@ pub use ops::create::{
     arange, eye, full, full_like, linspace, manual_seed, multinomial, normal, ones, ones_like,
     rand, randint, randn, randperm, uniform, with_rng, zeros, zeros_like,
 };
-pub use ops::{IntoIndex, Operand, TensorIndex};
+pub use ops::{IntoIndex, Number, Operand, TensorIndex};
 pub use shape::broadcast_shapes;
 pub use tensor::{Device, IntoTensor, Scalar, Tensor};
 

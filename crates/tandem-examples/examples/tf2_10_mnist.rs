@@ -46,7 +46,9 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut model = Sequential::new(vec![]);
     match variant.as_str() {
-        "softmax" => model.add(Dense::new(10).input_dim(784).activation("softmax")),
+        "softmax" => {
+            model.add(Dense::new(10).input_dim(784).activation("softmax"));
+        }
         "nn" | "xavier" => {
             // Glorot normal initializer, also called Xavier normal initializer.
             let init = if variant == "xavier" {

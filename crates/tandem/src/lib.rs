@@ -52,6 +52,9 @@ extern crate self as tandem;
 pub mod tf;
 pub mod torch;
 
+mod axes;
+
+pub use axes::Axes;
 pub use tandem_core::{autograd, DType, Device, Tensor};
 pub use tandem_data as data;
 pub use tandem_nn as nn;

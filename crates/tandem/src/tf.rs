@@ -9,6 +9,7 @@
 //! ```
 #![allow(non_upper_case_globals)]
 
+pub use crate::Axes;
 pub use tandem_core::autograd::{GradientTape, UnconnectedGradients};
 pub use tandem_core::{DType, IntoTensor, Operand, Tensor};
 
@@ -106,7 +107,7 @@ pub mod random {
 
 /// `tf.math`: every function of the seed, with TensorFlow's names.
 pub mod math {
-    use super::{Operand, Tensor};
+    use super::{Axes, Operand, Tensor};
 
     /// `tf.math.add(x, y)`
     pub fn add(x: &Tensor, y: impl Into<Operand>) -> Tensor {
@@ -328,14 +329,56 @@ pub mod math {
         x.logsumexp(&[], false)
     }
 
-    /// `tf.math.reduce_sum(x, axis, keepdims)`.
-    pub fn reduce_sum_axis(x: &Tensor, axis: &[isize], keepdims: bool) -> Tensor {
-        x.sum_dims(axis, keepdims)
+    /// `tf.math.reduce_sum(x, axis, keepdims)`: `tf.reduce_sum(x, axis=1, keepdims=True)` is
+    /// `tf::reduce_sum_axis(&x, 1, true)`; the axis may be one (`-1`) or several (`[0, 1]`).
+    /// Every `reduce_*` has this `_axis` form.
+    ///
+    /// ```
+    /// use tandem::tf;
+    /// let x = tf::constant([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(tf::reduce_sum_axis(&x, 1, true).shape(), &[2, 1]);
+    /// assert_eq!(tf::reduce_mean_axis(&x, 0, false).to_vec::<f32>(), [2.0, 3.0]);
+    /// assert_eq!(tf::reduce_max_axis(&x, [0, 1], false).item::<f32>(), 4.0);
+    /// ```
+    pub fn reduce_sum_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.sum_dims(&axis.into().0, keepdims)
     }
 
     /// `tf.math.reduce_mean(x, axis, keepdims)`.
-    pub fn reduce_mean_axis(x: &Tensor, axis: &[isize], keepdims: bool) -> Tensor {
-        x.mean_dims(axis, keepdims)
+    pub fn reduce_mean_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.mean_dims(&axis.into().0, keepdims)
+    }
+
+    /// `tf.math.reduce_max(x, axis, keepdims)`.
+    pub fn reduce_max_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        let axes = axis.into().descending(x.ndim());
+        axes.iter().fold(x.clone(), |t, &a| t.amax(a, keepdims))
+    }
+
+    /// `tf.math.reduce_min(x, axis, keepdims)`.
+    pub fn reduce_min_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        let axes = axis.into().descending(x.ndim());
+        axes.iter().fold(x.clone(), |t, &a| t.amin(a, keepdims))
+    }
+
+    /// `tf.math.reduce_prod(x, axis, keepdims)`.
+    pub fn reduce_prod_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.prod_dims(&axis.into().0, keepdims)
+    }
+
+    /// `tf.math.reduce_variance(x, axis, keepdims)` (biased, as TensorFlow's).
+    pub fn reduce_variance_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.var_dims(&axis.into().0, 0, keepdims)
+    }
+
+    /// `tf.math.reduce_std(x, axis, keepdims)` (biased, as TensorFlow's).
+    pub fn reduce_std_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.std_dims(&axis.into().0, 0, keepdims)
+    }
+
+    /// `tf.math.reduce_logsumexp(x, axis, keepdims)`.
+    pub fn reduce_logsumexp_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+        x.logsumexp(&axis.into().0, keepdims)
     }
 
     /// `tf.math.argmax(x, axis)`.
@@ -351,9 +394,10 @@ pub mod math {
 
 pub use math::{
     abs, add, argmax, argmin, cumsum, divide, equal, exp, floor, maximum, minimum, multiply,
-    negative, pow, reduce_logsumexp, reduce_max, reduce_mean, reduce_mean_axis, reduce_min,
-    reduce_prod, reduce_std, reduce_sum, reduce_sum_axis, reduce_variance, round, sign, sqrt,
-    square, subtract,
+    negative, pow, reduce_logsumexp, reduce_logsumexp_axis, reduce_max, reduce_max_axis,
+    reduce_mean, reduce_mean_axis, reduce_min, reduce_min_axis, reduce_prod, reduce_prod_axis,
+    reduce_std, reduce_std_axis, reduce_sum, reduce_sum_axis, reduce_variance,
+    reduce_variance_axis, round, sign, sqrt, square, subtract,
 };
 
 /// `tf.matmul(a, b)`.

@@ -8,6 +8,7 @@
 //! ```
 #![allow(non_upper_case_globals)]
 
+pub use crate::Axes;
 pub use tandem_core::{
     arange, eye, full, full_like, linspace, manual_seed, multinomial, ones_like, rand, randint,
     randn, randperm, zeros_like, DType, Device, IntoTensor, Operand, Tensor,
@@ -77,13 +78,20 @@ pub mod nn {
 /// `torch.optim`.
 pub mod optim {
     pub use tandem_nn::optim::*;
+
+    /// `torch.optim.lr_scheduler`: `torch::optim::lr_scheduler::StepLR` as PyTorch spells it.
+    pub mod lr_scheduler {
+        pub use tandem_nn::optim::{
+            CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR,
+        };
+    }
 }
 
 /// `torch.utils`.
 pub mod utils {
     /// `torch.utils.data`: datasets and loaders.
     pub mod data {
-        pub use tandem_data::{random_split, DataLoader, Dataset, Subset, TensorDataset};
+        pub use tandem_data::{random_split, DataLoader, Dataset, Sampler, Subset, TensorDataset};
     }
 }
 
@@ -329,6 +337,58 @@ pub fn t(x: &Tensor) -> Tensor {
     x.t()
 }
 
+/// `torch.sum(x, dim, keepdim)`: `torch.sum(x, dim=1, keepdim=True)` is
+/// `torch::sum_dim(&x, 1, true)`; `dim` may be one (`-1`) or several (`[0, 1]`). The other
+/// reductions have the same `_dim` form.
+///
+/// ```
+/// use tandem::torch;
+/// let x = torch::tensor([[1.0, 2.0], [3.0, 4.0]]);
+/// assert_eq!(torch::sum_dim(&x, 1, true).shape(), &[2, 1]);
+/// assert_eq!(torch::mean_dim(&x, 0, false).to_vec::<f32>(), [2.0, 3.0]);
+/// assert_eq!(torch::amax(&x, [0, 1], false).item::<f32>(), 4.0);
+/// ```
+pub fn sum_dim(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.sum_dims(&dim.into().0, keepdim)
+}
+
+/// `torch.mean(x, dim, keepdim)`.
+pub fn mean_dim(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.mean_dims(&dim.into().0, keepdim)
+}
+
+/// `torch.prod(x, dim, keepdim)`.
+pub fn prod_dim(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.prod_dims(&dim.into().0, keepdim)
+}
+
+/// `torch.var(x, dim, keepdim)` (unbiased, PyTorch's default).
+pub fn var_dim(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.var_dims(&dim.into().0, 1, keepdim)
+}
+
+/// `torch.std(x, dim, keepdim)` (unbiased, PyTorch's default).
+pub fn std_dim(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.std_dims(&dim.into().0, 1, keepdim)
+}
+
+/// `torch.amax(x, dim, keepdim)`.
+pub fn amax(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    let dims = dim.into().descending(x.ndim());
+    dims.iter().fold(x.clone(), |t, &d| t.amax(d, keepdim))
+}
+
+/// `torch.amin(x, dim, keepdim)`.
+pub fn amin(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    let dims = dim.into().descending(x.ndim());
+    dims.iter().fold(x.clone(), |t, &d| t.amin(d, keepdim))
+}
+
+/// `torch.logsumexp(x, dim, keepdim)`.
+pub fn logsumexp(x: &Tensor, dim: impl Into<Axes>, keepdim: bool) -> Tensor {
+    x.logsumexp(&dim.into().0, keepdim)
+}
+
 /// `torch.cumsum(x, dim)`.
 pub fn cumsum(x: &Tensor, dim: isize) -> Tensor {
     x.cumsum(dim)
@@ -347,11 +407,6 @@ pub fn softmax(x: &Tensor, dim: isize) -> Tensor {
 /// `torch.log_softmax(x, dim)`.
 pub fn log_softmax(x: &Tensor, dim: isize) -> Tensor {
     x.log_softmax(dim)
-}
-
-/// `torch.logsumexp(x, dims, keepdim)`.
-pub fn logsumexp(x: &Tensor, dims: &[isize], keepdim: bool) -> Tensor {
-    x.logsumexp(dims, keepdim)
 }
 
 /// `torch.argmax(x, dim)`.

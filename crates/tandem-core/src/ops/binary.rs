@@ -29,14 +29,33 @@ impl From<Tensor> for Operand {
         Operand::Tensor(t)
     }
 }
+/// A Rust number that can stand beside a tensor in an operator or an op: every primitive
+/// integer and float type. Floats count as float scalars, integers as integer scalars (which
+/// keep an integer tensor's dtype, as in PyTorch).
+pub trait Number: Copy + Into<Operand> {}
+
 macro_rules! operand_from {
     ($($t:ty: $f:expr),*) => {$(
         impl From<$t> for Operand {
             fn from(v: $t) -> Self { Operand::Scalar(v as f64, $f) }
         }
+        impl Number for $t {}
     )*};
 }
-operand_from!(f64: true, f32: true, i64: false, i32: false, usize: false, u8: false);
+operand_from!(
+    f64: true,
+    f32: true,
+    i64: false,
+    i32: false,
+    i16: false,
+    i8: false,
+    isize: false,
+    u64: false,
+    u32: false,
+    u16: false,
+    u8: false,
+    usize: false
+);
 
 impl Operand {
     /// The dtype a number takes against a tensor of dtype `dt` (PyTorch's wrapped-number rule).

@@ -16,5 +16,5 @@ pub(crate) mod reduce;
 pub(crate) mod unary;
 pub(crate) mod view;
 
-pub use binary::Operand;
+pub use binary::{Number, Operand};
 pub use view::{IntoIndex, TensorIndex};

@@ -1,8 +1,10 @@
-//! `std::ops` for tensors: `+ - * /` and unary `-`, owned or borrowed, with numbers (`f64`, `i64`:
-//! one type each, so that literals such as `2.0` infer) on either
-//! side, and the in-place `+= -= *= /=` (`W -= lr * W_grad`).
+//! `std::ops` for tensors: `+ - * /` and unary `-`, owned or borrowed; a number of any of
+//! Rust's numeric types on the right (`&t * 0.01f32`, `&t / 3usize`, `x -= 1u8`) and an `f64` or
+//! `i64` on the left (`2 * &t`, `1.0 - &t`: one type each, so that unsuffixed literals infer);
+//! and the in-place `+= -= *= /=` (`W -= lr * W_grad`). A float number keeps a float tensor's dtype and turns an
+//! integer tensor into float32; an integer number keeps the tensor's dtype, as in PyTorch.
 
-use super::binary::Operand;
+use super::binary::{Number, Operand};
 use crate::tensor::Tensor;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -36,17 +38,27 @@ macro_rules! binop {
         impl $Assign<Tensor> for Tensor {
             fn $amethod(&mut self, rhs: Tensor) { $Assign::$amethod(self, &rhs); }
         }
-        binop!(@scalars $Trait, $method, $f, $Assign, $amethod, $inplace; f64 i64);
+        impl<S: Number> $Trait<S> for &Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: S) -> Tensor { self.$f(rhs) }
+        }
+        impl<S: Number> $Trait<S> for Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: S) -> Tensor { (&self).$f(rhs) }
+        }
+        impl<S: Number> $Assign<S> for Tensor {
+            fn $amethod(&mut self, rhs: S) {
+                if records(self, None) {
+                    *self = (&*self).$f(rhs);
+                } else {
+                    self.$inplace(rhs);
+                }
+            }
+        }
+        binop!(@left $Trait, $method, $f; f64 i64);
     };
-    (@scalars $Trait:ident, $method:ident, $f:ident, $Assign:ident, $amethod:ident, $inplace:ident; $($s:ty)*) => {$(
-        impl $Trait<$s> for &Tensor {
-            type Output = Tensor;
-            fn $method(self, rhs: $s) -> Tensor { self.$f(rhs) }
-        }
-        impl $Trait<$s> for Tensor {
-            type Output = Tensor;
-            fn $method(self, rhs: $s) -> Tensor { (&self).$f(rhs) }
-        }
+    // On the left one float and one integer type only: with more, `2.0 * &t` would not infer.
+    (@left $Trait:ident, $method:ident, $f:ident; $($s:ty)*) => {$(
         impl $Trait<&Tensor> for $s {
             type Output = Tensor;
             fn $method(self, rhs: &Tensor) -> Tensor { scalar_lhs(Operand::from(self), stringify!($f), rhs) }
@@ -54,15 +66,6 @@ macro_rules! binop {
         impl $Trait<Tensor> for $s {
             type Output = Tensor;
             fn $method(self, rhs: Tensor) -> Tensor { scalar_lhs(Operand::from(self), stringify!($f), &rhs) }
-        }
-        impl $Assign<$s> for Tensor {
-            fn $amethod(&mut self, rhs: $s) {
-                if records(self, None) {
-                    *self = (&*self).$f(rhs);
-                } else {
-                    self.$inplace(rhs);
-                }
-            }
         }
     )*};
 }
@@ -120,6 +123,24 @@ mod tests {
         loss.sum().backward();
         assert_eq!(loss.to_vec::<f32>(), [26.0]);
         assert_eq!(w.grad().unwrap().to_vec::<f32>(), [13.0]);
+    }
+
+    #[test]
+    fn numbers_of_every_rust_type_work_on_either_side() {
+        let t = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+        assert_eq!((&t * 0.5f32).to_vec::<f32>(), [0.5, 1.0]);
+        assert_eq!((2 * &t).to_vec::<f32>(), [2.0, 4.0]);
+        assert_eq!((1.5 * &t).to_vec::<f32>(), [1.5, 3.0]);
+        assert_eq!((&t / 4usize).to_vec::<f32>(), [0.25, 0.5]);
+        assert_eq!((&t - 3i16).to_vec::<f32>(), [-2.0, -1.0]);
+        assert_eq!((&t + 1u64).to_vec::<f32>(), [2.0, 3.0]);
+        let i = Tensor::from_vec(vec![1i64, 2], &[2]);
+        assert_eq!((&i * 3u32).dtype(), crate::DType::Int64);
+        assert_eq!((&i * 0.5f32).to_vec::<f32>(), [0.5, 1.0]);
+        let mut m = t.clone();
+        m *= 2i32;
+        m -= 0.5f32;
+        assert_eq!(m.to_vec::<f32>(), [1.5, 3.5]);
     }
 
     #[test]

@@ -118,13 +118,43 @@ impl Model<Stack> {
         m
     }
 
-    /// `model.add(layer)`.
-    pub fn add(&mut self, layer: impl Layer + 'static) {
+    /// `model.add(layer)`; returns the model, so that adds chain.
+    ///
+    /// ```
+    /// use tandem_keras::{layers::Dense, Sequential};
+    /// let mut model = Sequential::new(vec![]);
+    /// model
+    ///     .add(Dense::new(8).activation("relu").input_dim(4))
+    ///     .add(Dense::new(1));
+    /// assert_eq!(model.weights().len(), 4);
+    /// ```
+    pub fn add(&mut self, layer: impl Layer + 'static) -> &mut Sequential {
         self.net.layers.push(Box::new(layer));
         if let Some(shape) = self.net.declared_input_shape() {
             self.net.build(&shape);
         }
+        self
     }
+}
+
+/// `keras.Sequential([...])` without a `Box::new` per layer.
+///
+/// ```
+/// use tandem_keras::layers::{Dense, Flatten};
+/// let model = tandem_keras::sequential![
+///     Flatten::new().input_shape(&[28, 28]),
+///     Dense::new(128).activation("relu"),
+///     Dense::new(10),
+/// ];
+/// assert_eq!(model.weights().len(), 4);
+/// ```
+#[macro_export]
+macro_rules! sequential {
+    ($($layer:expr),* $(,)?) => {
+        $crate::Sequential::new(vec![
+            $(Box::new($layer) as Box<dyn $crate::Layer>),*
+        ])
+    };
 }
 
 pub(crate) fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
