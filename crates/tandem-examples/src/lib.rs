@@ -109,6 +109,7 @@ programs! {
     torch_13_4_char_rnn => "../examples/torch_13_4_char_rnn.rs",
     torch_14_2_seq2seq_att => "../examples/torch_14_2_seq2seq_att.rs",
     torch_14_seq2seq => "../examples/torch_14_seq2seq.rs",
+    torch_15_custom_function => "../examples/torch_15_custom_function.rs",
     tf2_02_1_linear_regression => "../examples/tf2_02_1_linear_regression.rs",
     tf2_04_1_multi_variable => "../examples/tf2_04_1_multi_variable.rs",
     tf2_05_logistic_diabetes => "../examples/tf2_05_logistic_diabetes.rs",

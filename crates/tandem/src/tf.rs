@@ -10,7 +10,7 @@
 #![allow(non_upper_case_globals)]
 
 pub use crate::Axes;
-pub use tandem_core::autograd::{GradientTape, UnconnectedGradients};
+pub use tandem_core::autograd::{custom_gradient, GradientTape, UnconnectedGradients};
 pub use tandem_core::{DType, IntoTensor, Operand, Tensor};
 
 /// `tf.float32`.

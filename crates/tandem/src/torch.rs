@@ -97,7 +97,9 @@ pub mod utils {
 
 /// `torch.autograd`.
 pub mod autograd {
-    pub use tandem_core::autograd::{grad, grad_with, gradcheck, gradgradcheck, GradOptions};
+    pub use tandem_core::autograd::{
+        grad, grad_with, gradcheck, gradgradcheck, Function, FunctionCtx, GradOptions,
+    };
 }
 
 pub use tandem_core::autograd::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled};

@@ -2,6 +2,7 @@
 //! `autograd::grad` and TensorFlow's `GradientTape`.
 
 mod engine;
+mod function;
 mod gradcheck;
 mod mode;
 mod node;
@@ -9,6 +10,7 @@ mod tape;
 
 pub(crate) use engine::attach;
 pub use engine::should_record;
+pub use function::{custom_gradient, Function, FunctionCtx};
 
 /// Records a custom differentiable operation (as `torch.autograd.Function`): when any of
 /// `inputs` needs a gradient, `output` gets a backward function that maps the output's gradient
