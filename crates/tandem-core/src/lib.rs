@@ -33,6 +33,26 @@ pub mod testing;
 
 pub use dtype::{Buffer, DType, Element, Float};
 pub use kernels::parallel;
+
+/// `torch.use_deterministic_algorithms(mode)` (`tf.config.experimental.enable_op_determinism()`
+/// in the TensorFlow idiom): with `true`, every kernel that combines partial results (sums,
+/// scans, matrix products split by columns, convolution gradients) cuts its work the same way
+/// whatever the number of threads, so training is bitwise reproducible across runs and across
+/// 1, 2 or 4 threads. Off by default: then the work is split one part per thread.
+///
+/// ```
+/// tandem_core::use_deterministic_algorithms(true);
+/// assert!(tandem_core::are_deterministic_algorithms_enabled());
+/// tandem_core::use_deterministic_algorithms(false);
+/// ```
+pub fn use_deterministic_algorithms(mode: bool) {
+    kernels::set_deterministic(mode);
+}
+
+/// `torch.are_deterministic_algorithms_enabled()`.
+pub fn are_deterministic_algorithms_enabled() -> bool {
+    kernels::deterministic()
+}
 pub use ops::create::{
     arange, eye, full, full_like, linspace, manual_seed, multinomial, normal, ones, ones_like,
     rand, randint, randn, randperm, uniform, with_rng, zeros, zeros_like,

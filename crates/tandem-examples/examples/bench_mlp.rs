@@ -4,8 +4,9 @@
 //! and optimizer reset, one timed epoch (shuffle included), then test accuracy (not timed);
 //! the median of 3 repetitions.
 //!
-//! Run: `cargo run --release --example bench_mlp -- [--data-dir DIR] [--idiom keras]` (the Keras
-//! idiom runs the same epoch through `compile` / `fit` and prints `b1_mlp_keras_fit_epoch_time`).
+//! Run: `cargo run --release --example bench_mlp -- [--data-dir DIR] [--idiom keras]
+//! [--deterministic]` (the Keras idiom runs the same epoch through `compile` / `fit` and prints
+//! `b1_mlp_keras_fit_epoch_time`; `--deterministic` turns on `use_deterministic_algorithms`).
 
 use std::time::Instant;
 use tandem::torch::nn::{CrossEntropyLoss, Linear, Module, ReLU, Sequential};
@@ -60,6 +61,9 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let xte = (xte.float() / 255.0).reshape(&[-1, 784]);
     let n = xtr.shape()[0];
     let b = 64;
+    if args.iter().any(|a| a == "--deterministic") {
+        tandem::torch::use_deterministic_algorithms(true);
+    }
     let keras_idiom = args
         .iter()
         .position(|a| a == "--idiom")

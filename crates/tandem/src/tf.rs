@@ -85,6 +85,24 @@ pub fn ones(shape: &[usize]) -> Tensor {
     tandem_core::ones(shape, DType::Float32)
 }
 
+/// `tf.config`.
+pub mod config {
+    /// `tf.config.experimental`.
+    pub mod experimental {
+        /// `tf.config.experimental.enable_op_determinism()`: training becomes bitwise
+        /// reproducible across runs and thread counts (see
+        /// `tandem_core::use_deterministic_algorithms`).
+        ///
+        /// ```
+        /// tandem::tf::config::experimental::enable_op_determinism();
+        /// assert!(tandem::torch::are_deterministic_algorithms_enabled());
+        /// ```
+        pub fn enable_op_determinism() {
+            tandem_core::use_deterministic_algorithms(true)
+        }
+    }
+}
+
 /// `tf.random`.
 pub mod random {
     use super::Tensor;

@@ -13,6 +13,7 @@ pub use tandem_core::{
     arange, eye, full, full_like, linspace, manual_seed, multinomial, ones_like, rand, randint,
     randn, randperm, zeros_like, DType, Device, IntoTensor, Operand, Tensor,
 };
+pub use tandem_core::{are_deterministic_algorithms_enabled, use_deterministic_algorithms};
 
 /// `torch.float32`.
 pub const float32: DType = DType::Float32;

@@ -175,7 +175,7 @@ impl Geometry {
 
 /// Images per parallel part: all threads busy, at least one image each.
 fn images_per_part(n: usize) -> usize {
-    n.div_ceil(super::parallel::num_threads()).max(1)
+    n.div_ceil(super::split_count()).max(1)
 }
 
 /// Output columns one matrix product covers: small images are unfolded several at a time, side

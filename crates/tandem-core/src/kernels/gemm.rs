@@ -224,7 +224,7 @@ unsafe fn product<T: Float>(
             );
         }
     };
-    let pool = parallel::num_threads();
+    let pool = super::split_count();
     if threads == Threads::One || pool < 2 || m * n * k < PAR_FLOPS || n < 16 {
         call(0, n);
         return;

@@ -348,7 +348,7 @@ mod avx512 {
 /// Sum of a float32 slice: 16 lanes per block, blocks accumulated in f64 (accurate to about
 /// 1e-7 relative for a million elements, and vectorized).
 pub(crate) fn sum_f32(s: &[f32]) -> f64 {
-    let threads = super::parallel::num_threads();
+    let threads = super::split_count();
     if s.len() >= super::PAR_MIN * 4 && threads > 1 {
         let chunk = s.len().div_ceil(threads);
         let mut sums = vec![0.0f64; threads];

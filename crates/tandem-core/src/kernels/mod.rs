@@ -27,3 +27,32 @@ pub(crate) mod softmax;
 
 /// Below this many elements a kernel runs on the calling thread; above it the pool splits it.
 pub(crate) const PAR_MIN: usize = 1 << 15;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static DETERMINISTIC: AtomicBool = AtomicBool::new(false);
+
+/// Parts a kernel cuts its work into in deterministic mode, whatever the number of threads.
+const DETERMINISTIC_PARTS: usize = 4;
+
+/// Turns deterministic mode on or off (see [`crate::use_deterministic_algorithms`]).
+pub(crate) fn set_deterministic(on: bool) {
+    DETERMINISTIC.store(on, Ordering::Relaxed);
+}
+
+/// Whether deterministic mode is on.
+pub(crate) fn deterministic() -> bool {
+    DETERMINISTIC.load(Ordering::Relaxed)
+}
+
+/// How many parts a kernel splits work into when parts are combined afterwards (partial sums,
+/// scan carries, product column blocks): the pool's thread count, or in deterministic mode a
+/// fixed count, so that the order of every floating-point sum is the same on 1, 2 or 4 threads
+/// (the pool runs any number of parts on any number of threads).
+pub(crate) fn split_count() -> usize {
+    if deterministic() {
+        DETERMINISTIC_PARTS
+    } else {
+        parallel::num_threads()
+    }
+}

@@ -39,7 +39,7 @@ fn scan_row(src: &[f32], dst: &mut [MaybeUninit<f32>], product: bool) -> bool {
         return false;
     }
     let n = src.len();
-    let threads = super::parallel::num_threads();
+    let threads = super::split_count();
     let init = if product { 1.0 } else { 0.0 };
     if n < PAR_MIN * 2 || threads < 2 {
         // SAFETY: AVX-512 is present.
@@ -218,7 +218,7 @@ pub(crate) fn scan_row_generic<T: Element, const PROD: bool>(src: &[T], dst: &mu
         }
         return;
     }
-    let threads = super::parallel::num_threads();
+    let threads = super::split_count();
     let parallel = n >= PAR_MIN * 2 && threads > 1;
     let groups = if parallel { threads } else { 1 };
     let block = n.div_ceil(CHAINS * groups);
