@@ -102,3 +102,23 @@ fn custom_gradient_works_under_a_gradient_tape() {
     assert_eq!(g[0].as_ref().unwrap().to_vec::<f64>(), [0.75, 1.0]);
     assert_eq!(y.to_vec::<f64>(), [0.125, 8.0]);
 }
+
+/// Returns a gradient of the wrong shape.
+struct BadShape;
+
+impl Function for BadShape {
+    fn forward(&self, _: &mut FunctionCtx, inputs: &[&Tensor]) -> Tensor {
+        inputs[0].clone()
+    }
+
+    fn backward(&self, _: &FunctionCtx, g: &Tensor) -> Vec<Option<Tensor>> {
+        vec![Some(g.sum())]
+    }
+}
+
+#[test]
+#[should_panic(expected = "the gradient of input 0 has shape [], the input [3]")]
+fn a_gradient_of_the_wrong_shape_is_refused() {
+    let x = f64s(&[1.0, 2.0, 3.0]);
+    BadShape.apply(&[&x]).sum().backward();
+}

@@ -16,8 +16,11 @@ pub struct FunctionCtx {
 
 impl FunctionCtx {
     /// `ctx.save_for_backward(*tensors)`: tensors the backward needs. Saving an input keeps
-    /// its graph, so a backward written in tensor ops can itself be differentiated; changing a
-    /// saved tensor in place before backward panics, as in PyTorch.
+    /// its graph, so a backward written in tensor ops can itself be differentiated through it;
+    /// a tensor computed in `forward` (the output, an intermediate) has no graph, so a second
+    /// derivative through it is not taken (recompute it from the saved inputs in `backward`
+    /// when one is needed). Changing a saved tensor in place before backward panics, as in
+    /// PyTorch.
     pub fn save_for_backward(&mut self, tensors: &[&Tensor]) {
         self.saved = tensors.iter().map(|t| Saved::new(t)).collect();
     }
@@ -42,7 +45,8 @@ impl FunctionCtx {
 /// A differentiable operation with a hand-written backward (`torch.autograd.Function`).
 ///
 /// `forward` runs without recording; `apply` attaches `backward` to its output. Write the
-/// backward in tensor ops and `create_graph` differentiates it again. The function value
+/// backward in tensor ops of the saved inputs and `create_graph` differentiates it again. Each
+/// gradient must have its input's shape (a wrong one panics, naming the input). The function value
 /// itself carries any non-tensor arguments (PyTorch passes them to `forward`).
 ///
 /// ```
@@ -92,17 +96,10 @@ pub trait Function: Send + Sync + 'static {
         if ctx.non_differentiable || !should_record(inputs) {
             return out.detach();
         }
-        let n = inputs.len();
+        let shapes = input_shapes(inputs);
         let ctx = Arc::new(ctx);
         attach(out.detach(), "FunctionBackward", inputs, move |g, _| {
-            let grads = self.backward(&ctx, g);
-            assert_eq!(
-                grads.len(),
-                n,
-                "Function::backward returned {} gradients for {n} inputs",
-                grads.len()
-            );
-            grads
+            check_grads("Function::backward", &shapes, self.backward(&ctx, g))
         })
     }
 }
@@ -130,15 +127,38 @@ where
     if !should_record(inputs) {
         return out.detach();
     }
-    let n = inputs.len();
+    let shapes = input_shapes(inputs);
     attach(out.detach(), "CustomGradient", inputs, move |dy, _| {
-        let grads = grad(dy);
-        assert_eq!(
-            grads.len(),
-            n,
-            "custom_gradient: the gradient function returned {} gradients for {n} inputs",
-            grads.len()
-        );
-        grads
+        check_grads("custom_gradient", &shapes, grad(dy))
     })
+}
+
+fn input_shapes(inputs: &[&Tensor]) -> Vec<Vec<usize>> {
+    inputs.iter().map(|t| t.shape().to_vec()).collect()
+}
+
+/// Panics unless there is one gradient per input, each of its input's shape.
+fn check_grads(
+    what: &str,
+    shapes: &[Vec<usize>],
+    grads: Vec<Option<Tensor>>,
+) -> Vec<Option<Tensor>> {
+    assert_eq!(
+        grads.len(),
+        shapes.len(),
+        "{what} returned {} gradients for {} inputs",
+        grads.len(),
+        shapes.len()
+    );
+    for (i, (g, shape)) in grads.iter().zip(shapes).enumerate() {
+        if let Some(g) = g {
+            assert_eq!(
+                g.shape(),
+                &shape[..],
+                "{what}: the gradient of input {i} has shape {:?}, the input {shape:?}",
+                g.shape()
+            );
+        }
+    }
+    grads
 }
