@@ -369,14 +369,12 @@ pub mod math {
 
     /// `tf.math.reduce_max(x, axis, keepdims)`.
     pub fn reduce_max_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
-        let axes = axis.into().descending(x.ndim());
-        axes.iter().fold(x.clone(), |t, &a| t.amax(a, keepdims))
+        crate::torch::amax(x, axis, keepdims)
     }
 
     /// `tf.math.reduce_min(x, axis, keepdims)`.
     pub fn reduce_min_axis(x: &Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
-        let axes = axis.into().descending(x.ndim());
-        axes.iter().fold(x.clone(), |t, &a| t.amin(a, keepdims))
+        crate::torch::amin(x, axis, keepdims)
     }
 
     /// `tf.math.reduce_prod(x, axis, keepdims)`.
