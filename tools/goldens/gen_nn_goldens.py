@@ -21,6 +21,8 @@ import goldens_io
 from goldens_io import ROOT, write_json
 FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures"
 DTYPE_NAMES = {torch.float32: "float32", torch.int64: "int64"}
+OWN_FILES = ("mlp_init.safetensors", "optim_goldens.json", "loss_goldens.json",
+             "interop_state_dict.safetensors", "interop.json", "init_stats.json")
 
 # ------------------------------------------------------------------------------------- helpers
 def tensor_json(t, with_dtype=False):
@@ -61,6 +63,18 @@ OPTIM_CASES = [
      {"lr": 0.01, "alpha": 0.9, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.5, "centered": True}),
     ("adagrad", "Adagrad",
      {"lr": 0.1, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10}),
+    ("adadelta", "Adadelta", {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0}),
+    ("adadelta_weight_decay", "Adadelta", {"lr": 0.5, "rho": 0.95, "eps": 1e-6, "weight_decay": 0.01}),
+    ("adamax", "Adamax", {"lr": 0.02, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}),
+    # decoupled_weight_decay is written out at PyTorch's default (False: L2 added to the gradient)
+    ("nadam", "NAdam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                        "momentum_decay": 4e-3, "decoupled_weight_decay": False}),
+    ("nadam_weight_decay", "NAdam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1,
+                                     "momentum_decay": 4e-3, "decoupled_weight_decay": False}),
+    ("radam", "RAdam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                        "decoupled_weight_decay": False}),
+    ("radam_weight_decay", "RAdam", {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1,
+                                     "decoupled_weight_decay": False}),
 ]
 
 def make_optimizer(name, params, config):
@@ -82,6 +96,93 @@ def train(init_state, batches, opt_name, config):
         losses.append(loss.item())  # taken before this step's update
     return losses, model.state_dict()
 
+# float64 re-implementations of the newer optimizers' foreach=False update (README.md lists the
+# equations); the 10-step trajectories must match PyTorch's float32 ones closely.
+def ref_update(opt_name, cfg, p, g, st, t):
+    """One step for one parameter tensor p (float64, updated in place); t counts from 1."""
+    lr, wd, eps = cfg["lr"], cfg["weight_decay"], cfg["eps"]
+    if wd != 0:
+        g = g + wd * p  # L2 (decoupled_weight_decay stays False)
+    if opt_name == "Adadelta":
+        rho = cfg["rho"]
+        sq = st["square_avg"] = rho * st.get("square_avg", 0 * p) + (1 - rho) * g * g
+        acc = st.get("acc_delta", 0 * p)
+        delta = torch.sqrt(acc + eps) / torch.sqrt(sq + eps) * g
+        st["acc_delta"] = rho * acc + (1 - rho) * delta * delta
+        p -= lr * delta
+        return
+    b1, b2 = cfg["betas"]
+    m = st["exp_avg"] = b1 * st.get("exp_avg", 0 * p) + (1 - b1) * g
+    if opt_name == "Adamax":
+        u = st["exp_inf"] = torch.maximum(b2 * st.get("exp_inf", 0 * p), g.abs() + eps)
+        p -= lr / (1 - b1 ** t) * m / u
+        return
+    v = st["exp_avg_sq"] = b2 * st.get("exp_avg_sq", 0 * p) + (1 - b2) * g * g
+    if opt_name == "NAdam":
+        mu_t = lambda k: b1 * (1 - 0.5 * 0.96 ** (k * cfg["momentum_decay"]))
+        prod = st["mu_product"] = st.get("mu_product", 1.0) * mu_t(t)
+        denom = torch.sqrt(v / (1 - b2 ** t)) + eps
+        p -= lr * (1 - mu_t(t)) / (1 - prod) * g / denom
+        p -= lr * mu_t(t + 1) / (1 - prod * mu_t(t + 1)) * m / denom
+        return
+    assert opt_name == "RAdam", opt_name
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+    m_hat = m / (1 - b1 ** t)
+    if rho_t > 5:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        p -= lr * m_hat * rect * math.sqrt(1 - b2 ** t) / (torch.sqrt(v) + eps)
+    else:
+        p -= lr * m_hat
+
+def ref_train(init_state, batches, opt_name, config):
+    model = make_mlp().double()
+    model.load_state_dict({k: v.double() for k, v in init_state.items()})
+    params, states, losses = list(model.parameters()), {}, []
+    for t, (x, y) in enumerate(batches, start=1):
+        model.zero_grad()
+        loss = F.cross_entropy(model(x.double()), y)
+        loss.backward()
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                ref_update(opt_name, config, p, p.grad, states.setdefault(i, {}), t)
+        losses.append(loss.item())
+    return losses, model.state_dict()
+
+def check_new_optimizers(init_state, batches):
+    """The extra checks behind README.md's notes on Adadelta/Adamax/NAdam/RAdam (make_mlp draws
+    from the generator, so this runs in a forked one and the later fixtures do not move)."""
+    with torch.random.fork_rng():
+        _check_new_optimizers(init_state, batches)
+
+def _check_new_optimizers(init_state, batches):
+    # RAdam with beta2 = 0.999: steps 1-5 take the un-rectified branch (rho_t <= 5), 6-10 the other.
+    for name, opt_name, config in OPTIM_CASES:
+        if opt_name == "RAdam":
+            b2 = config["betas"][1]
+            rho_inf = 2 / (1 - b2) - 1
+            rect = [rho_inf - 2 * t * b2 ** t / (1 - b2 ** t) > 5 for t in range(1, 11)]
+            assert rect == [False] * 5 + [True] * 5, (name, rect)
+    # NAdam keeps `step` and `mu_product` as 0-d float32 tensors: mu_product *= mu is a float32
+    # multiplication (by mu rounded to float32), not a float64 running product.
+    model = make_mlp()
+    model.load_state_dict(init_state)
+    cfg = next(c for n, _, c in OPTIM_CASES if n == "nadam")
+    opt = make_optimizer("NAdam", model.parameters(), cfg)
+    want, prod64, differs = torch.tensor(1.0, dtype=torch.float32), 1.0, False
+    for t, (x, y) in enumerate(batches, start=1):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        mu = cfg["betas"][0] * (1 - 0.5 * 0.96 ** (t * cfg["momentum_decay"]))
+        want = want * torch.tensor(mu, dtype=torch.float32)
+        st = opt.state[next(iter(model.parameters()))]
+        assert st["step"].dtype == torch.float32 and st["mu_product"].dtype == torch.float32
+        assert st["mu_product"].equal(want), (t, st["mu_product"].item(), want.item())
+        prod64 *= mu
+        differs |= want.item() != float(torch.tensor(prod64, dtype=torch.float32))
+    assert differs, "the float32 mu_product should differ from the rounded float64 product"
+
 def optim_goldens():
     model = make_mlp()
     write_safetensors(FIXTURES / "mlp_init.safetensors", model.state_dict())
@@ -91,10 +192,21 @@ def optim_goldens():
     teacher = torch.randn(6, 3)
     xs = [torch.randn(8, 6) for _ in range(10)]
     batches = [(x, (x @ teacher).argmax(dim=1)) for x in xs]
+    check_new_optimizers(init_state, batches)
     cases = []
-    for name, opt_name, config in OPTIM_CASES:
-        losses, final = train(init_state, batches, opt_name, config)
+    for i, (name, opt_name, config) in enumerate(OPTIM_CASES):
+        # train() builds a fresh MLP, which draws from the global generator. The first nine cases
+        # always did; later ones draw from a forked generator, so that adding optimizer cases
+        # leaves the fixtures written after this one (losses, interop) unchanged.
+        with torch.random.fork_rng(enabled=i >= 9):
+            losses, final = train(init_state, batches, opt_name, config)
         assert sum(losses[-3:]) < sum(losses[:3]), f"{name}: loss did not go down"
+        if opt_name in ("Adadelta", "Adamax", "NAdam", "RAdam"):
+            with torch.random.fork_rng():
+                ref_losses, ref_final = ref_train(init_state, batches, opt_name, config)
+            goldens_io.check_close(f"{name}.losses", losses, ref_losses, tol=1e-5)
+            for k in final:
+                goldens_io.check_close(f"{name}.{k}", final[k], ref_final[k], tol=1e-5)
         cases.append({"name": name, "optimizer": opt_name, "config": config, "losses": losses,
                       "final": {k: tensor_json(v) for k, v in final.items()}})
     batches_json = [{"x": x.reshape(-1).tolist(), "x_shape": list(x.shape), "y": y.tolist()}
@@ -272,7 +384,8 @@ def main():
     write_json(FIXTURES / "loss_goldens.json", loss_goldens())
     write_json(FIXTURES / "interop.json", interop())
     write_json(FIXTURES / "init_stats.json", init_stats())
-    total = sum(p.stat().st_size for p in FIXTURES.iterdir())
+    # only this script's files (the folder also holds the conv/rnn/layer/scheduler goldens and data)
+    total = sum((FIXTURES / f).stat().st_size for f in OWN_FILES)
     print(f"{len(OPTIM_CASES)} optimizer cases, {len(LOSS_CASES)} loss cases, "
           f"fixtures {total / 1024:.1f} KiB in all")
     assert total < 300 * 1024, "fixtures must stay under 300 KB"

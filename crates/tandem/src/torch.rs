@@ -77,15 +77,9 @@ pub mod nn {
 }
 
 /// `torch.optim`.
+/// `torch::optim::lr_scheduler::StepLR` as PyTorch spells it, and the short `torch::optim::StepLR`.
 pub mod optim {
     pub use tandem_nn::optim::*;
-
-    /// `torch.optim.lr_scheduler`: `torch::optim::lr_scheduler::StepLR` as PyTorch spells it.
-    pub mod lr_scheduler {
-        pub use tandem_nn::optim::{
-            CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR,
-        };
-    }
 }
 
 /// `torch.utils`.

@@ -52,7 +52,7 @@ impl Adagrad {
     pub fn with_config(params: Vec<Tensor>, config: AdagradConfig) -> Adagrad {
         Adagrad {
             slots: vec![Slots::new(params.len(), 1)],
-            groups: vec![ParamGroup { params, config }],
+            groups: vec![ParamGroup::new(params, config)],
         }
     }
 }

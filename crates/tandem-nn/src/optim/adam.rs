@@ -102,10 +102,17 @@ impl Adam {
         a
     }
 
+    /// AdamW as Keras computes it: Keras's Adam after `p -= p · weight_decay · lr`.
+    pub fn keras_w(params: Vec<Tensor>, config: AdamConfig) -> Adam {
+        let mut a = Adam::keras(params, config);
+        a.decoupled = true;
+        a
+    }
+
     /// Adds a group with its own hyper-parameters.
     pub fn add_param_group(&mut self, params: Vec<Tensor>, config: AdamConfig) {
         self.slots.push(Slots::new(params.len(), 2));
-        self.groups.push(ParamGroup { params, config });
+        self.groups.push(ParamGroup::new(params, config));
     }
 }
 
@@ -136,7 +143,13 @@ impl Optimizer for Adam {
                     for (((pv, &gv), mv), vv) in
                         p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
                     {
-                        let gv = gv + wd * *pv;
+                        // Keras decays the variable before the update (its AdamW).
+                        let gv = if decoupled {
+                            *pv -= *pv * wd * lr;
+                            gv
+                        } else {
+                            gv + wd * *pv
+                        };
                         *mv += (gv - *mv) * one_b1;
                         *vv += (gv * gv - *vv) * one_b2;
                         *pv -= (*mv * alpha) / (vv.sqrt() + eps);
@@ -164,5 +177,5 @@ impl Optimizer for Adam {
         }
     }
 
-    super::grouped_optimizer_methods!(NAMES);
+    super::grouped_optimizer_methods!(NAMES, momentum = betas.0);
 }

@@ -1,19 +1,31 @@
 //! `torch.optim`: optimizers over parameter groups, with fused update loops over the parameter
 //! buffers (no chains of tensor ops), learning-rate schedulers and gradient clipping.
 
+mod adadelta;
 mod adagrad;
 mod adam;
+mod adamax;
 mod clip;
+mod lion;
+pub mod lr_scheduler;
+mod nadam;
+mod radam;
 mod rmsprop;
-mod scheduler;
 mod sgd;
 
+pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW};
+pub use adamax::Adamax;
+pub use lion::{Ftrl, FtrlConfig, Lion, LionConfig};
+pub use nadam::{NAdam, NAdamConfig};
+pub use radam::{RAdam, RAdamConfig};
 pub use clip::{clip_grad_norm_, clip_grad_value_};
 pub use rmsprop::{RMSprop, RMSpropConfig};
-pub use scheduler::{
-    CosineAnnealingLR, ExponentialLR, LrScheduler, MultiStepLR, ReduceLROnPlateau, StepLR,
+pub use lr_scheduler::{
+    AnnealStrategy, ChainedScheduler, ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
+    ExponentialLR, LambdaLR, LinearLR, LrScheduler, MultiStepLR, OneCycleLR, OneCycleLRConfig,
+    ReduceLROnPlateau, SequentialLR, StepLR,
 };
 pub use sgd::{SgdConfig, SGD};
 
@@ -39,10 +51,39 @@ pub trait Optimizer {
     fn state_dict(&self) -> Vec<(String, Tensor)>;
     /// Restores state saved by `state_dict`; buffers are matched by name and must fit.
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String>;
+    /// `param_groups[0]["initial_lr"]`: the rate before any scheduler changed it, recorded by
+    /// the first scheduler attached (so a second one starts from the same base).
+    fn initial_lr(&self) -> Option<f64>;
+    /// Records the rate schedulers start from.
+    fn set_initial_lr(&mut self, lr: f64);
+    /// The momentum (SGD) or first-moment decay (`betas[0]` of the Adam family) of the first
+    /// group, for schedulers that cycle it; `None` for optimizers without one.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+    /// Sets the momentum or `betas[0]` of every group; false when the optimizer has none.
+    fn set_momentum(&mut self, _momentum: f64) -> bool {
+        false
+    }
 }
 
-/// The `Optimizer` methods every grouped optimizer shares (parameters, learning rate, state).
+/// The `Optimizer` methods every grouped optimizer shares (parameters, learning rate, state),
+/// and with `momentum = field` the momentum accessors over that config field.
 macro_rules! grouped_optimizer_methods {
+    ($names:expr, momentum = $($field:tt).+) => {
+        super::grouped_optimizer_methods!($names);
+
+        fn momentum(&self) -> Option<f64> {
+            Some(self.groups[0].config.$($field).+)
+        }
+
+        fn set_momentum(&mut self, momentum: f64) -> bool {
+            for g in &mut self.groups {
+                g.config.$($field).+ = momentum;
+            }
+            true
+        }
+    };
     ($names:expr) => {
         fn params(&self) -> Vec<Tensor> {
             self.groups.iter().flat_map(|g| g.params.clone()).collect()
@@ -64,6 +105,16 @@ macro_rules! grouped_optimizer_methods {
 
         fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
             super::load_grouped(&mut self.slots, &$names, state)
+        }
+
+        fn initial_lr(&self) -> Option<f64> {
+            self.groups[0].initial_lr
+        }
+
+        fn set_initial_lr(&mut self, lr: f64) {
+            for g in &mut self.groups {
+                g.initial_lr = Some(lr);
+            }
         }
     };
 }
@@ -106,6 +157,19 @@ pub struct ParamGroup<C> {
     pub params: Vec<Tensor>,
     /// Their hyper-parameters.
     pub config: C,
+    /// The learning rate schedulers start from (`initial_lr`), once one is attached.
+    pub initial_lr: Option<f64>,
+}
+
+impl<C> ParamGroup<C> {
+    /// A group with no scheduler attached yet.
+    pub fn new(params: Vec<Tensor>, config: C) -> ParamGroup<C> {
+        ParamGroup {
+            params,
+            config,
+            initial_lr: None,
+        }
+    }
 }
 
 /// Per-parameter buffers, kept as plain vectors for the fused loops.

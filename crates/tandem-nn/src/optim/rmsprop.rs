@@ -57,7 +57,7 @@ impl RMSprop {
     pub fn with_config(params: Vec<Tensor>, config: RMSpropConfig) -> RMSprop {
         RMSprop {
             slots: vec![Slots::new(params.len(), 3)],
-            groups: vec![ParamGroup { params, config }],
+            groups: vec![ParamGroup::new(params, config)],
         }
     }
 }

@@ -75,7 +75,7 @@ impl SGD {
             "Nesterov momentum requires a momentum and zero dampening"
         );
         self.slots.push(Slots::new(params.len(), 1));
-        self.groups.push(ParamGroup { params, config });
+        self.groups.push(ParamGroup::new(params, config));
     }
 }
 
@@ -118,5 +118,5 @@ impl Optimizer for SGD {
         }
     }
 
-    super::grouped_optimizer_methods!(["momentum_buffer"]);
+    super::grouped_optimizer_methods!(["momentum_buffer"], momentum = momentum);
 }

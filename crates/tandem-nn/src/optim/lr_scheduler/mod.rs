@@ -1,4 +1,19 @@
-//! Learning-rate schedulers (`torch.optim.lr_scheduler`): call `step()` once per epoch.
+//! Learning-rate schedulers (`torch.optim.lr_scheduler`): call `step()` once per epoch (or per
+//! batch for `OneCycleLR`).
+//!
+//! As in PyTorch, the multiplicative schedulers (`StepLR`, `MultiStepLR`, `ExponentialLR`,
+//! `CosineAnnealingLR`, `ConstantLR`, `LinearLR`) update the optimizer's *current* rate, so
+//! several of them compose in a [`ChainedScheduler`]; the others compute the rate from the
+//! base rate. The base is the optimizer's `initial_lr`, recorded by the first scheduler that
+//! changes the rate when it is built.
+
+mod compose;
+mod cyclic;
+mod warmup;
+
+pub use compose::{ChainedScheduler, SequentialLR};
+pub use cyclic::{AnnealStrategy, CosineAnnealingWarmRestarts, OneCycleLR, OneCycleLRConfig};
+pub use warmup::{ConstantLR, LambdaLR, LinearLR};
 
 use super::Optimizer;
 
@@ -8,6 +23,27 @@ pub trait LrScheduler {
     fn step(&mut self, opt: &mut dyn Optimizer);
     /// The learning rate the schedule gives for the current epoch.
     fn get_last_lr(&self) -> f64;
+    /// Goes back to epoch 0 and sets the rate the schedule gives there (what `SequentialLR`
+    /// does to the next scheduler at a milestone, PyTorch's `scheduler.step(0)`).
+    fn restart(&mut self, opt: &mut dyn Optimizer);
+}
+
+/// The rate a new scheduler starts from: `initial_lr`, else the current rate.
+pub(crate) fn base_lr(opt: &dyn Optimizer) -> f64 {
+    opt.initial_lr().unwrap_or_else(|| opt.lr())
+}
+
+/// Records `initial_lr` (first scheduler only) and returns the base rate.
+pub(crate) fn attach(opt: &mut dyn Optimizer) -> f64 {
+    let base = base_lr(opt);
+    opt.set_initial_lr(base);
+    base
+}
+
+/// Sets the optimizer's rate and returns it.
+fn set(opt: &mut dyn Optimizer, lr: f64) -> f64 {
+    opt.set_lr(lr);
+    lr
 }
 
 /// `StepLR(step_size, gamma)`: multiply by `gamma` every `step_size` epochs.
@@ -20,10 +56,11 @@ pub struct StepLR {
 }
 
 impl StepLR {
-    /// From the optimizer's current learning rate.
+    /// From the optimizer's base learning rate.
     pub fn new(opt: &dyn Optimizer, step_size: usize, gamma: f64) -> StepLR {
+        assert!(step_size > 0, "StepLR: step_size must be positive");
         StepLR {
-            base: opt.lr(),
+            base: base_lr(opt),
             epoch: 0,
             step_size,
             gamma,
@@ -35,11 +72,20 @@ impl StepLR {
 impl LrScheduler for StepLR {
     fn step(&mut self, opt: &mut dyn Optimizer) {
         self.epoch += 1;
-        self.last = self.base * self.gamma.powi((self.epoch / self.step_size) as i32);
-        opt.set_lr(self.last);
+        let lr = opt.lr();
+        let factor = if self.epoch % self.step_size == 0 {
+            self.gamma
+        } else {
+            1.0
+        };
+        self.last = set(opt, lr * factor);
     }
     fn get_last_lr(&self) -> f64 {
         self.last
+    }
+    fn restart(&mut self, opt: &mut dyn Optimizer) {
+        self.epoch = 0;
+        self.last = set(opt, self.base);
     }
 }
 
@@ -53,10 +99,10 @@ pub struct MultiStepLR {
 }
 
 impl MultiStepLR {
-    /// From the optimizer's current learning rate.
+    /// From the optimizer's base learning rate.
     pub fn new(opt: &dyn Optimizer, milestones: Vec<usize>, gamma: f64) -> MultiStepLR {
         MultiStepLR {
-            base: opt.lr(),
+            base: base_lr(opt),
             epoch: 0,
             milestones,
             gamma,
@@ -68,29 +114,31 @@ impl MultiStepLR {
 impl LrScheduler for MultiStepLR {
     fn step(&mut self, opt: &mut dyn Optimizer) {
         self.epoch += 1;
-        let passed = self.milestones.iter().filter(|&&m| m <= self.epoch).count();
-        self.last = self.base * self.gamma.powi(passed as i32);
-        opt.set_lr(self.last);
+        let hits = self.milestones.iter().filter(|&&m| m == self.epoch).count();
+        let lr = opt.lr();
+        self.last = set(opt, lr * self.gamma.powi(hits as i32));
     }
     fn get_last_lr(&self) -> f64 {
         self.last
+    }
+    fn restart(&mut self, opt: &mut dyn Optimizer) {
+        self.epoch = 0;
+        self.last = set(opt, self.base);
     }
 }
 
 /// `ExponentialLR(gamma)`: multiply by `gamma` every epoch.
 pub struct ExponentialLR {
     base: f64,
-    epoch: usize,
     gamma: f64,
     last: f64,
 }
 
 impl ExponentialLR {
-    /// From the optimizer's current learning rate.
+    /// From the optimizer's base learning rate.
     pub fn new(opt: &dyn Optimizer, gamma: f64) -> ExponentialLR {
         ExponentialLR {
-            base: opt.lr(),
-            epoch: 0,
+            base: base_lr(opt),
             gamma,
             last: opt.lr(),
         }
@@ -99,16 +147,19 @@ impl ExponentialLR {
 
 impl LrScheduler for ExponentialLR {
     fn step(&mut self, opt: &mut dyn Optimizer) {
-        self.epoch += 1;
-        self.last = self.base * self.gamma.powi(self.epoch as i32);
-        opt.set_lr(self.last);
+        let lr = opt.lr();
+        self.last = set(opt, lr * self.gamma);
     }
     fn get_last_lr(&self) -> f64 {
         self.last
     }
+    fn restart(&mut self, opt: &mut dyn Optimizer) {
+        self.last = set(opt, self.base);
+    }
 }
 
-/// `CosineAnnealingLR(t_max, eta_min)`.
+/// `CosineAnnealingLR(t_max, eta_min)`: half a cosine from the base rate down to `eta_min`
+/// over `t_max` epochs (and back up over the next `t_max`, as PyTorch continues it).
 pub struct CosineAnnealingLR {
     base: f64,
     epoch: usize,
@@ -118,10 +169,11 @@ pub struct CosineAnnealingLR {
 }
 
 impl CosineAnnealingLR {
-    /// From the optimizer's current learning rate.
+    /// From the optimizer's base learning rate.
     pub fn new(opt: &dyn Optimizer, t_max: usize, eta_min: f64) -> CosineAnnealingLR {
+        assert!(t_max > 0, "CosineAnnealingLR: t_max must be positive");
         CosineAnnealingLR {
-            base: opt.lr(),
+            base: base_lr(opt),
             epoch: 0,
             t_max,
             eta_min,
@@ -132,13 +184,27 @@ impl CosineAnnealingLR {
 
 impl LrScheduler for CosineAnnealingLR {
     fn step(&mut self, opt: &mut dyn Optimizer) {
+        use std::f64::consts::PI;
         self.epoch += 1;
-        let cos = (std::f64::consts::PI * self.epoch as f64 / self.t_max as f64).cos();
-        self.last = self.eta_min + (self.base - self.eta_min) * (1.0 + cos) / 2.0;
-        opt.set_lr(self.last);
+        let (e, t) = (self.epoch as f64, self.t_max as f64);
+        let lr = opt.lr();
+        // PyTorch's recursive form, so that it composes with other schedulers.
+        let next = if (self.epoch as i64 - 1 - self.t_max as i64).rem_euclid(2 * self.t_max as i64)
+            == 0
+        {
+            lr + (self.base - self.eta_min) * (1.0 - (PI / t).cos()) / 2.0
+        } else {
+            (1.0 + (PI * e / t).cos()) / (1.0 + (PI * (e - 1.0) / t).cos()) * (lr - self.eta_min)
+                + self.eta_min
+        };
+        self.last = set(opt, next);
     }
     fn get_last_lr(&self) -> f64 {
         self.last
+    }
+    fn restart(&mut self, opt: &mut dyn Optimizer) {
+        self.epoch = 0;
+        self.last = set(opt, self.base);
     }
 }
 
