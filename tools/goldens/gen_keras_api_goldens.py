@@ -755,8 +755,8 @@ def preprocessing_goldens(rng):
 
 
 def spatial_dropout_golden(rng):
-    rate = 0.5
-    layer = keras.layers.SpatialDropout2D(rate, seed=1234)
+    rate, seed = 0.5, 1234
+    layer = keras.layers.SpatialDropout2D(rate, seed=seed)
     small = f32(rng, (2, 3, 3, 4))
     inf = np.asarray(layer(small, training=False))
     assert np.array_equal(inf, small)
@@ -770,7 +770,7 @@ def spatial_dropout_golden(rng):
     assert kept_values <= {0.0, 2.0}, kept_values
     frac = float(np.mean(first == 0))
     assert 0.4 < frac < 0.6, frac
-    return {"layer": "SpatialDropout2D", "config": {"rate": rate},
+    return {"layer": "SpatialDropout2D", "config": {"rate": rate, "seed": seed},
             "inference_input": tensor_json(small), "inference_out": tensor_json(inf),
             "training_input_shape": list(shape), "training_input": "ones",
             "noise_shape": "[batch, 1, 1, channels]", "whole_channels": True,

@@ -51,7 +51,8 @@ pub(crate) struct TensorImpl {
     pub(crate) strides: Dims,
     pub(crate) offset: usize,
     pub(crate) dtype: DType,
-    pub(crate) grad_fn: Option<Arc<Node>>,
+    /// The op that produced this tensor; replaced when an in-place op rebases the tensor.
+    pub(crate) grad_fn: Mutex<Option<Arc<Node>>>,
     pub(crate) meta: AutogradMeta,
 }
 
@@ -79,7 +80,7 @@ impl Tensor {
             strides,
             offset,
             dtype,
-            grad_fn: None,
+            grad_fn: Mutex::new(None),
             meta: AutogradMeta::default(),
         }))
     }

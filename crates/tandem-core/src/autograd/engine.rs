@@ -105,6 +105,7 @@ pub(crate) fn attach(
     let node = Node {
         name,
         inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        input_fns: inputs.iter().map(|t| t.grad_fn()).collect(),
         needs,
         backward: parking_lot::Mutex::new(Some(f)),
     };
@@ -117,27 +118,36 @@ pub fn should_record(inputs: &[&Tensor]) -> bool {
     super::mode::is_grad_enabled() && inputs.iter().any(|t| super::mode::input_needs_grad(t))
 }
 
-/// Non-leaf tensors reachable from `roots`, in reverse topological order (outputs first).
-/// Borrows from the graph: every node is kept alive by the roots.
-fn topo_order<'a>(roots: &[&'a Tensor]) -> SmallVec<[&'a Tensor; 16]> {
-    let mut order: SmallVec<[&'a Tensor; 16]> = SmallVec::new();
+/// The key of a node in one backward pass (leaves are keyed by their tensor).
+fn node_key(n: &Arc<Node>) -> usize {
+    Arc::as_ptr(n) as usize
+}
+
+/// Nodes reachable from `roots`, in reverse topological order (outputs first), each with the
+/// tensor it was reached through.
+fn topo_order(roots: &[&Tensor]) -> Vec<(Tensor, Arc<Node>)> {
+    let mut order: Vec<(Tensor, Arc<Node>)> = Vec::new();
     let mut seen: KeyMap<()> = KeyMap::new();
-    // iterative post-order DFS: (tensor, next child index)
-    let mut stack: SmallVec<[(&'a Tensor, usize); 16]> = SmallVec::new();
+    // iterative post-order DFS: (tensor, its node, next child index)
+    let mut stack: SmallVec<[(Tensor, Arc<Node>, usize); 16]> = SmallVec::new();
     for &r in roots {
-        if r.0.grad_fn.is_some() && seen.insert_new(r.key(), ()) {
-            stack.push((r, 0));
+        if let Some(n) = r.grad_fn() {
+            if seen.insert_new(node_key(&n), ()) {
+                stack.push((r.clone(), n, 0));
+            }
         }
-        while let Some((t, i)) = stack.pop() {
-            let node = t.0.grad_fn.as_ref().expect("non-leaf");
+        while let Some((t, node, i)) = stack.pop() {
             if i < node.inputs.len() {
-                let child = &node.inputs[i];
-                stack.push((t, i + 1));
-                if node.needs[i] && child.0.grad_fn.is_some() && seen.insert_new(child.key(), ()) {
-                    stack.push((child, 0));
+                let child = node.input_fns[i].clone().filter(|_| node.needs[i]);
+                let child_t = node.inputs[i].clone();
+                stack.push((t, node, i + 1));
+                if let Some(c) = child {
+                    if seen.insert_new(node_key(&c), ()) {
+                        stack.push((child_t, c, 0));
+                    }
                 }
             } else {
-                order.push(t);
+                order.push((t, node));
             }
         }
     }
@@ -174,36 +184,42 @@ pub(crate) fn run_backward(
     let order = topo_order(roots);
     let mut grads: KeyMap<Tensor> = KeyMap::new();
     for (r, s) in roots.iter().zip(seeds) {
-        add_grad(&mut grads, r.key(), s);
+        let key = r.grad_fn().map_or_else(|| r.key(), |n| node_key(&n));
+        add_grad(&mut grads, key, s);
     }
     let targets: &[&Tensor] = match sink {
         Sink::Collect(t) => t,
         Sink::Accumulate => &[],
     };
+    // Non-leaf targets are matched by their recorded op, leaves by identity.
+    let target_nodes: SmallVec<[Option<usize>; 4]> = targets
+        .iter()
+        .map(|t| t.grad_fn().map(|n| node_key(&n)))
+        .collect();
     let accumulate = matches!(sink, Sink::Accumulate);
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
-    let mut leaf_grads: SmallVec<[(&Tensor, Tensor); 4]> = SmallVec::new();
+    let mut leaf_grads: SmallVec<[(Tensor, Tensor); 4]> = SmallVec::new();
 
-    let record_target = |t: &Tensor, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
-        for (i, target) in targets.iter().enumerate() {
-            if target.same(t) {
-                collected[i] = Some(match collected[i].take() {
-                    Some(prev) => &prev + g,
-                    None => g.clone(),
-                });
-            }
-        }
+    let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
+        collected[i] = Some(match collected[i].take() {
+            Some(prev) => &prev + g,
+            None => g.clone(),
+        });
     };
 
-    for &t in &order {
-        let Some(g) = grads.remove(t.key()) else {
+    for (t, node) in &order {
+        let key = node_key(node);
+        let Some(g) = grads.remove(key) else {
             continue;
         };
-        record_target(t, &g, &mut collected);
-        if accumulate && t.retains_grad() {
+        for (i, tn) in target_nodes.iter().enumerate() {
+            if *tn == Some(key) {
+                record(i, &g, &mut collected);
+            }
+        }
+        if accumulate && t.retains_grad() && t.grad_fn().is_some_and(|n| node_key(&n) == key) {
             t.accumulate_grad(&g, create_graph);
         }
-        let node = t.0.grad_fn.as_ref().expect("non-leaf");
         let freed = || -> ! {
             panic!(
                 "Trying to backward through the graph a second time (or directly access saved \
@@ -223,7 +239,13 @@ pub(crate) fn run_backward(
             let f = node.backward.lock().take().unwrap_or_else(|| freed());
             f(&g, &node.needs)
         };
-        for ((input, need), ig) in node.inputs.iter().zip(&node.needs).zip(input_grads) {
+        for (((input, input_fn), need), ig) in node
+            .inputs
+            .iter()
+            .zip(&node.input_fns)
+            .zip(&node.needs)
+            .zip(input_grads)
+        {
             let Some(ig) = ig else { continue };
             if !*need {
                 continue;
@@ -234,23 +256,26 @@ pub(crate) fn run_backward(
                 "{}: gradient shape mismatch",
                 node.name
             );
-            if input.0.grad_fn.is_some() {
-                add_grad(&mut grads, input.key(), ig);
-            } else {
-                leaf_grads.push((input, ig));
+            match input_fn {
+                Some(n) => add_grad(&mut grads, node_key(n), ig),
+                None => leaf_grads.push((input.clone(), ig)),
             }
         }
     }
     // Roots that are leaves themselves.
     for (k, g) in grads.drain() {
         for &r in roots {
-            if r.key() == k && r.0.grad_fn.is_none() {
-                leaf_grads.push((r, g.clone()));
+            if r.key() == k && r.is_leaf() {
+                leaf_grads.push((r.clone(), g.clone()));
             }
         }
     }
     for (leaf, g) in leaf_grads {
-        record_target(leaf, &g, &mut collected);
+        for (i, target) in targets.iter().enumerate() {
+            if target_nodes[i].is_none() && target.same(&leaf) {
+                record(i, &g, &mut collected);
+            }
+        }
         if accumulate && leaf.requires_grad_flag() {
             leaf.accumulate_grad(&g, create_graph);
         }

@@ -148,12 +148,29 @@ impl Tensor {
 
     /// Whether gradients flow to or through this tensor.
     pub fn requires_grad(&self) -> bool {
-        self.requires_grad_flag() || self.0.grad_fn.is_some()
+        self.requires_grad_flag() || self.has_grad_fn()
     }
 
     /// True for tensors not produced by a recorded op (user-created tensors, parameters).
     pub fn is_leaf(&self) -> bool {
-        self.0.grad_fn.is_none()
+        !self.has_grad_fn()
+    }
+
+    /// Whether an op recorded this tensor.
+    #[inline]
+    pub(crate) fn has_grad_fn(&self) -> bool {
+        self.0.grad_fn.lock().is_some()
+    }
+
+    /// The recorded op, if any.
+    #[inline]
+    pub(crate) fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.0.grad_fn.lock().clone()
+    }
+
+    /// Rebases this tensor onto `node` (an in-place op recorded over its old value).
+    pub(crate) fn set_grad_fn(&self, node: Option<Arc<Node>>) {
+        *self.0.grad_fn.lock() = node;
     }
 
     /// The accumulated gradient (`.grad`), if any.
@@ -183,7 +200,7 @@ impl Tensor {
 
     /// The name of the recorded backward function (`MulBackward0`), as in `grad_fn=<...>`.
     pub fn grad_fn_name(&self) -> Option<&'static str> {
-        self.0.grad_fn.as_ref().map(|n| n.name)
+        self.0.grad_fn.lock().as_ref().map(|n| n.name)
     }
 
     /// A tensor sharing storage with this one but outside the graph (`detach()`).
@@ -199,7 +216,7 @@ impl Tensor {
 
     pub(crate) fn with_grad_fn(mut self, node: Arc<Node>) -> Tensor {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
-            inner.grad_fn = Some(node);
+            *inner.grad_fn.get_mut() = Some(node);
             return self;
         }
         Tensor(Arc::new(TensorImpl {
@@ -208,7 +225,7 @@ impl Tensor {
             strides: self.0.strides.clone(),
             offset: self.0.offset,
             dtype: self.0.dtype,
-            grad_fn: Some(node),
+            grad_fn: parking_lot::Mutex::new(Some(node)),
             meta: Default::default(),
         }))
     }

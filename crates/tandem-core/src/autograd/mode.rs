@@ -83,7 +83,7 @@ fn is_watched(t: &Tensor) -> bool {
 /// Whether an op taking `t` as input must record a graph node.
 #[inline]
 pub(crate) fn input_needs_grad(t: &Tensor) -> bool {
-    if t.0.grad_fn.is_some() || t.requires_grad_flag() {
+    if t.has_grad_fn() || t.requires_grad_flag() {
         return true;
     }
     tapes_recording() > 0

@@ -11,6 +11,9 @@ pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>>
 pub struct Node {
     pub(crate) name: &'static str,
     pub(crate) inputs: smallvec::SmallVec<[Tensor; 2]>,
+    /// Each input's recorded op when this node was made (an edge of the graph): an in-place op
+    /// that later rebases an input does not change where this node's gradient goes.
+    pub(crate) input_fns: smallvec::SmallVec<[Option<triomphe::Arc<Node>>; 2]>,
     pub(crate) needs: smallvec::SmallVec<[bool; 2]>,
     pub(crate) backward: Mutex<Option<BackwardFn>>,
 }

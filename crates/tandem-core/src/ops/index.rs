@@ -332,6 +332,32 @@ impl Tensor {
         self.scatter_add(d as isize, &full_index, src)
     }
 
+    /// A copy of `self` with the slices at the 1-D `index` along `dim` set to `value`
+    /// (`index_fill`).
+    pub fn index_fill(&self, dim: isize, index: &Tensor, value: f64) -> Tensor {
+        let d = wrap_dim(dim, self.ndim(), "index_fill");
+        let n = self.shape()[d];
+        let mut hit = vec![false; n];
+        for i in index.to_dtype(DType::Int64).to_vec::<i64>() {
+            let j = if i < 0 { i + n as i64 } else { i };
+            assert!(
+                (0..n as i64).contains(&j),
+                "index_fill: index {i} is out of bounds for dimension {d} with size {n}"
+            );
+            hit[j as usize] = true;
+        }
+        let mut mshape = vec![1isize; self.ndim()];
+        mshape[d] = n as isize;
+        let mask = Tensor::from_vec(hit, &[n]).reshape(&mshape);
+        self.masked_fill(&mask, value)
+    }
+
+    /// A copy of `self` with the slices at the 1-D `index` along `dim` replaced by the slices
+    /// of `src` (`index_copy`; `y[idx] = src` is `index_copy(0, idx, src)`).
+    pub fn index_copy(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        self.index_fill(dim, index, 0.0).index_add(dim, index, src)
+    }
+
     /// `value` where `mask` is true, else `self` (`masked_fill`); the mask broadcasts.
     pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Tensor {
         let fill = super::create::full(&[], value, self.dtype());

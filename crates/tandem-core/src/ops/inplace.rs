@@ -1,4 +1,11 @@
-//! In-place updates (`sub_`, `-=`, `assign_sub`) and TensorFlow's `Variable`.
+//! In-place updates (`add_`, `-=`, `assign_sub`, `relu_`, `index_copy_`, ...) and TensorFlow's
+//! `Variable`.
+//!
+//! On a tensor with a history (or with an operand that requires grad, under grad mode) an
+//! in-place op is recorded as PyTorch records it: the op runs out of place over the old value,
+//! the result is written back into the tensor's storage, and the tensor is *rebased* onto the
+//! new node. Ops recorded earlier keep the edge to the old value, and the storage's version
+//! counter still makes a backward that needs an overwritten saved value fail.
 
 use super::binary::Operand;
 use crate::autograd::is_grad_enabled;
@@ -6,33 +13,191 @@ use crate::dtype::Element;
 use crate::tensor::{check_can_require_grad, IntoTensor, Tensor};
 use std::sync::atomic::Ordering;
 
+/// Backward names of ops whose output is a view of their input.
+const VIEW_OPS: [&str; 5] = [
+    "ViewBackward0",
+    "SliceBackward0",
+    "PermuteBackward0",
+    "SqueezeBackward0",
+    "ExpandBackward0",
+];
+
 impl Tensor {
-    fn check_inplace(&self, op: &str) {
-        if is_grad_enabled() && self.is_leaf() && self.requires_grad_flag() {
+    /// Whether an in-place op with these operands must be recorded, after the checks PyTorch
+    /// makes: a leaf that requires grad cannot be changed in place under grad mode, and a view
+    /// of a tensor with history cannot be rebased here (its base would not see the change).
+    fn inplace_records(&self, op: &str, operands: &[&Tensor]) -> bool {
+        if !is_grad_enabled() {
+            return false;
+        }
+        if self.is_leaf() && self.requires_grad_flag() {
             panic!("{op}: a leaf Variable that requires grad is being used in an in-place operation (wrap the update in no_grad)");
         }
-        if is_grad_enabled() && !self.is_leaf() {
-            panic!("{op}: in-place operations are only supported on leaf tensors (this tensor has grad_fn {})", self.grad_fn_name().unwrap_or("?"));
+        let records = self.has_grad_fn() || operands.iter().any(|t| t.requires_grad());
+        if records {
+            if let Some(name) = self.grad_fn_name().filter(|n| VIEW_OPS.contains(n)) {
+                panic!("{op}: in-place operations on a view of a tensor with history are not supported (this view comes from {name}); apply the op to the base tensor, or use index_copy_ / masked_fill_ on it");
+            }
         }
+        records
+    }
+
+    /// Records `f` over the old value and writes its result back, rebasing this tensor.
+    fn rebase(&self, f: impl FnOnce(&Tensor) -> Tensor) -> &Tensor {
+        // The old value on storage of its own: the in-place write below must not change what
+        // the new node saved.
+        let old = crate::autograd::no_grad(|| self.contiguous_copy());
+        old.set_grad_fn(self.grad_fn());
+        let r = f(&old);
+        crate::autograd::no_grad(|| super::index::copy_into(self, &r));
+        self.set_grad_fn(r.grad_fn());
+        self
+    }
+
+    /// Runs `op` in place: recorded and rebased when autograd needs it, else through `direct`.
+    fn inplace(
+        &self,
+        name: &str,
+        operands: &[&Tensor],
+        op: impl FnOnce(&Tensor) -> Tensor,
+        direct: impl FnOnce(&Tensor),
+    ) -> &Tensor {
+        if self.inplace_records(name, operands) {
+            return self.rebase(op);
+        }
+        direct(self);
+        self
+    }
+
+    /// Writes `op(self)`, computed without a graph, back into this tensor.
+    fn write_back(&self, op: impl FnOnce(&Tensor) -> Tensor) {
+        let r = crate::autograd::no_grad(|| op(self));
+        super::index::copy_into(self, &r);
     }
 
     /// Overwrites the elements with `src` (broadcast and cast), in place (`copy_`).
     pub fn copy_(&self, src: &Tensor) -> &Tensor {
-        self.check_inplace("copy_");
-        super::index::copy_into(self, src);
+        self.inplace(
+            "copy_",
+            &[src],
+            // As PyTorch's CopyBackwards: the old value gets a zero gradient, `src` the rest.
+            |old| {
+                let never = Tensor::from_vec(vec![false], &[]);
+                Tensor::where_(&never, old, &src.to_dtype(self.dtype()))
+            },
+            |s| super::index::copy_into(s, src),
+        )
+    }
+
+    /// A binary op in place, with the fast float32 path when nothing records.
+    fn binary_(
+        &self,
+        name: &str,
+        other: Operand,
+        op: fn(&Tensor, Operand) -> Tensor,
+        fast: Option<fn(f32, f32) -> f32>,
+    ) -> &Tensor {
+        let operand = match &other {
+            Operand::Tensor(t) => Some(t.clone()),
+            _ => None,
+        };
+        let operands: Vec<&Tensor> = operand.iter().collect();
+        if self.inplace_records(name, &operands) {
+            return self.rebase(|old| op(old, other));
+        }
+        if let Some(f) = fast {
+            if self.update_f32_in_place(&other, f) {
+                return self;
+            }
+        }
+        self.write_back(|s| op(s, other));
         self
+    }
+
+    /// `self += other`, in place (`add_`).
+    pub fn add_(&self, other: impl Into<Operand>) -> &Tensor {
+        self.binary_("add_", other.into(), |a, b| a.add(b), Some(|a, b| a + b))
     }
 
     /// `self -= other`, in place (`sub_`).
     pub fn sub_(&self, other: impl Into<Operand>) -> &Tensor {
-        self.check_inplace("sub_");
-        let other = other.into();
-        if self.update_f32_in_place(&other, |a, b| a - b) {
-            return self;
-        }
-        let r = crate::autograd::no_grad(|| self.sub(other));
-        super::index::copy_into(self, &r);
-        self
+        self.binary_("sub_", other.into(), |a, b| a.sub(b), Some(|a, b| a - b))
+    }
+
+    /// `self *= other`, in place (`mul_`).
+    pub fn mul_(&self, other: impl Into<Operand>) -> &Tensor {
+        self.binary_("mul_", other.into(), |a, b| a.mul(b), None)
+    }
+
+    /// `self /= other`, in place (`div_`).
+    pub fn div_(&self, other: impl Into<Operand>) -> &Tensor {
+        self.binary_("div_", other.into(), |a, b| a.div(b), None)
+    }
+
+    /// A unary op in place.
+    fn unary_(&self, name: &str, op: impl Fn(&Tensor) -> Tensor) -> &Tensor {
+        self.inplace(name, &[], &op, |s| s.write_back(&op))
+    }
+
+    /// `relu_()`.
+    pub fn relu_(&self) -> &Tensor {
+        self.unary_("relu_", Tensor::relu)
+    }
+
+    /// `sigmoid_()`.
+    pub fn sigmoid_(&self) -> &Tensor {
+        self.unary_("sigmoid_", Tensor::sigmoid)
+    }
+
+    /// `tanh_()`.
+    pub fn tanh_(&self) -> &Tensor {
+        self.unary_("tanh_", Tensor::tanh)
+    }
+
+    /// `exp_()`.
+    pub fn exp_(&self) -> &Tensor {
+        self.unary_("exp_", Tensor::exp)
+    }
+
+    /// `neg_()`.
+    pub fn neg_(&self) -> &Tensor {
+        self.unary_("neg_", Tensor::neg)
+    }
+
+    /// `clamp_(min, max)`.
+    pub fn clamp_(&self, min: Option<f64>, max: Option<f64>) -> &Tensor {
+        self.unary_("clamp_", |t| t.clamp(min, max))
+    }
+
+    /// `masked_fill_(mask, value)`: `value` where `mask` is true; the mask broadcasts.
+    pub fn masked_fill_(&self, mask: &Tensor, value: f64) -> &Tensor {
+        self.unary_("masked_fill_", |t| t.masked_fill(mask, value))
+    }
+
+    /// `index_fill_(dim, index, value)`.
+    pub fn index_fill_(&self, dim: isize, index: &Tensor, value: f64) -> &Tensor {
+        self.unary_("index_fill_", |t| t.index_fill(dim, index, value))
+    }
+
+    /// `index_copy_(dim, index, src)`: the indexing assignment `y[idx] = src` along `dim`.
+    pub fn index_copy_(&self, dim: isize, index: &Tensor, src: &Tensor) -> &Tensor {
+        self.inplace(
+            "index_copy_",
+            &[src],
+            |t| t.index_copy(dim, index, src),
+            |s| s.write_back(|t| t.index_copy(dim, index, src)),
+        )
+    }
+
+    /// Sets every element to `value`, in place (`fill_`).
+    pub fn fill_(&self, value: f64) -> &Tensor {
+        let fill = super::create::full(&[], value, self.dtype());
+        self.copy_(&fill)
+    }
+
+    /// Sets every element to zero, in place (`zero_`).
+    pub fn zero_(&self) -> &Tensor {
+        self.fill_(0.0)
     }
 
     /// Updates a contiguous float32 tensor in place with `f(self, other)` when `other` is a
@@ -62,46 +227,6 @@ impl Tensor {
             }
             _ => false,
         }
-    }
-
-    /// `self += other`, in place (`add_`).
-    pub fn add_(&self, other: impl Into<Operand>) -> &Tensor {
-        self.check_inplace("add_");
-        let other = other.into();
-        if self.update_f32_in_place(&other, |a, b| a + b) {
-            return self;
-        }
-        let r = crate::autograd::no_grad(|| self.add(other));
-        super::index::copy_into(self, &r);
-        self
-    }
-
-    /// `self *= other`, in place (`mul_`).
-    pub fn mul_(&self, other: impl Into<Operand>) -> &Tensor {
-        self.check_inplace("mul_");
-        let r = crate::autograd::no_grad(|| self.mul(other));
-        super::index::copy_into(self, &r);
-        self
-    }
-
-    /// `self /= other`, in place (`div_`).
-    pub fn div_(&self, other: impl Into<Operand>) -> &Tensor {
-        self.check_inplace("div_");
-        let r = crate::autograd::no_grad(|| self.div(other));
-        super::index::copy_into(self, &r);
-        self
-    }
-
-    /// Sets every element to `value`, in place (`fill_`).
-    pub fn fill_(&self, value: f64) -> &Tensor {
-        self.check_inplace("fill_");
-        super::index::copy_into(self, &super::create::full(&[], value, self.dtype()));
-        self
-    }
-
-    /// Sets every element to zero, in place (`zero_`).
-    pub fn zero_(&self) -> &Tensor {
-        self.fill_(0.0)
     }
 
     /// Runs `f` on the elements of this contiguous tensor for an in-place update that autograd
