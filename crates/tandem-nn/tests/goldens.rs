@@ -145,6 +145,45 @@ fn optimizer(kind: &str, c: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
                 eps: f("eps"),
             },
         )),
+        "Adadelta" => Box::new(optim::Adadelta::with_config(
+            params,
+            optim::AdadeltaConfig {
+                lr: f("lr"),
+                rho: f("rho"),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+            },
+        )),
+        "Adamax" => Box::new(optim::Adamax::with_config(
+            params,
+            optim::AdamConfig {
+                lr: f("lr"),
+                betas: betas(),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+            },
+        )),
+        "NAdam" => Box::new(optim::NAdam::with_config(
+            params,
+            optim::NAdamConfig {
+                lr: f("lr"),
+                betas: betas(),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+                momentum_decay: f("momentum_decay"),
+                decoupled_weight_decay: c["decoupled_weight_decay"].as_bool().unwrap(),
+            },
+        )),
+        "RAdam" => Box::new(optim::RAdam::with_config(
+            params,
+            optim::RAdamConfig {
+                lr: f("lr"),
+                betas: betas(),
+                eps: f("eps"),
+                weight_decay: f("weight_decay"),
+                decoupled_weight_decay: c["decoupled_weight_decay"].as_bool().unwrap(),
+            },
+        )),
         other => panic!("unknown optimizer {other}"),
     }
 }
