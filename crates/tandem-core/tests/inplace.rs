@@ -30,7 +30,14 @@ fn inputs(fx: &serde_json::Value) -> Inputs {
 
 /// Each fixture program, line for line (`y` is what the fixture calls `out`).
 fn run(name: &str, v: &Inputs) -> (Tensor, Tensor) {
-    let Inputs { x, w, r, mask, idx, w2 } = v;
+    let Inputs {
+        x,
+        w,
+        r,
+        mask,
+        idx,
+        w2,
+    } = v;
     match name {
         "add_scalar" => {
             let y = x * 2;
@@ -100,7 +107,10 @@ fn run(name: &str, v: &Inputs) -> (Tensor, Tensor) {
 
 #[test]
 fn ten_in_place_programs_match_pytorch_values_and_gradients() {
-    let fx = load_json(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/inplace_goldens.json"));
+    let fx = load_json(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/inplace_goldens.json"
+    ));
     let programs = fx["programs"].as_array().unwrap();
     assert_eq!(programs.len(), 10);
     for p in programs {
@@ -118,10 +128,13 @@ fn ten_in_place_programs_match_pytorch_values_and_gradients() {
         loss.backward();
         for (key, t) in [("x", &v.x), ("w", &v.w), ("w2", &v.w2)] {
             match &p["grads"][key] {
-                serde_json::Value::Null => assert!(t.grad().is_none(), "{name}: {key} gets no gradient"),
+                serde_json::Value::Null => {
+                    assert!(t.grad().is_none(), "{name}: {key} gets no gradient")
+                }
                 g => assert_close_json(
                     &format!("{name} grad {key}"),
-                    &t.grad().unwrap_or_else(|| panic!("{name}: no gradient for {key}")),
+                    &t.grad()
+                        .unwrap_or_else(|| panic!("{name}: no gradient for {key}")),
                     g,
                     1e-4,
                 ),
@@ -140,7 +153,10 @@ fn backward_panic(f: impl FnOnce()) -> String {
 
 #[test]
 fn the_version_check_refuses_values_overwritten_after_they_were_saved() {
-    let fx = load_json(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/inplace_goldens.json"));
+    let fx = load_json(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/inplace_goldens.json"
+    ));
     for case in fx["version_errors"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let prefix = case["error_prefix"].as_str().unwrap();

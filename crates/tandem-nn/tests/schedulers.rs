@@ -15,7 +15,10 @@ fn arg(spec: &Value, key: &str) -> Option<f64> {
 }
 
 fn usize_arg(spec: &Value, key: &str) -> Option<usize> {
-    spec["args"].get(key).and_then(Value::as_u64).map(|v| v as usize)
+    spec["args"]
+        .get(key)
+        .and_then(Value::as_u64)
+        .map(|v| v as usize)
 }
 
 fn milestones(v: &Value) -> Vec<usize> {
@@ -77,7 +80,11 @@ fn build(spec: &Value, opt: &mut dyn Optimizer) -> Sched {
             n("T_mult").unwrap_or(1),
             f("eta_min").unwrap_or(0.0),
         )),
-        "StepLR" => Box::new(StepLR::new(opt, n("step_size").unwrap(), f("gamma").unwrap_or(0.1))),
+        "StepLR" => Box::new(StepLR::new(
+            opt,
+            n("step_size").unwrap(),
+            f("gamma").unwrap_or(0.1),
+        )),
         "MultiStepLR" => Box::new(MultiStepLR::new(
             opt,
             milestones(&spec["args"]["milestones"]),
@@ -96,7 +103,11 @@ fn build(spec: &Value, opt: &mut dyn Optimizer) -> Sched {
                 .iter()
                 .map(|s| build(s, opt))
                 .collect();
-            Box::new(SequentialLR::new(opt, subs, milestones(&spec["args"]["milestones"])))
+            Box::new(SequentialLR::new(
+                opt,
+                subs,
+                milestones(&spec["args"]["milestones"]),
+            ))
         }
         "ChainedScheduler" => {
             let subs: Vec<Sched> = spec["schedulers"]
@@ -115,7 +126,11 @@ fn optimizer(spec: &Value) -> Box<dyn Optimizer> {
     let p = vec![Tensor::new([1.0f32]).requires_grad_(true)];
     let lr = spec["args"]["lr"].as_f64().unwrap();
     match spec["type"].as_str().unwrap() {
-        "SGD" => Box::new(optim::SGD::new(p, lr, spec["args"]["momentum"].as_f64().unwrap())),
+        "SGD" => Box::new(optim::SGD::new(
+            p,
+            lr,
+            spec["args"]["momentum"].as_f64().unwrap(),
+        )),
         "Adam" => Box::new(optim::Adam::new(p, lr)),
         other => panic!("no optimizer {other}"),
     }
@@ -127,14 +142,22 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn every_scheduler_follows_pytorch_for_fifteen_steps() {
-    let fx = load_json(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sched_goldens.json"));
+    let fx = load_json(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sched_goldens.json"
+    ));
     let cases = fx["cases"].as_array().unwrap();
     assert!(cases.len() >= 18);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut opt = optimizer(&case["optimizer"]);
         let mut sched = build(&case["scheduler"], opt.as_mut());
-        let want_lr: Vec<f64> = case["lrs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want_lr: Vec<f64> = case["lrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let want_m: Option<Vec<f64>> = case
             .get("momentum")
             .and_then(Value::as_array)
@@ -143,11 +166,22 @@ fn every_scheduler_follows_pytorch_for_fifteen_steps() {
             if step > 0 {
                 sched.step(opt.as_mut());
             }
-            assert!(close(opt.lr(), *want), "{name} step {step}: lr {} vs PyTorch {want}", opt.lr());
-            assert!(close(sched.get_last_lr(), *want), "{name} step {step}: get_last_lr");
+            assert!(
+                close(opt.lr(), *want),
+                "{name} step {step}: lr {} vs PyTorch {want}",
+                opt.lr()
+            );
+            assert!(
+                close(sched.get_last_lr(), *want),
+                "{name} step {step}: get_last_lr"
+            );
             if let Some(m) = &want_m {
                 let got = opt.momentum().unwrap();
-                assert!(close(got, m[step]), "{name} step {step}: momentum {got} vs {}", m[step]);
+                assert!(
+                    close(got, m[step]),
+                    "{name} step {step}: momentum {got} vs {}",
+                    m[step]
+                );
             }
         }
     }

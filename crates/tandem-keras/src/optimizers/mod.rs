@@ -297,7 +297,10 @@ impl OptimizerSpec {
                 beta_2,
                 epsilon,
                 ..
-            } => Box::new(optim::Adam::keras(params, adam(beta_1, beta_2, epsilon, 0.0))),
+            } => Box::new(optim::Adam::keras(
+                params,
+                adam(beta_1, beta_2, epsilon, 0.0),
+            )),
             OptimizerSpec::AdamW {
                 weight_decay,
                 beta_1,
@@ -344,7 +347,10 @@ impl OptimizerSpec {
                 beta_2,
                 epsilon,
                 ..
-            } => Box::new(optim::Adamax::keras(params, adam(beta_1, beta_2, epsilon, 0.0))),
+            } => Box::new(optim::Adamax::keras(
+                params,
+                adam(beta_1, beta_2, epsilon, 0.0),
+            )),
             // Keras's momentum schedule is `0.96^t`: PyTorch's with momentum_decay 1.
             OptimizerSpec::Nadam {
                 beta_1,
@@ -432,7 +438,8 @@ impl NnOptimizer for Scheduled {
         s
     }
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<(), String> {
-        let (it, rest): (Vec<_>, Vec<_>) = state.iter().cloned().partition(|(k, _)| k == "iterations");
+        let (it, rest): (Vec<_>, Vec<_>) =
+            state.iter().cloned().partition(|(k, _)| k == "iterations");
         if let Some((_, t)) = it.first() {
             self.iterations = t.item::<f64>() as u64;
         }

@@ -98,7 +98,10 @@ pub struct ExponentialDecay {
 impl ExponentialDecay {
     /// Without staircase.
     pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        assert!(decay_steps > 0, "ExponentialDecay: decay_steps must be positive");
+        assert!(
+            decay_steps > 0,
+            "ExponentialDecay: decay_steps must be positive"
+        );
         ExponentialDecay {
             initial: initial_learning_rate,
             decay_steps: decay_steps as f64,
@@ -222,7 +225,10 @@ pub struct InverseTimeDecay {
 impl InverseTimeDecay {
     /// Without staircase.
     pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        assert!(decay_steps > 0, "InverseTimeDecay: decay_steps must be positive");
+        assert!(
+            decay_steps > 0,
+            "InverseTimeDecay: decay_steps must be positive"
+        );
         InverseTimeDecay {
             initial: initial_learning_rate,
             decay_steps: decay_steps as f64,

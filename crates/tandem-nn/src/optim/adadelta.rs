@@ -80,7 +80,12 @@ impl Optimizer for Adadelta {
     fn step(&mut self) {
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
-            let (lr, rho, eps, wd) = (c.lr as f32, c.rho as f32, c.eps as f32, c.weight_decay as f32);
+            let (lr, rho, eps, wd) = (
+                c.lr as f32,
+                c.rho as f32,
+                c.eps as f32,
+                c.weight_decay as f32,
+            );
             for_each_param(&group.params, |i, p, g| {
                 slots.steps[i] += 1;
                 let [v, u] = &mut slots.bufs[i][..] else {
@@ -90,7 +95,8 @@ impl Optimizer for Adadelta {
                     v.resize(p.len(), 0.0);
                     u.resize(p.len(), 0.0);
                 }
-                for (((pv, &gv), vv), uv) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut()) {
+                for (((pv, &gv), vv), uv) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut())
+                {
                     let gv = gv + wd * *pv;
                     *vv = *vv * rho + (1.0 - rho) * gv * gv;
                     let d = (*uv + eps).sqrt() / (*vv + eps).sqrt() * gv;

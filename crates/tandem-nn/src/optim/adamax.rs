@@ -80,7 +80,8 @@ impl Optimizer for Adamax {
                 let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
                 let (eps, wd) = (c.eps as f32, c.weight_decay as f32);
                 let clr = (c.lr / (1.0 - c.betas.0.powi(t))) as f32;
-                for (((pv, &gv), mv), uv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
+                for (((pv, &gv), mv), uv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut())
+                {
                     let gv = gv + wd * *pv;
                     *mv += (gv - *mv) * (1.0 - b1);
                     if keras {

@@ -178,7 +178,9 @@ impl Optimizer for Ftrl {
                     acc.resize(p.len(), c.initial_accumulator_value as f32);
                     lin.resize(p.len(), 0.0);
                 }
-                for (((pv, &gv), av), zv) in p.iter_mut().zip(g).zip(acc.iter_mut()).zip(lin.iter_mut()) {
+                for (((pv, &gv), av), zv) in
+                    p.iter_mut().zip(g).zip(acc.iter_mut()).zip(lin.iter_mut())
+                {
                     let grad = gv + shrink * *pv;
                     let new_acc = *av + gv * gv;
                     let new_pow = new_acc.powf(power);

@@ -17,16 +17,16 @@ pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW};
 pub use adamax::Adamax;
-pub use lion::{Ftrl, FtrlConfig, Lion, LionConfig};
-pub use nadam::{NAdam, NAdamConfig};
-pub use radam::{RAdam, RAdamConfig};
 pub use clip::{clip_grad_norm_, clip_grad_value_};
-pub use rmsprop::{RMSprop, RMSpropConfig};
+pub use lion::{Ftrl, FtrlConfig, Lion, LionConfig};
 pub use lr_scheduler::{
     AnnealStrategy, ChainedScheduler, ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
     ExponentialLR, LambdaLR, LinearLR, LrScheduler, MultiStepLR, OneCycleLR, OneCycleLRConfig,
     ReduceLROnPlateau, SequentialLR, StepLR,
 };
+pub use nadam::{NAdam, NAdamConfig};
+pub use radam::{RAdam, RAdamConfig};
+pub use rmsprop::{RMSprop, RMSpropConfig};
 pub use sgd::{SgdConfig, SGD};
 
 use tandem_core::Tensor;

@@ -109,7 +109,8 @@ impl Optimizer for NAdam {
                 let (b1, b2, eps, wd) = (b1 as f32, b2 as f32, c.eps as f32, c.weight_decay as f32);
                 let decay = 1.0 - (c.lr * c.weight_decay) as f32;
                 let bc2 = bc2 as f32;
-                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                {
                     let gv = if c.decoupled_weight_decay {
                         *pv *= decay;
                         gv

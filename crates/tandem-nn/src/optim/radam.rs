@@ -108,7 +108,8 @@ impl Optimizer for RAdam {
                 let (b1f, b2f, bc1f) = (b1 as f32, b2 as f32, bc1 as f32);
                 let decay = 1.0 - lr * wd;
                 let (rect, bc2_sqrt) = (rect.map(|r| r as f32), bc2.sqrt() as f32);
-                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                {
                     let gv = if c.decoupled_weight_decay {
                         *pv *= decay;
                         gv

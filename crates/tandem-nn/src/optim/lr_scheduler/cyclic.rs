@@ -108,14 +108,34 @@ impl OneCycleLR {
         let up = config.pct_start * n - 1.0;
         let phases = if config.three_phase {
             vec![
-                Phase { end_step: up, lr: (initial, max_lr), momentum: (hi_m, lo_m) },
-                Phase { end_step: 2.0 * config.pct_start * n - 2.0, lr: (max_lr, initial), momentum: (lo_m, hi_m) },
-                Phase { end_step: n - 1.0, lr: (initial, min), momentum: (hi_m, hi_m) },
+                Phase {
+                    end_step: up,
+                    lr: (initial, max_lr),
+                    momentum: (hi_m, lo_m),
+                },
+                Phase {
+                    end_step: 2.0 * config.pct_start * n - 2.0,
+                    lr: (max_lr, initial),
+                    momentum: (lo_m, hi_m),
+                },
+                Phase {
+                    end_step: n - 1.0,
+                    lr: (initial, min),
+                    momentum: (hi_m, hi_m),
+                },
             ]
         } else {
             vec![
-                Phase { end_step: up, lr: (initial, max_lr), momentum: (hi_m, lo_m) },
-                Phase { end_step: n - 1.0, lr: (max_lr, min), momentum: (lo_m, hi_m) },
+                Phase {
+                    end_step: up,
+                    lr: (initial, max_lr),
+                    momentum: (hi_m, lo_m),
+                },
+                Phase {
+                    end_step: n - 1.0,
+                    lr: (max_lr, min),
+                    momentum: (lo_m, hi_m),
+                },
             ]
         };
         if config.cycle_momentum {
@@ -193,7 +213,10 @@ impl CosineAnnealingWarmRestarts {
     /// From the optimizer's base learning rate.
     pub fn new(opt: &mut dyn Optimizer, t_0: usize, t_mult: usize, eta_min: f64) -> Self {
         assert!(t_0 > 0, "CosineAnnealingWarmRestarts: T_0 must be positive");
-        assert!(t_mult >= 1, "CosineAnnealingWarmRestarts: T_mult must be at least 1");
+        assert!(
+            t_mult >= 1,
+            "CosineAnnealingWarmRestarts: T_mult must be at least 1"
+        );
         let base = attach(opt);
         let mut s = CosineAnnealingWarmRestarts {
             base,
@@ -210,7 +233,10 @@ impl CosineAnnealingWarmRestarts {
 
     fn apply(&mut self, opt: &mut dyn Optimizer) {
         let c = (PI * self.t_cur as f64 / self.t_i as f64).cos();
-        self.last = set(opt, self.eta_min + (self.base - self.eta_min) * (1.0 + c) / 2.0);
+        self.last = set(
+            opt,
+            self.eta_min + (self.base - self.eta_min) * (1.0 + c) / 2.0,
+        );
     }
 }
 

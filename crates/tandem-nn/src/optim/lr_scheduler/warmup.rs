@@ -50,7 +50,11 @@ impl LrScheduler for ConstantLR {
     }
     fn restart(&mut self, opt: &mut dyn Optimizer) {
         self.epoch = 0;
-        let f = if self.total_iters > 0 { self.factor } else { 1.0 };
+        let f = if self.total_iters > 0 {
+            self.factor
+        } else {
+            1.0
+        };
         self.last = set(opt, self.base * f);
     }
 }
@@ -141,7 +145,10 @@ pub struct LambdaLR {
 
 impl LambdaLR {
     /// Sets the rate to `base · lr_lambda(0)` at once, as PyTorch's constructor does.
-    pub fn new(opt: &mut dyn Optimizer, lr_lambda: impl Fn(usize) -> f64 + Send + 'static) -> LambdaLR {
+    pub fn new(
+        opt: &mut dyn Optimizer,
+        lr_lambda: impl Fn(usize) -> f64 + Send + 'static,
+    ) -> LambdaLR {
         let base = attach(opt);
         let mut s = LambdaLR {
             base,
