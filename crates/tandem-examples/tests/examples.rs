@@ -654,3 +654,20 @@ fn lesson_torch_15_custom_functions_pass_or_clip_gradients_and_train_a_binary_mo
     assert!(last < first - 0.15, "{out}");
     assert!(value_after(&out, "accuracy: ") >= 0.68, "{out}");
 }
+
+#[test]
+fn lesson_torch_16_adadelta_with_step_schedule_reaches_95_percent_in_two_epochs() {
+    // tools/lessons/torch_16_adadelta_mnist.py, PyTorch 2.15, same data and recipe:
+    // 0.9715 / 0.9720 / 0.9670 with seeds 1, 2, 3.
+    let acc = final_accuracy(&run_with("torch_16_adadelta_mnist", &["2"]));
+    assert!(acc >= 0.95, "Adadelta + StepLR, 2 epochs: {acc}");
+}
+
+#[test]
+fn lesson_tf2_13_schedule_object_reaches_92_percent_in_three_epochs() {
+    // tools/lessons/tf2_13_lr_schedule.py, Keras 3.15: 0.9420 / 0.9445 / 0.9445 with seeds
+    // 0, 1, 2.
+    let out = run_with("tf2_13_lr_schedule", &["3"]);
+    let acc = final_accuracy(&out);
+    assert!(acc >= 0.92, "Adam(ExponentialDecay), 3 epochs: {acc}");
+}

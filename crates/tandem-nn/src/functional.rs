@@ -27,6 +27,17 @@ pub fn relu(x: &Tensor) -> Tensor {
     x.relu()
 }
 
+/// `F.max_pool2d(x, 2)`, or with every option `F.max_pool2d(x, Pool2dArgs { .. })`, over
+/// `[N, C, H, W]`.
+pub fn max_pool2d(x: &Tensor, args: impl Into<Pool2dArgs>) -> Tensor {
+    tandem_core::ops::pool::max_pool2d(x, args.into())
+}
+
+/// `F.avg_pool2d(x, kernel, count_include_pad=...)`.
+pub fn avg_pool2d(x: &Tensor, args: impl Into<Pool2dArgs>, count_include_pad: bool) -> Tensor {
+    tandem_core::ops::pool::avg_pool2d(x, args.into(), count_include_pad)
+}
+
 /// `F.leaky_relu(x, negative_slope)`.
 pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
     Tensor::where_(&x.gt(0.0), x, &(x * negative_slope))
@@ -348,7 +359,7 @@ fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> 
 }
 
 pub use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
-pub use tandem_core::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Pool2dArgs};
+pub use tandem_core::ops::pool::{adaptive_avg_pool2d, Pool2dArgs};
 
 /// How [`batch_norm_with`] normalizes: over which axis the channels lie and how the running
 /// statistics are updated. The default is PyTorch's `nn.BatchNorm*d`.

@@ -19,6 +19,13 @@ pub struct Pool2dArgs {
     pub ceil_mode: bool,
 }
 
+impl From<usize> for Pool2dArgs {
+    /// `kernel_size=k`: a `k x k` window with stride `k`.
+    fn from(k: usize) -> Pool2dArgs {
+        Pool2dArgs::new(k)
+    }
+}
+
 impl Pool2dArgs {
     /// A `k x k` window with stride `k`, no padding.
     pub fn new(kernel: usize) -> Pool2dArgs {

@@ -64,6 +64,12 @@ impl Tensor {
         })
     }
 
+    /// `view_as(other)`: a view with `other`'s shape.
+    pub fn view_as(&self, other: &Tensor) -> Tensor {
+        let shape: Vec<isize> = other.shape().iter().map(|&d| d as isize).collect();
+        self.view(&shape)
+    }
+
     /// `view(-1, 784)`: like `reshape`, but panics instead of copying a non-contiguous tensor.
     pub fn view(&self, shape: &[isize]) -> Tensor {
         assert!(

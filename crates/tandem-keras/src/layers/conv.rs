@@ -6,6 +6,29 @@ use tandem_core::ops::conv::{conv2d, Conv2dArgs};
 use tandem_core::ops::pool::{max_pool2d, Pool2dArgs};
 use tandem_core::{DType, Tensor};
 
+/// A kernel size, stride or pool size as Keras takes it: an int for a square (`3`) or a
+/// `(rows, columns)` tuple (`(3, 3)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size2(pub usize, pub usize);
+
+impl From<usize> for Size2 {
+    fn from(k: usize) -> Size2 {
+        Size2(k, k)
+    }
+}
+
+impl From<(usize, usize)> for Size2 {
+    fn from((h, w): (usize, usize)) -> Size2 {
+        Size2(h, w)
+    }
+}
+
+impl From<Size2> for (usize, usize) {
+    fn from(s: Size2) -> (usize, usize) {
+        (s.0, s.1)
+    }
+}
+
 /// NHWC to NCHW and back.
 fn to_nchw(x: &Tensor) -> Tensor {
     x.permute(&[0, 3, 1, 2])
@@ -44,11 +67,11 @@ pub struct Conv2D {
 }
 
 impl Conv2D {
-    /// `Conv2D(filters, kernel_size)` with a square kernel.
-    pub fn new(filters: usize, kernel_size: usize) -> Conv2D {
+    /// `Conv2D(filters, kernel_size)`: `Conv2D::new(32, 3)` or `Conv2D::new(32, (3, 3))`.
+    pub fn new(filters: usize, kernel_size: impl Into<Size2>) -> Conv2D {
         Conv2D {
             filters,
-            kernel: (kernel_size, kernel_size),
+            kernel: kernel_size.into().into(),
             strides: (1, 1),
             padding: (0, 0),
             activation: Activation::Linear,
@@ -64,9 +87,9 @@ impl Conv2D {
         self
     }
 
-    /// `strides=s`.
-    pub fn strides(mut self, s: usize) -> Conv2D {
-        self.strides = (s, s);
+    /// `strides=2` or `strides=(2, 1)`.
+    pub fn strides(mut self, s: impl Into<Size2>) -> Conv2D {
+        self.strides = s.into().into();
         self
     }
 
@@ -150,16 +173,22 @@ pub struct MaxPooling2D {
 }
 
 impl MaxPooling2D {
-    /// A `pool_size x pool_size` window with stride `pool_size`.
-    pub fn new(pool_size: usize) -> MaxPooling2D {
+    /// `MaxPooling2D(pool_size)`: `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 2))`, with
+    /// stride `pool_size`.
+    pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
+        let k: (usize, usize) = pool_size.into().into();
         MaxPooling2D {
-            args: Pool2dArgs::new(pool_size),
+            args: Pool2dArgs {
+                kernel: k,
+                stride: k,
+                ..Pool2dArgs::new(1)
+            },
         }
     }
 
-    /// `strides=s`.
-    pub fn strides(mut self, s: usize) -> MaxPooling2D {
-        self.args.stride = (s, s);
+    /// `strides=2` or `strides=(2, 1)`.
+    pub fn strides(mut self, s: impl Into<Size2>) -> MaxPooling2D {
+        self.args.stride = s.into().into();
         self
     }
 }

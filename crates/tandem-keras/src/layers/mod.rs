@@ -14,7 +14,7 @@ pub use self::core::{ActivationLayer, Dense, Dropout, Flatten};
 pub use crate::activations::{Activation, Logits};
 pub use crate::initializers::Initializer;
 pub use crate::regularizers::Regularizer;
-pub use conv::{Conv2D, MaxPooling2D};
+pub use conv::{Conv2D, MaxPooling2D, Size2};
 pub use embedding::Embedding;
 pub use normalization::BatchNormalization;
 pub use recurrent::{SimpleRNN, TimeDistributed, GRU, LSTM};
