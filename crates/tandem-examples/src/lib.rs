@@ -125,6 +125,7 @@ programs! {
     tf2_12_4_long_char_rnn => "../examples/tf2_12_4_long_char_rnn.rs",
     tf2_12_5_stock_lstm => "../examples/tf2_12_5_stock_lstm.rs",
     tf2_13_lr_schedule => "../examples/tf2_13_lr_schedule.rs",
+    tf2_14_functional_two_heads => "../examples/tf2_14_functional_two_heads.rs",
     bench_autograd => "../examples/bench_autograd.rs",
     bench_cnn => "../examples/bench_cnn.rs",
     bench_mlp => "../examples/bench_mlp.rs",

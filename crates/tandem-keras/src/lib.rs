@@ -28,6 +28,7 @@
 pub mod activations;
 pub mod callbacks;
 mod error;
+mod functional;
 pub mod initializers;
 pub mod layers;
 pub mod losses;
@@ -43,5 +44,6 @@ pub use callbacks::{
     TensorBoard, TerminateOnNaN, TrainingState,
 };
 pub use error::KerasError;
+pub use functional::{Graph, Input, KerasTensor};
 pub use layers::Layer;
-pub use model::{FitArgs, History, Model, Sequential};
+pub use model::{Arrays, FitArgs, History, Model, Sequential};

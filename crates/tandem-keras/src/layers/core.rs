@@ -75,12 +75,6 @@ impl Dense {
         self
     }
 
-    /// Sets the name shown by `summary()`.
-    pub fn named(mut self, name: &str) -> Dense {
-        self.name = name.into();
-        self
-    }
-
     /// The underlying `nn::Linear` once built (its weight is `[units, in]`, Keras's kernel
     /// transposed).
     pub fn linear(&self) -> Option<&Linear> {

@@ -6,16 +6,19 @@ use tandem_core::{DType, Tensor};
 mod conv;
 mod core;
 mod embedding;
+mod merge;
 mod normalization;
 mod recurrent;
 mod reshape;
 
 pub use self::core::{ActivationLayer, Dense, Dropout, Flatten};
 pub use crate::activations::{Activation, Logits};
+pub use crate::functional::{LayerCall, MergeCall, Named};
 pub use crate::initializers::Initializer;
 pub use crate::regularizers::Regularizer;
 pub use conv::{Conv2D, MaxPooling2D, Size2};
 pub use embedding::Embedding;
+pub use merge::{Add, Average, Concatenate, Merge, Multiply};
 pub use normalization::BatchNormalization;
 pub use recurrent::{SimpleRNN, TimeDistributed, GRU, LSTM};
 pub use reshape::{Input, Reshape};
@@ -70,6 +73,34 @@ pub trait Layer: Send + Sync {
     /// losses use them, so saturated probabilities still have gradients.
     fn call_with_logits(&self, x: &Tensor, training: bool) -> (Tensor, Option<Logits>) {
         (self.call(x, training), None)
+    }
+    /// The name given with `named(...)` (Keras's `name=`), if any.
+    fn given_name(&self) -> Option<String> {
+        None
+    }
+    /// How many inputs the layer takes (a functional model may take several).
+    fn input_count(&self) -> usize {
+        1
+    }
+    /// The names of the outputs of a model with several; empty for one output.
+    fn output_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Calls the layer on all its inputs, giving every output with its logits.
+    fn call_all(&self, xs: &[Tensor], training: bool) -> Vec<(Tensor, Option<Logits>)> {
+        assert_eq!(
+            xs.len(),
+            1,
+            "{}: expected 1 input, got {}",
+            self.name(),
+            xs.len()
+        );
+        vec![self.call_with_logits(&xs[0], training)]
+    }
+    /// The rows of a functional model's `summary()` (with "Connected to"); `None` otherwise.
+    #[doc(hidden)]
+    fn functional_rows(&self) -> Option<Vec<crate::functional::graph::FunctionalRow>> {
+        None
     }
 }
 

@@ -2,11 +2,10 @@
 //! one batching path of both idioms), shuffled per epoch from `(seed, epoch)` and prepared on
 //! a background thread while the previous batch trains.
 
-use super::{check_same_len, Model};
+use super::{Head, Model};
 use crate::callbacks::Callback;
 use crate::error::KerasError;
 use crate::layers::{as_float, Layer, Logits};
-use crate::metrics::Metric;
 use crate::progress::Progress;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -75,10 +74,81 @@ impl History {
     }
 }
 
-/// `loss` and every metric's value so far, as `fit` logs them.
-fn running_logs(loss: f64, metrics: &[Metric]) -> Vec<(String, f64)> {
+/// The inputs or targets of `fit`, `evaluate` and `predict`: one array (`&x`) or one per
+/// input/output of a functional model (`[&left, &right]`, a `Vec`).
+#[derive(Clone, Debug)]
+pub struct Arrays(pub Vec<Tensor>);
+
+impl From<&Tensor> for Arrays {
+    fn from(t: &Tensor) -> Arrays {
+        Arrays(vec![t.clone()])
+    }
+}
+
+impl From<&[&Tensor]> for Arrays {
+    fn from(ts: &[&Tensor]) -> Arrays {
+        Arrays(ts.iter().map(|&t| t.clone()).collect())
+    }
+}
+
+impl<const N: usize> From<[&Tensor; N]> for Arrays {
+    fn from(ts: [&Tensor; N]) -> Arrays {
+        Arrays(ts.iter().map(|&t| t.clone()).collect())
+    }
+}
+
+impl<const N: usize> From<&[&Tensor; N]> for Arrays {
+    fn from(ts: &[&Tensor; N]) -> Arrays {
+        Arrays(ts.iter().map(|&t| t.clone()).collect())
+    }
+}
+
+impl From<Vec<Tensor>> for Arrays {
+    fn from(ts: Vec<Tensor>) -> Arrays {
+        Arrays(ts)
+    }
+}
+
+impl From<&Vec<Tensor>> for Arrays {
+    fn from(ts: &Vec<Tensor>) -> Arrays {
+        Arrays(ts.clone())
+    }
+}
+
+impl Arrays {
+    /// The common number of samples; an error when the arrays disagree.
+    fn samples(&self, other: &Arrays) -> Result<usize, KerasError> {
+        let first = |a: &Arrays| {
+            a.0.first()
+                .map_or(0, |t| t.shape().first().copied().unwrap_or(0))
+        };
+        let (nx, ny) = (first(self), first(other));
+        for t in self.0.iter().chain(&other.0) {
+            let n = t.shape().first().copied().unwrap_or(0);
+            if n != nx {
+                return Err(KerasError::Cardinality { x: nx, y: n });
+            }
+        }
+        if nx != ny {
+            return Err(KerasError::Cardinality { x: nx, y: ny });
+        }
+        Ok(nx)
+    }
+
+    fn narrow(&self, start: usize, len: usize) -> Vec<Tensor> {
+        self.0.iter().map(|t| t.narrow(0, start, len)).collect()
+    }
+}
+
+/// `loss`, each output's loss and every metric's value so far, as `fit` logs them.
+fn running_logs(loss: f64, parts: &[f64], heads: &[Head]) -> Vec<(String, f64)> {
     let mut logs = vec![("loss".to_string(), loss)];
-    logs.extend(metrics.iter().map(|m| (m.name.to_string(), m.result())));
+    if heads.len() > 1 {
+        logs.extend(heads.iter().zip(parts).map(|(h, &l)| (h.key("loss"), l)));
+    }
+    for h in heads {
+        logs.extend(h.metrics.iter().map(|m| (h.key(m.name), m.result())));
+    }
     logs
 }
 
@@ -119,20 +189,84 @@ fn in_order(x: &Tensor, batch_size: usize) -> DataLoader {
     DataLoader::with_seed(Arc::new(data), batch_size.max(1), 0).prefetch(0)
 }
 
+/// Where `fit` takes its batches from: a loader over the one input and target (batches are
+/// views or gathers made ahead), or one over sample indices that gathers every array.
+enum Source {
+    Pair(DataLoader),
+    Indexed(DataLoader, Vec<Tensor>, Vec<Tensor>),
+}
+
+impl Source {
+    fn new(
+        xs: Vec<Tensor>,
+        ys: Vec<Tensor>,
+        args: &FitArgs<'_>,
+        samples: usize,
+    ) -> Result<Source, KerasError> {
+        let order = Arc::new(EpochOrder {
+            samples,
+            shuffle: args.shuffle,
+            seed: args.seed,
+        });
+        if xs.len() == 1 && ys.len() == 1 {
+            // Batches are prepared on a background thread when copying one is worth a hand-off
+            // between threads (as tf.data's autotuned prefetch decides); small ones inline.
+            let x = &xs[0];
+            let batch_bytes =
+                args.batch_size * x.numel() / samples.max(1) * x.dtype().size_in_bytes();
+            let prefetch = if batch_bytes >= PREFETCH_MIN_BYTES {
+                2
+            } else {
+                0
+            };
+            let data = TensorDataset::new(x.clone(), ys[0].clone())?;
+            let loader = DataLoader::with_seed(Arc::new(data), args.batch_size, args.seed)
+                .sampler(order)
+                .prefetch(prefetch);
+            return Ok(Source::Pair(loader));
+        }
+        let idx = Tensor::from_vec((0..samples as i64).collect::<Vec<i64>>(), &[samples]);
+        let data = TensorDataset::new(idx.clone(), idx)?;
+        let loader = DataLoader::with_seed(Arc::new(data), args.batch_size, args.seed)
+            .sampler(order)
+            .prefetch(0);
+        Ok(Source::Indexed(loader, xs, ys))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Source::Pair(l) | Source::Indexed(l, ..) => l.len(),
+        }
+    }
+
+    fn epoch(&self, epoch: u64) -> Box<dyn Iterator<Item = (Vec<Tensor>, Vec<Tensor>)> + '_> {
+        match self {
+            Source::Pair(l) => Box::new(l.iter_epoch(epoch).map(|(x, y)| (vec![x], vec![y]))),
+            Source::Indexed(l, xs, ys) => Box::new(l.iter_epoch(epoch).map(move |(i, _)| {
+                let pick = |ts: &[Tensor]| ts.iter().map(|t| t.index_select(0, &i)).collect();
+                (pick(xs), pick(ys))
+            })),
+        }
+    }
+}
+
 impl<L: Layer> Model<L> {
-    /// `model.fit(x, y, epochs, batch_size, ...)`: trains and returns the [`History`]. Bad
+    /// `model.fit(x, y, epochs, batch_size, ...)`: trains and returns the [`History`]. `x` and
+    /// `y` are one array each, or one per input and output of a functional model. Bad
     /// arguments (mismatched lengths, zero batch size, a split out of range, not compiled)
     /// are errors before any training happens.
     pub fn fit(
         &mut self,
-        x: &Tensor,
-        y: &Tensor,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
         mut args: FitArgs<'_>,
     ) -> Result<History, KerasError> {
         if self.compiled.is_none() {
             return Err(KerasError::NotCompiled("fit"));
         }
-        let n = check_same_len(x, y)?;
+        let (x, y) = (x.into(), y.into());
+        self.check_arity(&x, &y)?;
+        let n = x.samples(&y)?;
         if args.batch_size == 0 {
             return Err(KerasError::Argument {
                 name: "batch_size",
@@ -146,9 +280,9 @@ impl<L: Layer> Model<L> {
             });
         }
         if let Some((vx, vy)) = args.validation_data {
-            check_same_len(vx, vy)?;
+            Arrays::from(vx).samples(&Arrays::from(vy))?;
         }
-        let x = as_float(x);
+        let x = Arrays(x.0.iter().map(as_float).collect());
         let n_val = if args.validation_data.is_none() {
             (n as f64 * args.validation_split) as usize
         } else {
@@ -161,33 +295,16 @@ impl<L: Layer> Model<L> {
                 reason: "leaves no training samples".into(),
             });
         }
-        let (xt, yt) = (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train));
-        let split_val =
-            (n_val > 0).then(|| (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)));
-        // Batches are prepared on a background thread when copying one is worth a hand-off
-        // between threads (as tf.data's autotuned prefetch decides); small ones inline.
-        let batch_bytes =
-            args.batch_size * xt.numel() / n_train.max(1) * xt.dtype().size_in_bytes();
-        let prefetch = if batch_bytes >= PREFETCH_MIN_BYTES {
-            2
-        } else {
-            0
-        };
-        let order = EpochOrder {
-            samples: n_train,
-            shuffle: args.shuffle,
-            seed: args.seed,
-        };
-        let loader = DataLoader::with_seed(
-            Arc::new(TensorDataset::new(xt, yt)?),
-            args.batch_size,
-            args.seed,
-        )
-        .sampler(Arc::new(order))
-        .prefetch(prefetch);
+        let split_val = (n_val > 0).then(|| {
+            (
+                Arrays(x.narrow(n_train, n_val)),
+                Arrays(y.narrow(n_train, n_val)),
+            )
+        });
+        let source = Source::new(x.narrow(0, n_train), y.narrow(0, n_train), &args, n_train)?;
         let mut history = History::default();
-        let steps = loader.len();
-        self.prepare(&x.shape()[1..]);
+        let steps = source.len();
+        self.prepare(&x.0[0].shape()[1..]);
         let mut callbacks = std::mem::take(&mut args.callbacks);
         let (initial_epoch, _) =
             self.run_callbacks(&mut callbacks, args.initial_epoch, |cb, st| {
@@ -200,27 +317,41 @@ impl<L: Layer> Model<L> {
             if args.verbose > 0 {
                 println!("Epoch {}/{}", epoch + 1, args.epochs);
             }
-            for m in &mut self.compiled.as_mut().expect("compiled").metrics {
+            let heads = &mut self.compiled.as_mut().expect("compiled").heads;
+            for m in heads.iter_mut().flat_map(|h| h.metrics.iter_mut()) {
                 m.reset();
             }
             let progress = Progress::new(steps, args.verbose);
+            let mut part_sums = vec![0.0; heads.len()];
             let (mut loss_sum, mut seen) = (0.0, 0usize);
-            for (s, (xb, yb)) in loader.iter_epoch(epoch as u64).enumerate() {
-                let (loss, out) = self.train_batch(&xb, &yb);
-                let rows = xb.shape()[0];
+            for (s, (xb, yb)) in source.epoch(epoch as u64).enumerate() {
+                let (loss, parts, outs) = self.train_batch(&xb, &yb);
+                let rows = xb[0].shape()[0];
                 loss_sum += loss * rows as f64;
+                for (sum, p) in part_sums.iter_mut().zip(&parts) {
+                    *sum += p * rows as f64;
+                }
                 seen += rows;
                 let c = self.compiled.as_mut().expect("compiled");
-                autograd::no_grad(|| c.metrics.iter_mut().for_each(|m| m.update(&yb, &out)));
+                autograd::no_grad(|| {
+                    for ((h, y), out) in c.heads.iter_mut().zip(&yb).zip(&outs) {
+                        h.metrics.iter_mut().for_each(|m| m.update(y, out));
+                    }
+                });
                 if args.verbose == 1 && s + 1 < steps {
-                    progress.update(s + 1, &running_logs(loss_sum / seen as f64, &c.metrics));
+                    let parts: Vec<f64> = part_sums.iter().map(|p| p / seen as f64).collect();
+                    progress.update(
+                        s + 1,
+                        &running_logs(loss_sum / seen as f64, &parts, &c.heads),
+                    );
                 }
             }
             let c = self.compiled.as_ref().expect("compiled");
-            let mut logs = running_logs(loss_sum / seen as f64, &c.metrics);
+            let parts: Vec<f64> = part_sums.iter().map(|p| p / seen as f64).collect();
+            let mut logs = running_logs(loss_sum / seen as f64, &parts, &c.heads);
             let val = args
                 .validation_data
-                .map(|(a, b)| (a.clone(), b.clone()))
+                .map(|(a, b)| (Arrays::from(a), Arrays::from(b)))
                 .or_else(|| split_val.clone());
             if let Some((vx, vy)) = val {
                 let vals = self.evaluate_logs(&vx, &vy, args.batch_size);
@@ -244,77 +375,137 @@ impl<L: Layer> Model<L> {
         Ok(history)
     }
 
-    fn evaluate_logs(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Vec<(String, f64)> {
-        let (pred, logits) = self.predict_with_logits(x, batch_size);
+    /// An error unless there is one array per model input and one per output.
+    fn check_arity(&self, x: &Arrays, y: &Arrays) -> Result<(), KerasError> {
+        let inputs = self.net.input_count();
+        let outputs = self.net.output_names().len().max(1);
+        let bad = |what: &'static str, want: usize, got: usize| KerasError::Argument {
+            name: what,
+            reason: format!("the model has {want}, got {got} arrays"),
+        };
+        if x.0.len() != inputs {
+            return Err(bad("x (one array per model input)", inputs, x.0.len()));
+        }
+        if y.0.len() != outputs {
+            return Err(bad("y (one array per model output)", outputs, y.0.len()));
+        }
+        Ok(())
+    }
+
+    fn evaluate_logs(&mut self, x: &Arrays, y: &Arrays, batch_size: usize) -> Vec<(String, f64)> {
+        let preds = self.predict_with_logits(x, batch_size);
         let c = self.compiled.as_mut().expect("compiled");
         autograd::no_grad(|| {
-            let loss = c
-                .loss
-                .compute_with_logits(y, &pred, logits.as_ref())
-                .item::<f32>() as f64;
-            let mut logs = vec![("loss".to_string(), loss)];
-            for m in &mut c.metrics {
-                let mut m = m.clone();
-                m.reset();
-                m.update(y, &pred);
-                logs.push((m.name.to_string(), m.result()));
+            let mut total = 0.0;
+            let mut parts = Vec::new();
+            for ((h, (pred, logits)), yt) in c.heads.iter().zip(&preds).zip(&y.0) {
+                let l = h
+                    .loss
+                    .compute_with_logits(yt, pred, logits.as_ref())
+                    .item::<f32>() as f64;
+                total += h.weight * l;
+                parts.push(l);
+            }
+            let mut logs = vec![("loss".to_string(), total)];
+            if c.heads.len() > 1 {
+                logs.extend(c.heads.iter().zip(&parts).map(|(h, &l)| (h.key("loss"), l)));
+            }
+            for ((h, (pred, _)), yt) in c.heads.iter().zip(&preds).zip(&y.0) {
+                for m in &h.metrics {
+                    let mut m = m.clone();
+                    m.reset();
+                    m.update(yt, pred);
+                    logs.push((h.key(m.name), m.result()));
+                }
             }
             logs
         })
     }
 
-    /// `model.evaluate(x, y)`: the loss and each metric, by name.
+    /// `model.evaluate(x, y)`: the loss (the weighted sum over outputs), each output's loss
+    /// when there are several, and each metric, by name.
     pub fn evaluate(
         &mut self,
-        x: &Tensor,
-        y: &Tensor,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
         batch_size: usize,
     ) -> Result<Vec<(String, f64)>, KerasError> {
         if self.compiled.is_none() {
             return Err(KerasError::NotCompiled("evaluate"));
         }
-        check_same_len(x, y)?;
-        Ok(self.evaluate_logs(x, y, batch_size.max(1)))
+        let (x, y) = (x.into(), y.into());
+        self.check_arity(&x, &y)?;
+        x.samples(&y)?;
+        Ok(self.evaluate_logs(&x, &y, batch_size.max(1)))
     }
 
-    fn predict_batched(&mut self, x: &Tensor, batch_size: usize) -> Tensor {
-        let parts = self.in_batches(x, batch_size, |net, xb| net.call(xb, false));
-        cat_rows(parts.iter())
+    /// Every output in inference mode, with the final softmax/sigmoid's logits when there is one.
+    fn predict_with_logits(
+        &mut self,
+        x: &Arrays,
+        batch_size: usize,
+    ) -> Vec<(Tensor, Option<Logits>)> {
+        let parts = self.in_batches(x, batch_size, |net, xb| net.call_all(xb, false));
+        let outputs = parts.first().map_or(0, Vec::len);
+        (0..outputs)
+            .map(|o| {
+                let out = cat_rows(parts.iter().map(|p| &p[o].0));
+                let logits: Option<Vec<&Logits>> = parts.iter().map(|p| p[o].1.as_ref()).collect();
+                let logits = logits.filter(|l| !l.is_empty()).map(|l| Logits {
+                    activation: l[0].activation,
+                    values: cat_rows(l.iter().map(|l| &l.values)),
+                });
+                (out, logits)
+            })
+            .collect()
     }
 
-    /// Outputs in inference mode, and the final softmax/sigmoid's logits when there is one.
-    fn predict_with_logits(&mut self, x: &Tensor, batch_size: usize) -> (Tensor, Option<Logits>) {
-        let parts = self.in_batches(x, batch_size, |net, xb| net.call_with_logits(xb, false));
-        let out = cat_rows(parts.iter().map(|(o, _)| o));
-        let logits: Option<Vec<&Logits>> = parts.iter().map(|(_, l)| l.as_ref()).collect();
-        let logits = logits.filter(|l| !l.is_empty()).map(|l| Logits {
-            activation: l[0].activation,
-            values: cat_rows(l.iter().map(|l| &l.values)),
-        });
-        (out, logits)
-    }
-
-    /// `f` on consecutive batches of `x` (as float) without recording gradients; the model is
-    /// built from `x` first if needed.
+    /// `f` on consecutive batches of the arrays (as float) without recording gradients; the
+    /// model is built from the first array first if needed.
     fn in_batches<R>(
         &mut self,
-        x: &Tensor,
+        x: &Arrays,
         batch_size: usize,
-        f: impl Fn(&L, &Tensor) -> R,
+        f: impl Fn(&L, &[Tensor]) -> R,
     ) -> Vec<R> {
-        let x = as_float(x);
-        let n = x.shape()[0];
+        let xs: Vec<Tensor> = x.0.iter().map(as_float).collect();
+        let n = xs[0].shape()[0];
         if !self.net.built() && n > 0 {
-            self.net.build(&x.shape()[1..]);
+            self.net.build(&xs[0].shape()[1..]);
         }
         let net = &self.net;
-        let loader = in_order(&x, batch_size);
-        autograd::no_grad(|| loader.iter().map(|(xb, _)| f(net, &xb)).collect())
+        if xs.len() == 1 {
+            let loader = in_order(&xs[0], batch_size);
+            return autograd::no_grad(|| loader.iter().map(|(xb, _)| f(net, &[xb])).collect());
+        }
+        let batch = batch_size.max(1);
+        autograd::no_grad(|| {
+            (0..n)
+                .step_by(batch)
+                .map(|s| {
+                    let xb: Vec<Tensor> = xs
+                        .iter()
+                        .map(|t| t.narrow(0, s, batch.min(n - s)))
+                        .collect();
+                    f(net, &xb)
+                })
+                .collect()
+        })
     }
 
-    /// `model.predict(x)`: outputs in inference mode, computed in batches of 32.
-    pub fn predict(&mut self, x: &Tensor) -> Tensor {
-        self.predict_batched(x, 32)
+    /// `model.predict(x)`: the (first) output in inference mode, computed in batches of 32.
+    pub fn predict(&mut self, x: impl Into<Arrays>) -> Tensor {
+        self.predict_all(x).swap_remove(0)
+    }
+
+    /// `model.predict([a, b])` for a model with several outputs: one array per output.
+    pub fn predict_all(&mut self, x: impl Into<Arrays>) -> Vec<Tensor> {
+        let x = x.into();
+        let parts = self.in_batches(&x, 32, |net, xb| net.call_all(xb, false));
+        let outputs = parts.first().map_or(0, Vec::len);
+        (0..outputs)
+            .map(|o| cat_rows(parts.iter().map(|p| &p[o].0)))
+            .collect()
     }
 }
 

@@ -6,11 +6,12 @@ mod fit;
 mod summary;
 mod weights;
 
-pub use fit::{FitArgs, History};
+pub use fit::{Arrays, FitArgs, History};
 pub(crate) use weights::named_weights;
 
 use crate::callbacks::{Callback, TrainingState};
 use crate::error::KerasError;
+use crate::functional::{Graph, KerasTensor};
 use crate::layers::{as_float, Layer, Logits};
 use crate::losses::{IntoLoss, Loss};
 use crate::metrics::Metric;
@@ -86,11 +87,30 @@ impl Layer for Stack {
     }
 }
 
+/// One output's loss, its weight in the total and its metrics.
+#[derive(Clone)]
+pub(crate) struct Head {
+    /// The output's name in a model with several (`digit` logs `digit_loss`); `None` for one.
+    pub(crate) name: Option<String>,
+    pub(crate) loss: Loss,
+    pub(crate) weight: f64,
+    pub(crate) metrics: Vec<Metric>,
+}
+
+impl Head {
+    /// A log name: `accuracy`, or `digit_accuracy` for a named output.
+    pub(crate) fn key(&self, what: &str) -> String {
+        match &self.name {
+            Some(n) => format!("{n}_{what}"),
+            None => what.to_string(),
+        }
+    }
+}
+
 pub(crate) struct Compiled {
     pub(crate) optimizer: OptimizerSpec,
     pub(crate) state: Option<Box<dyn tandem_nn::optim::Optimizer + Send>>,
-    pub(crate) loss: Loss,
-    pub(crate) metrics: Vec<Metric>,
+    pub(crate) heads: Vec<Head>,
 }
 
 /// A trainable Keras model around any [`Layer`]: a [`Sequential`] stack, or a subclassed model
@@ -101,10 +121,23 @@ pub struct Model<L: Layer> {
     pub(crate) name: String,
 }
 
-/// `tf.keras.Sequential([...])`.
-pub type Sequential = Model<Stack>;
+/// `tf.keras.Sequential([...])`: a [`Model`] over a stack of layers, with `add`.
+pub struct Sequential(Model<Stack>);
 
-impl Model<Stack> {
+impl std::ops::Deref for Sequential {
+    type Target = Model<Stack>;
+    fn deref(&self) -> &Model<Stack> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Sequential {
+    fn deref_mut(&mut self) -> &mut Model<Stack> {
+        &mut self.0
+    }
+}
+
+impl Sequential {
     /// `Sequential([layers...])`.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Sequential {
         let mut m = Model {
@@ -115,7 +148,7 @@ impl Model<Stack> {
         if let Some(shape) = m.net.declared_input_shape() {
             m.net.build(&shape);
         }
-        m
+        Sequential(m)
     }
 
     /// `model.add(layer)`; returns the model, so that adds chain.
@@ -129,11 +162,27 @@ impl Model<Stack> {
     /// assert_eq!(model.weights().len(), 4);
     /// ```
     pub fn add(&mut self, layer: impl Layer + 'static) -> &mut Sequential {
-        self.net.layers.push(Box::new(layer));
-        if let Some(shape) = self.net.declared_input_shape() {
-            self.net.build(&shape);
+        self.0.net.layers.push(Box::new(layer));
+        if let Some(shape) = self.0.net.declared_input_shape() {
+            self.0.net.build(&shape);
         }
         self
+    }
+}
+
+impl Model<Graph> {
+    /// `keras.Model(inputs, outputs)`: the layers between symbolic `inputs` (from
+    /// [`Input`](crate::Input)) and `outputs`, as a model; an error when an output depends on
+    /// an input not listed or two layers share a name.
+    pub fn new(
+        inputs: &[&KerasTensor],
+        outputs: &[&KerasTensor],
+    ) -> Result<Model<Graph>, KerasError> {
+        Ok(Model {
+            net: Graph::new(inputs, outputs)?,
+            compiled: None,
+            name: "functional".into(),
+        })
     }
 }
 
@@ -155,17 +204,6 @@ macro_rules! sequential {
             $(Box::new($layer) as Box<dyn $crate::Layer>),*
         ])
     };
-}
-
-pub(crate) fn check_same_len(x: &Tensor, y: &Tensor) -> Result<usize, KerasError> {
-    let (nx, ny) = (
-        x.shape().first().copied().unwrap_or(0),
-        y.shape().first().copied().unwrap_or(0),
-    );
-    if nx != ny {
-        return Err(KerasError::Cardinality { x: nx, y: ny });
-    }
-    Ok(nx)
 }
 
 impl<L: Layer> Model<L> {
@@ -201,7 +239,8 @@ impl<L: Layer> Model<L> {
     }
 
     /// `model.compile(optimizer, loss, metrics)`, with names (`"adam"`,
-    /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects.
+    /// `"sparse_categorical_crossentropy"`, `["accuracy"]`) or objects. A model with several
+    /// outputs applies the loss and metrics to each; see [`Model::compile_outputs`].
     pub fn compile(
         &mut self,
         optimizer: impl IntoOptimizer,
@@ -210,17 +249,99 @@ impl<L: Layer> Model<L> {
     ) -> Result<(), KerasError> {
         let optimizer = optimizer.into_optimizer()?;
         let loss = loss.into_loss()?;
-        let metrics = metrics
-            .iter()
-            .map(|m| Metric::from_name(m, loss))
-            .collect::<Result<Vec<_>, _>>()?;
+        let outputs = self.net.output_names();
+        let names: Vec<Option<String>> = if outputs.len() > 1 {
+            outputs.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let heads = names
+            .into_iter()
+            .map(|name| {
+                Ok(Head {
+                    name,
+                    loss,
+                    weight: 1.0,
+                    metrics: metrics
+                        .iter()
+                        .map(|m| Metric::from_name(m, loss))
+                        .collect::<Result<Vec<_>, _>>()?,
+                })
+            })
+            .collect::<Result<Vec<_>, KerasError>>()?;
         self.compiled = Some(Compiled {
             optimizer,
             state: None,
-            loss,
-            metrics,
+            heads,
         });
         Ok(())
+    }
+
+    /// `compile(optimizer, loss={...}, loss_weights={...}, metrics={...})` for a model with
+    /// several outputs: a loss per output name, optional weights (1 when absent) and metrics.
+    /// The total loss is the weighted sum; `fit` logs it as `loss` and each output's as
+    /// `<output>_loss`, with metrics as `<output>_<metric>`.
+    pub fn compile_outputs<Lo: IntoLoss + Clone>(
+        &mut self,
+        optimizer: impl IntoOptimizer,
+        loss: &[(&str, Lo)],
+        loss_weights: &[(&str, f64)],
+        metrics: &[(&str, &[&str])],
+    ) -> Result<(), KerasError> {
+        let optimizer = optimizer.into_optimizer()?;
+        let outputs = self.net.output_names();
+        let unknown_output = |name: &str| KerasError::Argument {
+            name: "compile",
+            reason: format!(
+                "'{name}' is not an output of the model (outputs: {})",
+                outputs.join(", ")
+            ),
+        };
+        for name in loss
+            .iter()
+            .map(|l| l.0)
+            .chain(loss_weights.iter().map(|w| w.0))
+            .chain(metrics.iter().map(|m| m.0))
+        {
+            if !outputs.iter().any(|o| o == name) {
+                return Err(unknown_output(name));
+            }
+        }
+        let mut heads = Vec::new();
+        for out in &outputs {
+            let Some((_, l)) = loss.iter().find(|l| l.0 == out) else {
+                return Err(KerasError::Argument {
+                    name: "compile",
+                    reason: format!("no loss for output '{out}'"),
+                });
+            };
+            let l = l.clone().into_loss()?;
+            let names = metrics.iter().find(|m| m.0 == out).map_or(&[][..], |m| m.1);
+            heads.push(Head {
+                name: (outputs.len() > 1).then(|| out.clone()),
+                loss: l,
+                weight: loss_weights
+                    .iter()
+                    .find(|w| w.0 == out)
+                    .map_or(1.0, |w| w.1),
+                metrics: names
+                    .iter()
+                    .map(|m| Metric::from_name(m, l))
+                    .collect::<Result<Vec<_>, _>>()?,
+            });
+        }
+        self.compiled = Some(Compiled {
+            optimizer,
+            state: None,
+            heads,
+        });
+        Ok(())
+    }
+
+    /// `Model(..., name="two_halves")`: the name `summary()` shows.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
     }
 
     /// Builds the layers (from the input shape) and the optimizer's state if not done yet.
@@ -257,21 +378,42 @@ impl<L: Layer> Model<L> {
         Ok((state.initial_epoch, stop))
     }
 
-    pub(crate) fn train_batch(&mut self, x: &Tensor, y: &Tensor) -> (f64, Tensor) {
+    /// One step on a batch: returns the total loss, each output's loss and the outputs.
+    pub(crate) fn train_batch(
+        &mut self,
+        xs: &[Tensor],
+        ys: &[Tensor],
+    ) -> (f64, Vec<f64>, Vec<Tensor>) {
         if !self.net.built() {
-            self.net.build(&x.shape()[1..]);
+            self.net.build(&xs[0].shape()[1..]);
         }
-        let (out, logits) = self.net.call_with_logits(x, true);
+        let outs = self.net.call_all(xs, true);
         let c = self.compiled.as_mut().expect("compiled");
         let opt = c.state.as_mut().expect("prepared");
         opt.zero_grad();
-        let mut loss = c.loss.compute_with_logits(y, &out, logits.as_ref());
+        let mut parts = Vec::with_capacity(outs.len());
+        let mut loss: Option<Tensor> = None;
+        for ((head, (out, logits)), y) in c.heads.iter().zip(&outs).zip(ys) {
+            let l = head.loss.compute_with_logits(y, out, logits.as_ref());
+            parts.push(l.item::<f32>() as f64);
+            let weighted = if head.weight == 1.0 {
+                l
+            } else {
+                &l * head.weight
+            };
+            loss = Some(match loss {
+                Some(total) => &total + &weighted,
+                None => weighted,
+            });
+        }
+        let mut loss = loss.expect("a model has at least one output");
         if let Some(penalty) = self.net.regularization_loss() {
             // Keras adds `model.losses` to the loss it reports and differentiates.
             loss = &loss + &penalty;
         }
         loss.backward();
         opt.step();
-        (loss.item::<f32>() as f64, out.detach())
+        let outs = outs.into_iter().map(|(o, _)| o.detach()).collect();
+        (loss.item::<f32>() as f64, parts, outs)
     }
 }
