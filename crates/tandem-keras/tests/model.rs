@@ -44,7 +44,10 @@ fn unknown_names_list_the_valid_ones() {
     let mut m = seed_model();
     let e = m.compile("adamx", "mse", &[]).unwrap_err().to_string();
     assert!(
-        e.contains("unknown optimizer 'adamx'") && e.contains("sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, lion, ftrl"),
+        e.contains("unknown optimizer 'adamx'")
+            && e.contains(
+                "sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, lion, ftrl"
+            ),
         "{e}"
     );
     let e = m.compile("sgd", "hinge", &[]).unwrap_err().to_string();

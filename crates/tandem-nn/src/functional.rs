@@ -358,6 +358,8 @@ fn fused_cross_entropy(logits: &Tensor, target: &Tensor, n: usize, c: usize) -> 
     })
 }
 
+pub use crate::activations::{hardswish, mish, silu, softplus};
+pub use crate::resample::{conv_transpose2d, interpolate, pixel_shuffle, InterpolationMode};
 pub use tandem_core::ops::conv::{conv1d, conv2d, Conv2dArgs};
 pub use tandem_core::ops::pool::{adaptive_avg_pool2d, Pool2dArgs};
 

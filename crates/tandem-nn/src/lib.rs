@@ -26,6 +26,7 @@
 
 extern crate self as tandem_nn;
 
+mod activations;
 mod conv_layers;
 pub mod functional;
 pub mod init;
@@ -33,15 +34,21 @@ mod layers;
 mod loss;
 mod module;
 pub mod optim;
+mod resample;
 mod rnn;
 mod rnn_cells;
 mod state_dict;
 pub mod utils;
 
+pub use activations::{Hardswish, Mish, SiLU, Softplus};
 pub use conv_layers::*;
 pub use layers::*;
 pub use loss::*;
 pub use module::{join_name, Module, Params};
+pub use resample::{
+    AvgPool1d, Bilinear, ConvTranspose2d, InterpolationMode, MaxPool1d, PixelShuffle, Unflatten,
+    Upsample,
+};
 pub use rnn::{RNNBase, GRU, LSTM, RNN};
 pub use rnn_cells::{GRUCell, LSTMCell, RNNCell};
 pub use state_dict::{load_safetensors, save_safetensors, CheckpointError, LoadReport};

@@ -332,6 +332,50 @@ impl Tensor {
         self.scatter_add(d as isize, &full_index, src)
     }
 
+    /// `F.pad(x, pads, value=...)` in constant mode: `pads` lists `(before, after)` amounts
+    /// from the last axis backwards, as PyTorch takes them (`(left, right, top, bottom)` for
+    /// the last two axes).
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let x = Tensor::new([[1.0, 2.0]]);
+    /// assert_eq!(x.pad(&[1, 0, 0, 1], 0.0).to_vec::<f32>(), vec![0.0, 1.0, 2.0, 0.0, 0.0, 0.0]);
+    /// ```
+    pub fn pad(&self, pads: &[usize], value: f64) -> Tensor {
+        assert!(
+            pads.len() % 2 == 0 && pads.len() / 2 <= self.ndim(),
+            "pad: expected (before, after) pairs for at most {} axes, got {} values",
+            self.ndim(),
+            pads.len()
+        );
+        let mut out = self.clone();
+        for (k, pair) in pads.chunks(2).enumerate() {
+            let d = self.ndim() - 1 - k;
+            let mut parts: Vec<Tensor> = Vec::with_capacity(3);
+            for (amount, at_end) in [(pair[0], false), (pair[1], true)] {
+                if amount == 0 {
+                    continue;
+                }
+                let mut shape = out.shape().to_vec();
+                shape[d] = amount;
+                let fill = super::create::full(&shape, value, out.dtype());
+                if at_end {
+                    parts.push(fill);
+                } else {
+                    parts.insert(0, fill);
+                }
+            }
+            if parts.is_empty() {
+                continue;
+            }
+            let at = if pair[0] > 0 { 1 } else { 0 };
+            parts.insert(at, out.clone());
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            out = Tensor::cat(&refs, d as isize);
+        }
+        out
+    }
+
     /// A copy of `self` with the slices at the 1-D `index` along `dim` set to `value`
     /// (`index_fill`).
     pub fn index_fill(&self, dim: isize, index: &Tensor, value: f64) -> Tensor {
