@@ -4,12 +4,15 @@
 use tandem_core::{DType, Tensor};
 
 mod conv;
+mod conv_more;
 mod core;
 mod embedding;
 mod merge;
 mod normalization;
+mod preprocessing;
 mod recurrent;
 mod reshape;
+mod spatial;
 
 pub use self::core::{ActivationLayer, Dense, Dropout, Flatten};
 pub use crate::activations::{Activation, Logits};
@@ -17,11 +20,17 @@ pub use crate::functional::{LayerCall, MergeCall, Named};
 pub use crate::initializers::Initializer;
 pub use crate::regularizers::Regularizer;
 pub use conv::{Conv2D, MaxPooling2D, Size2};
+pub use conv_more::{Conv1D, Conv2DTranspose};
 pub use embedding::Embedding;
 pub use merge::{Add, Average, Concatenate, Merge, Multiply};
 pub use normalization::BatchNormalization;
+pub use preprocessing::{CategoryEncoding, Normalization, StringLookup, TextVectorization};
 pub use recurrent::{SimpleRNN, TimeDistributed, GRU, LSTM};
 pub use reshape::{Input, Reshape};
+pub use spatial::{
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Rescaling, SpatialDropout,
+    SpatialDropout1D, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
+};
 
 /// A Keras layer.
 pub trait Layer: Send + Sync {
