@@ -24,10 +24,50 @@ pub enum Activation {
     Selu,
     /// `'gelu'`.
     Gelu,
+    /// `'softplus'`: `log(1 + exp(x))`.
+    Softplus,
+    /// `'softsign'`: `x / (|x| + 1)`.
+    Softsign,
+    /// `'silu'` (also `'swish'`): `x · sigmoid(x)`.
+    Silu,
+    /// `'mish'`: `x · tanh(softplus(x))`.
+    Mish,
+    /// `'hard_sigmoid'`: `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `'hard_silu'` (also `'hard_swish'`): `x · hard_sigmoid(x)`.
+    HardSilu,
+    /// `'relu6'`: `min(max(x, 0), 6)`.
+    Relu6,
+    /// `'leaky_relu'`, with Keras's slope 0.2.
+    LeakyRelu,
+    /// `'exponential'`: `exp(x)`.
+    Exponential,
+    /// `'log_softmax'` over the last axis.
+    LogSoftmax,
 }
 
-const ACTIVATIONS: [&str; 8] = [
-    "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu",
+const ACTIVATIONS: [&str; 21] = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "softsign",
+    "silu",
+    "swish",
+    "mish",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "relu6",
+    "leaky_relu",
+    "exponential",
+    "log_softmax",
+    "None",
 ];
 
 impl Activation {
@@ -42,6 +82,17 @@ impl Activation {
             "elu" => Activation::Elu,
             "selu" => Activation::Selu,
             "gelu" => Activation::Gelu,
+            "softplus" => Activation::Softplus,
+            "softsign" => Activation::Softsign,
+            "silu" | "swish" => Activation::Silu,
+            "mish" => Activation::Mish,
+            "hard_sigmoid" => Activation::HardSigmoid,
+            "hard_silu" | "hard_swish" => Activation::HardSilu,
+            "relu6" => Activation::Relu6,
+            "leaky_relu" => Activation::LeakyRelu,
+            "exponential" => Activation::Exponential,
+            "log_softmax" => Activation::LogSoftmax,
+            "None" => Activation::Linear,
             other => return Err(unknown("activation", other, &ACTIVATIONS)),
         })
     }
@@ -57,6 +108,16 @@ impl Activation {
             Activation::Elu => F::elu(x, 1.0),
             Activation::Selu => F::selu(x),
             Activation::Gelu => F::gelu(x, false),
+            Activation::Softplus => F::softplus(x, 1.0, 20.0),
+            Activation::Softsign => x / &(x.abs() + 1.0),
+            Activation::Silu => F::silu(x),
+            Activation::Mish => F::mish(x),
+            Activation::HardSigmoid => (x + 3.0).clamp(Some(0.0), Some(6.0)) / 6.0,
+            Activation::HardSilu => F::hardswish(x),
+            Activation::Relu6 => x.clamp(Some(0.0), Some(6.0)),
+            Activation::LeakyRelu => F::leaky_relu(x, 0.2),
+            Activation::Exponential => x.exp(),
+            Activation::LogSoftmax => x.log_softmax(-1),
         }
     }
 }

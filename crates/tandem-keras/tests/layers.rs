@@ -180,3 +180,44 @@ fn precision_and_recall_count_thresholded_decisions() {
     assert!((get("precision") - 2.0 / 3.0).abs() < 1e-12);
     assert!((get("recall") - 2.0 / 3.0).abs() < 1e-12);
 }
+
+#[test]
+fn every_keras_activation_name_computes_its_formula() {
+    use tandem_keras::layers::Activation;
+    let x = tandem_core::Tensor::new([-4.0f64, -1.0, 0.0, 1.0, 7.0]).double();
+    let xs = [-4.0f64, -1.0, 0.0, 1.0, 7.0];
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let softplus = |v: f64| (1.0 + v.exp()).ln();
+    let hard_sigmoid = |v: f64| ((v + 3.0) / 6.0).clamp(0.0, 1.0);
+    let cases: [(&str, &dyn Fn(f64) -> f64); 12] = [
+        ("softplus", &softplus),
+        ("softsign", &|v| v / (v.abs() + 1.0)),
+        ("silu", &|v| v * sig(v)),
+        ("swish", &|v| v * sig(v)),
+        ("mish", &|v| v * softplus(v).tanh()),
+        ("hard_sigmoid", &hard_sigmoid),
+        ("hard_silu", &|v| v * hard_sigmoid(v)),
+        ("hard_swish", &|v| v * hard_sigmoid(v)),
+        ("relu6", &|v| v.clamp(0.0, 6.0)),
+        ("leaky_relu", &|v| if v < 0.0 { 0.2 * v } else { v }),
+        ("exponential", &|v| v.exp()),
+        ("linear", &|v| v),
+    ];
+    for (name, f) in cases {
+        let got = Activation::from_name(name)
+            .unwrap()
+            .apply(&x)
+            .to_vec::<f64>();
+        for (g, v) in got.iter().zip(xs) {
+            assert!((g - f(v)).abs() < 1e-12, "{name}({v}) = {g}, want {}", f(v));
+        }
+    }
+    let ls = Activation::from_name("log_softmax")
+        .unwrap()
+        .apply(&x)
+        .to_vec::<f64>();
+    let lse = xs.iter().map(|v| v.exp()).sum::<f64>().ln();
+    for (g, v) in ls.iter().zip(xs) {
+        assert!((g - (v - lse)).abs() < 1e-12);
+    }
+}
