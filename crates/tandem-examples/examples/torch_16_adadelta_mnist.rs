@@ -86,7 +86,7 @@ fn test(model: &mut Net, loader: &DataLoader) -> f64 {
             };
             test_loss += F::nll_loss(&output, &target, &sum).item::<f32>() as f64;
             let pred = output.argmax(Some(1), true);
-            correct += pred.eq(&target.view_as(&pred)).sum().item::<i64>();
+            correct += pred.eq(target.view_as(&pred)).sum().item::<i64>();
         }
     });
     let n = loader.dataset().len();

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use tandem_core::testing::{assert_close_json, load_json, tensor};
-use tandem_core::{autograd, DType, Tensor};
+use tandem_core::{autograd, DType};
 use tandem_keras::layers::*;
 
 fn fixture() -> Value {

@@ -352,7 +352,7 @@ impl Module for Upsample {
 pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     let s = x.shape();
     assert!(
-        x.ndim() == 4 && s[1] % (r * r) == 0,
+        x.ndim() == 4 && s[1].is_multiple_of(r * r),
         "pixel_shuffle: expected [N, C*{r}^2, H, W], got {s:?}"
     );
     let (n, c, h, w) = (

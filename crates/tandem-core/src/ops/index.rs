@@ -343,7 +343,7 @@ impl Tensor {
     /// ```
     pub fn pad(&self, pads: &[usize], value: f64) -> Tensor {
         assert!(
-            pads.len() % 2 == 0 && pads.len() / 2 <= self.ndim(),
+            pads.len().is_multiple_of(2) && pads.len() / 2 <= self.ndim(),
             "pad: expected (before, after) pairs for at most {} axes, got {} values",
             self.ndim(),
             pads.len()

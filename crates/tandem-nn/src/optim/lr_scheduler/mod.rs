@@ -73,7 +73,7 @@ impl LrScheduler for StepLR {
     fn step(&mut self, opt: &mut dyn Optimizer) {
         self.epoch += 1;
         let lr = opt.lr();
-        let factor = if self.epoch % self.step_size == 0 {
+        let factor = if self.epoch.is_multiple_of(self.step_size) {
             self.gamma
         } else {
             1.0
