@@ -254,7 +254,7 @@ fn lessons_list_names_every_ported_lesson() {
             p.name
         );
     }
-    assert_eq!(lessons.len(), 33);
+    assert_eq!(lessons.len(), 36);
     let run = tandem()
         .args(["lessons", "torch_12_hello_rnn"])
         .output()

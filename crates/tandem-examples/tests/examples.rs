@@ -619,7 +619,7 @@ fn every_example_file_is_compiled_into_the_library() {
     }
     assert_eq!(files, tandem_examples::PROGRAMS.len());
     let lessons = tandem_examples::PROGRAMS.iter().filter(|p| p.is_lesson());
-    assert_eq!(lessons.count(), 33);
+    assert_eq!(lessons.count(), 36);
 }
 
 #[test]
