@@ -51,8 +51,12 @@ pub(crate) struct TensorImpl {
     pub(crate) strides: Dims,
     pub(crate) offset: usize,
     pub(crate) dtype: DType,
-    /// The op that produced this tensor; replaced when an in-place op rebases the tensor.
-    pub(crate) grad_fn: Mutex<Option<Arc<Node>>>,
+    /// The op that produced this tensor.
+    pub(crate) grad_fn: Option<Arc<Node>>,
+    /// Set once an in-place op has rebased the tensor; its op is then in `rebased_fn`.
+    pub(crate) rebased: AtomicBool,
+    /// The op of the last in-place update, when `rebased` is set.
+    pub(crate) rebased_fn: Mutex<Option<Arc<Node>>>,
     pub(crate) meta: AutogradMeta,
 }
 
@@ -80,7 +84,9 @@ impl Tensor {
             strides,
             offset,
             dtype,
-            grad_fn: Mutex::new(None),
+            grad_fn: None,
+            rebased: AtomicBool::new(false),
+            rebased_fn: Mutex::new(None),
             meta: AutogradMeta::default(),
         }))
     }

@@ -119,31 +119,33 @@ pub fn should_record(inputs: &[&Tensor]) -> bool {
 }
 
 /// The key of a node in one backward pass (leaves are keyed by their tensor).
-fn node_key(n: &Arc<Node>) -> usize {
-    Arc::as_ptr(n) as usize
+fn node_key(n: &Node) -> usize {
+    n as *const Node as usize
 }
 
-/// Nodes reachable from `roots`, in reverse topological order (outputs first), each with the
-/// tensor it was reached through.
-fn topo_order(roots: &[&Tensor]) -> Vec<(Tensor, Arc<Node>)> {
-    let mut order: Vec<(Tensor, Arc<Node>)> = Vec::new();
+/// Nodes reachable from `roots` (whose recorded ops are `root_fns`), in reverse topological
+/// order (outputs first), each with the tensor it was reached through. Borrows from the graph:
+/// `root_fns` keeps every node alive.
+fn topo_order<'a>(
+    roots: &[&'a Tensor],
+    root_fns: &'a [Option<Arc<Node>>],
+) -> SmallVec<[(&'a Tensor, &'a Node); 16]> {
+    let mut order: SmallVec<[(&'a Tensor, &'a Node); 16]> = SmallVec::new();
     let mut seen: KeyMap<()> = KeyMap::new();
     // iterative post-order DFS: (tensor, its node, next child index)
-    let mut stack: SmallVec<[(Tensor, Arc<Node>, usize); 16]> = SmallVec::new();
-    for &r in roots {
-        if let Some(n) = r.grad_fn() {
-            if seen.insert_new(node_key(&n), ()) {
-                stack.push((r.clone(), n, 0));
+    let mut stack: SmallVec<[(&'a Tensor, &'a Node, usize); 16]> = SmallVec::new();
+    for (&r, f) in roots.iter().zip(root_fns) {
+        if let Some(n) = f {
+            if seen.insert_new(node_key(n), ()) {
+                stack.push((r, n, 0));
             }
         }
         while let Some((t, node, i)) = stack.pop() {
             if i < node.inputs.len() {
-                let child = node.input_fns[i].clone().filter(|_| node.needs[i]);
-                let child_t = node.inputs[i].clone();
                 stack.push((t, node, i + 1));
-                if let Some(c) = child {
-                    if seen.insert_new(node_key(&c), ()) {
-                        stack.push((child_t, c, 0));
+                if let (true, Some(c)) = (node.needs[i], node.input_fns[i].as_deref()) {
+                    if seen.insert_new(node_key(c), ()) {
+                        stack.push((&node.inputs[i], c, 0));
                     }
                 }
             } else {
@@ -181,10 +183,11 @@ pub(crate) fn run_backward(
     create_graph: bool,
 ) -> Vec<Option<Tensor>> {
     let _mode = GradModeGuard::new(create_graph);
-    let order = topo_order(roots);
+    let root_fns: SmallVec<[Option<Arc<Node>>; 2]> = roots.iter().map(|r| r.grad_fn()).collect();
+    let order = topo_order(roots, &root_fns);
     let mut grads: KeyMap<Tensor> = KeyMap::new();
-    for (r, s) in roots.iter().zip(seeds) {
-        let key = r.grad_fn().map_or_else(|| r.key(), |n| node_key(&n));
+    for ((r, f), s) in roots.iter().zip(&root_fns).zip(seeds) {
+        let key = f.as_deref().map_or_else(|| r.key(), node_key);
         add_grad(&mut grads, key, s);
     }
     let targets: &[&Tensor] = match sink {
@@ -198,7 +201,7 @@ pub(crate) fn run_backward(
         .collect();
     let accumulate = matches!(sink, Sink::Accumulate);
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
-    let mut leaf_grads: SmallVec<[(Tensor, Tensor); 4]> = SmallVec::new();
+    let mut leaf_grads: SmallVec<[(&Tensor, Tensor); 4]> = SmallVec::new();
 
     let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
         collected[i] = Some(match collected[i].take() {
@@ -207,7 +210,7 @@ pub(crate) fn run_backward(
         });
     };
 
-    for (t, node) in &order {
+    for &(t, node) in &order {
         let key = node_key(node);
         let Some(g) = grads.remove(key) else {
             continue;
@@ -258,7 +261,7 @@ pub(crate) fn run_backward(
             );
             match input_fn {
                 Some(n) => add_grad(&mut grads, node_key(n), ig),
-                None => leaf_grads.push((input.clone(), ig)),
+                None => leaf_grads.push((input, ig)),
             }
         }
     }
@@ -266,13 +269,13 @@ pub(crate) fn run_backward(
     for (k, g) in grads.drain() {
         for &r in roots {
             if r.key() == k && r.is_leaf() {
-                leaf_grads.push((r.clone(), g.clone()));
+                leaf_grads.push((r, g.clone()));
             }
         }
     }
     for (leaf, g) in leaf_grads {
         for (i, target) in targets.iter().enumerate() {
-            if target_nodes[i].is_none() && target.same(&leaf) {
+            if target_nodes[i].is_none() && target.same(leaf) {
                 record(i, &g, &mut collected);
             }
         }

@@ -159,18 +159,25 @@ impl Tensor {
     /// Whether an op recorded this tensor.
     #[inline]
     pub(crate) fn has_grad_fn(&self) -> bool {
-        self.0.grad_fn.lock().is_some()
+        if self.0.rebased.load(Ordering::Acquire) {
+            return self.0.rebased_fn.lock().is_some();
+        }
+        self.0.grad_fn.is_some()
     }
 
     /// The recorded op, if any.
     #[inline]
     pub(crate) fn grad_fn(&self) -> Option<Arc<Node>> {
-        self.0.grad_fn.lock().clone()
+        if self.0.rebased.load(Ordering::Acquire) {
+            return self.0.rebased_fn.lock().clone();
+        }
+        self.0.grad_fn.clone()
     }
 
     /// Rebases this tensor onto `node` (an in-place op recorded over its old value).
     pub(crate) fn set_grad_fn(&self, node: Option<Arc<Node>>) {
-        *self.0.grad_fn.lock() = node;
+        *self.0.rebased_fn.lock() = node;
+        self.0.rebased.store(true, Ordering::Release);
     }
 
     /// The accumulated gradient (`.grad`), if any.
@@ -200,7 +207,7 @@ impl Tensor {
 
     /// The name of the recorded backward function (`MulBackward0`), as in `grad_fn=<...>`.
     pub fn grad_fn_name(&self) -> Option<&'static str> {
-        self.0.grad_fn.lock().as_ref().map(|n| n.name)
+        self.grad_fn().map(|n| n.name)
     }
 
     /// A tensor sharing storage with this one but outside the graph (`detach()`).
@@ -216,7 +223,8 @@ impl Tensor {
 
     pub(crate) fn with_grad_fn(mut self, node: Arc<Node>) -> Tensor {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
-            *inner.grad_fn.get_mut() = Some(node);
+            inner.grad_fn = Some(node);
+            *inner.rebased.get_mut() = false;
             return self;
         }
         Tensor(Arc::new(TensorImpl {
@@ -225,7 +233,9 @@ impl Tensor {
             strides: self.0.strides.clone(),
             offset: self.0.offset,
             dtype: self.0.dtype,
-            grad_fn: parking_lot::Mutex::new(Some(node)),
+            grad_fn: Some(node),
+            rebased: Default::default(),
+            rebased_fn: Default::default(),
             meta: Default::default(),
         }))
     }
