@@ -59,14 +59,20 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Epochs
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 15)]
         epochs: usize,
         /// Batch size
         #[arg(long, default_value_t = 64)]
         batch_size: usize,
         /// Adam learning rate
-        #[arg(long, default_value_t = 1e-3)]
+        #[arg(long, default_value_t = 2e-3)]
         lr: f64,
+        /// Factor applied to the learning rate after every epoch
+        #[arg(long, default_value_t = 0.7)]
+        lr_decay: f64,
+        /// Fraction of the training split held out to choose the best epoch
+        #[arg(long, default_value_t = 0.1)]
+        validation_split: f64,
         /// Output directory for the checkpoint and metrics
         #[arg(long, default_value = "runs/latest")]
         out: PathBuf,
@@ -190,6 +196,8 @@ fn main() -> ExitCode {
             epochs,
             batch_size,
             lr,
+            lr_decay,
+            validation_split,
             out,
             seed,
         } => train::train(&train::TrainConfig {
@@ -200,6 +208,8 @@ fn main() -> ExitCode {
             epochs,
             batch_size,
             lr,
+            lr_decay,
+            validation_split,
             out,
             seed,
         }),

@@ -1,6 +1,8 @@
 //! `tandem train` and `tandem eval`: the seed's MNIST network (or the lesson CNN) trained in
-//! either idiom, validated each epoch, with a resumable checkpoint directory holding the
-//! weights, the optimizer state, `metrics.json` and `training.png`.
+//! either idiom on the training split less a held-out validation part, with a resumable
+//! checkpoint directory holding the best epoch's weights (by validation accuracy), the last
+//! epoch's weights and optimizer state, `metrics.json` and `training.png`. The test split is
+//! only used to report the best model's accuracy at the end.
 
 pub(crate) use crate::error::{io_error, CliError};
 use crate::models::{self, ModelKind, RunInfo};
@@ -9,8 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use tandem::tf::keras::optimizers::schedules::ExponentialDecay;
 use tandem::tf::keras::{self, callbacks::BackupAndRestore, FitArgs};
 use tandem::torch::nn::Module;
+use tandem::torch::optim::lr_scheduler::{ExponentialLR, LrScheduler};
 use tandem::torch::optim::{Adam, Optimizer};
 use tandem::torch::utils::data::{DataLoader, TensorDataset};
 use tandem::{torch, Tensor};
@@ -24,6 +28,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
+    /// The rate is multiplied by this after every epoch.
+    pub lr_decay: f64,
+    /// Fraction of the training split, taken from its end, held out for validation.
+    pub validation_split: f64,
     pub out: PathBuf,
     pub seed: u64,
 }
@@ -99,11 +107,36 @@ impl Metrics {
         Ok(m)
     }
 
-    fn push(&mut self, epoch: usize, loss: f64, accuracy: f64, test_loss: f64, test_acc: f64) {
+    fn push(
+        &mut self,
+        epoch: usize,
+        loss: f64,
+        accuracy: f64,
+        val_loss: f64,
+        val_acc: f64,
+        lr: f64,
+    ) {
         self.epochs.push(serde_json::json!({
             "epoch": epoch, "loss": loss, "accuracy": accuracy,
-            "test_loss": test_loss, "test_accuracy": test_acc,
+            "val_loss": val_loss, "val_accuracy": val_acc, "learning_rate": lr,
         }));
+    }
+
+    /// The best validation accuracy recorded so far and its epoch (1-based).
+    fn best(&self) -> Option<(usize, f64)> {
+        let acc = self.column("val_accuracy");
+        let mut best: Option<(usize, f64)> = None;
+        for (i, a) in acc.into_iter().enumerate() {
+            if best.is_none_or(|(_, b)| a > b) {
+                best = Some((i + 1, a));
+            }
+        }
+        best
+    }
+
+    /// Whether the epoch just pushed is the best so far (a strictly higher validation accuracy).
+    fn last_is_best(&self) -> bool {
+        self.best().is_some_and(|(e, _)| e == self.epochs.len())
     }
 
     fn column(&self, key: &str) -> Vec<f64> {
@@ -115,11 +148,15 @@ impl Metrics {
 
     /// Writes `metrics.json` and redraws `training.png`.
     fn save(&self, out: &Path) -> Result<(), CliError> {
-        let json =
-            serde_json::json!({"run": self.info, "dataset": self.dataset, "epochs": self.epochs});
+        let best = self
+            .best()
+            .map(|(epoch, acc)| serde_json::json!({"epoch": epoch, "val_accuracy": acc}));
+        let json = serde_json::json!({
+            "run": self.info, "dataset": self.dataset, "epochs": self.epochs, "best": best,
+        });
         write_json(&Metrics::path(out), &json)?;
-        let (loss, test_loss) = (self.column("loss"), self.column("test_loss"));
-        let (acc, test_acc) = (self.column("accuracy"), self.column("test_accuracy"));
+        let (loss, val_loss) = (self.column("loss"), self.column("val_loss"));
+        let (acc, val_acc) = (self.column("accuracy"), self.column("val_accuracy"));
         let title = format!("{:?} {:?}", self.info.idiom, self.info.model).to_lowercase();
         plot::training_curves(
             &out.join("training.png"),
@@ -130,8 +167,8 @@ impl Metrics {
                     values: &loss,
                 },
                 plot::Series {
-                    name: "test loss",
-                    values: &test_loss,
+                    name: "validation loss",
+                    values: &val_loss,
                 },
             ],
             &[
@@ -140,8 +177,8 @@ impl Metrics {
                     values: &acc,
                 },
                 plot::Series {
-                    name: "test accuracy",
-                    values: &test_acc,
+                    name: "validation accuracy",
+                    values: &val_acc,
                 },
             ],
         )
@@ -160,12 +197,31 @@ fn evaluate_torch(model: &dyn Module, x: &Tensor, y: &Tensor) -> (f64, f64, Tens
     })
 }
 
-/// `tandem train`: trains, validating each epoch, and rewrites the checkpoint, `metrics.json`
-/// and `training.png` in `out` after every epoch; rerun with the same `out` to continue from
-/// the last finished epoch.
+/// Splits off the last `fraction` of the training data for validation (as Keras's
+/// `validation_split` does, before any shuffling).
+fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
+    let n = x.shape()[0];
+    let n_val = (n as f64 * fraction) as usize;
+    if !(0.0..1.0).contains(&fraction) || n_val == 0 || n_val == n {
+        return Err(CliError::Other(format!(
+            "--validation-split {fraction} must leave both parts of the {n} training samples non-empty"
+        )));
+    }
+    let n_train = n - n_val;
+    Ok((
+        (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train)),
+        (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)),
+    ))
+}
+
+/// `tandem train`: trains, validating each epoch on the held-out part, and rewrites the
+/// checkpoint, `metrics.json` and `training.png` in `out` after every epoch; the best epoch's
+/// weights are kept and scored on the test split at the end. Rerun with the same `out` to
+/// continue from the last finished epoch.
 pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
     let (split, source) = load(cfg.dataset, cfg.data.as_deref())?;
     println!("data: {source}");
+    println!("kernels: {}", tandem::kernel_path());
     std::fs::create_dir_all(&cfg.out).map_err(io_error(&cfg.out))?;
     let info = RunInfo {
         idiom: cfg.idiom,
@@ -173,44 +229,65 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
     };
     let metrics = Metrics::resume(&cfg.out, info, &source)?;
     let t0 = Instant::now();
-    let (start, acc) = match cfg.idiom {
-        Idiom::Torch => train_torch(cfg, split, metrics)?,
-        Idiom::Keras => train_keras(cfg, split, metrics)?,
+    let (start, metrics) = match cfg.idiom {
+        Idiom::Torch => train_torch(cfg, &split.0, metrics)?,
+        Idiom::Keras => train_keras(cfg, &split.0, metrics)?,
     };
+    let elapsed = t0.elapsed().as_secs_f64();
+    let (best_epoch, val_acc) = metrics
+        .best()
+        .ok_or_else(|| CliError::Other("no epoch was trained".into()))?;
+    // The test split is used once, here, on the weights the validation data chose.
+    let (_, predict) = load_trained(&cfg.out)?;
+    let (x_test, y_test) = &split.1;
+    let pred = predict(x_test).argmax(Some(1), false);
+    let acc = pred.eq(y_test).float().mean().item::<f32>() as f64;
+    let mut json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Metrics::path(&cfg.out)).map_err(io_error(&cfg.out))?,
+    )
+    .map_err(|e| CliError::Other(e.to_string()))?;
+    json["best"]["test_accuracy"] = serde_json::json!(acc);
+    write_json(&Metrics::path(&cfg.out), &json)?;
     println!(
-        "trained {} epochs in {:.1}s; test accuracy {acc:.4}",
+        "trained {} epochs in {elapsed:.1}s; best epoch {best_epoch} (validation accuracy {val_acc:.4}); test accuracy {acc:.4}",
         cfg.epochs.saturating_sub(start),
-        t0.elapsed().as_secs_f64(),
     );
     println!(
-        "wrote {} (checkpoint, metrics.json, training.png)",
+        "wrote {} (best weights, last checkpoint, metrics.json, training.png)",
         cfg.out.display()
     );
     Ok(())
 }
 
-/// The torch idiom: `nn.Sequential`, `CrossEntropyLoss`, `optim.Adam`, a shuffled `DataLoader`.
+/// The torch idiom: `nn.Sequential`, `CrossEntropyLoss`, `optim.Adam` with `ExponentialLR`, a
+/// shuffled `DataLoader`; `model.safetensors` holds the best epoch, `last.safetensors` and
+/// `optimizer.safetensors` the last one.
 fn train_torch(
     cfg: &TrainConfig,
-    split: Split,
+    (x_all, y_all): &(Tensor, Tensor),
     mut metrics: Metrics,
-) -> Result<(usize, f64), CliError> {
+) -> Result<(usize, Metrics), CliError> {
     torch::manual_seed(cfg.seed);
-    let ((x_train, y_train), (x_test, y_test)) = split;
-    let (x_train, x_test) = (models::torch_input(&x_train), models::torch_input(&x_test));
+    let ((x_train, y_train), (x_val, y_val)) = hold_out(x_all, y_all, cfg.validation_split)?;
+    let (x_train, x_val) = (models::torch_input(&x_train), models::torch_input(&x_val));
     let model = models::torch_model(cfg.model);
     let mut opt = Adam::new(model.parameters(), cfg.lr);
-    let (model_path, opt_path) = (
+    let mut scheduler = ExponentialLR::new(&opt, cfg.lr_decay);
+    let (best_path, last_path, opt_path) = (
         cfg.out.join("model.safetensors"),
+        cfg.out.join("last.safetensors"),
         cfg.out.join("optimizer.safetensors"),
     );
     let start = metrics.epochs.len();
     if start > 0 {
-        model.load(&model_path, true)?;
+        model.load(&last_path, true)?;
         let state: Vec<(String, Tensor)> = tandem::nn::load_safetensors(&opt_path)?
             .into_iter()
             .collect();
         opt.load_state_dict(&state).map_err(CliError::Other)?;
+        for _ in 0..start {
+            scheduler.step(&mut opt);
+        }
         println!("resuming after epoch {start} from {}", cfg.out.display());
     }
     let loader = DataLoader::new(
@@ -222,6 +299,7 @@ fn train_torch(
     let criterion = torch::nn::CrossEntropyLoss::new();
     for epoch in start..cfg.epochs {
         let bar = progress_bar(loader.len() as u64, epoch, cfg.epochs);
+        let lr = opt.lr();
         let (mut loss_sum, mut correct, mut seen, mut n) = (0.0, 0i64, 0usize, 0);
         for (data, target) in loader.iter_epoch(epoch as u64) {
             opt.zero_grad();
@@ -240,28 +318,37 @@ fn train_torch(
             bar.inc(1);
             bar.set_message(format!("loss {:.4}", loss_sum / n as f64));
         }
-        let (test_loss, test_acc, _) = evaluate_torch(&model, &x_test, &y_test);
+        scheduler.step(&mut opt);
+        let (val_loss, val_acc, _) = evaluate_torch(&model, &x_val, &y_val);
         let (loss, acc) = (
             loss_sum / n.max(1) as f64,
             correct as f64 / seen.max(1) as f64,
         );
         bar.finish_with_message(format!(
-            "loss {loss:.4}  test loss {test_loss:.4}  test accuracy {:.2}%",
-            test_acc * 100.0
+            "loss {loss:.4}  val loss {val_loss:.4}  val accuracy {:.2}%",
+            val_acc * 100.0
         ));
         // Weights and optimizer first, the record of the epoch last: a crash in between
         // repeats the epoch on resume rather than skipping it.
-        model.save(&model_path)?;
+        model.save(&last_path)?;
         tandem::nn::save_safetensors(&opt.state_dict(), &opt_path)?;
-        metrics.push(epoch + 1, loss, acc, test_loss, test_acc);
+        metrics.push(epoch + 1, loss, acc, val_loss, val_acc, lr);
+        if metrics.last_is_best() {
+            model.save(&best_path)?;
+        }
         metrics.save(&cfg.out)?;
     }
-    let (_, acc, _) = evaluate_torch(&model, &x_test, &y_test);
-    Ok((start, acc))
+    Ok((start, metrics))
 }
 
 fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    let bar = ProgressBar::new(steps);
+    use std::io::IsTerminal;
+    let bar = if std::io::stdout().is_terminal() {
+        ProgressBar::new(steps)
+    } else {
+        // A file or a pipe gets the epoch's last line only.
+        ProgressBar::with_draw_target(Some(steps), indicatif::ProgressDrawTarget::hidden())
+    };
     bar.set_style(
         ProgressStyle::with_template(
             "epoch {prefix} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
@@ -273,7 +360,8 @@ fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
     bar
 }
 
-/// Records each finished epoch of `fit` in `metrics.json` and `training.png`.
+/// Records each finished epoch of `fit` in `metrics.json` and `training.png`, and keeps the
+/// best epoch's weights (by validation accuracy, over resumed runs too).
 struct RecordEpochs<'a> {
     metrics: &'a mut Metrics,
     out: &'a Path,
@@ -291,7 +379,6 @@ impl keras::callbacks::Callback for RecordEpochs<'_> {
                 .find(|(n, _)| n == k)
                 .map_or(f64::NAN, |(_, v)| *v)
         };
-        state.save_weights(&self.out.join("model.weights.safetensors"))?;
         self.metrics.epochs.truncate(epoch);
         self.metrics.push(
             epoch + 1,
@@ -299,7 +386,11 @@ impl keras::callbacks::Callback for RecordEpochs<'_> {
             get("accuracy"),
             get("val_loss"),
             get("val_accuracy"),
+            state.learning_rate(),
         );
+        if self.metrics.last_is_best() {
+            state.save_weights(&self.out.join("model.weights.safetensors"))?;
+        }
         self.metrics
             .save(self.out)
             .map_err(|e| keras::KerasError::CallbackIo {
@@ -311,24 +402,27 @@ impl keras::callbacks::Callback for RecordEpochs<'_> {
     }
 }
 
-/// The Keras idiom: `Sequential`, `compile`, `fit` with validation data; `BackupAndRestore`
-/// makes an interrupted run resumable.
+/// The Keras idiom: `Sequential`, `compile` with Adam on an `ExponentialDecay` schedule (one
+/// step of decay per epoch), `fit` with `validation_split`; `BackupAndRestore` makes an
+/// interrupted run resumable.
 fn train_keras(
     cfg: &TrainConfig,
-    split: Split,
+    (x_all, y_all): &(Tensor, Tensor),
     mut metrics: Metrics,
-) -> Result<(usize, f64), CliError> {
+) -> Result<(usize, Metrics), CliError> {
     tandem::tf::random::set_seed(cfg.seed);
-    let ((x_train, y_train), (x_test, y_test)) = split;
-    let (x_train, x_test) = (models::keras_input(&x_train), models::keras_input(&x_test));
+    hold_out(x_all, y_all, cfg.validation_split)?;
+    let x_train = models::keras_input(x_all);
     let mut model = models::keras_model(cfg.model);
+    let n_train = x_all.shape()[0] - (x_all.shape()[0] as f64 * cfg.validation_split) as usize;
+    let steps_per_epoch = n_train.div_ceil(cfg.batch_size.max(1)) as u64;
+    let schedule = ExponentialDecay::new(cfg.lr, steps_per_epoch, cfg.lr_decay).staircase(true);
     model.compile(
-        keras::optimizers::Adam(cfg.lr),
+        keras::optimizers::Adam(schedule),
         keras::losses::SparseCategoricalCrossentropy(true),
         &["accuracy"],
     )?;
     let start = metrics.epochs.len();
-    let weights = cfg.out.join("model.weights.safetensors");
     let mut backup = BackupAndRestore::new(cfg.out.join("backup")).delete_checkpoint(false);
     let mut record = RecordEpochs {
         metrics: &mut metrics,
@@ -336,26 +430,19 @@ fn train_keras(
     };
     model.fit(
         &x_train,
-        &y_train,
+        y_all,
         FitArgs {
             epochs: cfg.epochs,
             batch_size: cfg.batch_size,
+            // Keras's "auto": the bar on a terminal, a line per epoch otherwise.
             verbose: 1,
-            validation_data: Some((&x_test, &y_test)),
+            validation_split: cfg.validation_split,
             callbacks: vec![&mut backup, &mut record],
             seed: cfg.seed,
             ..Default::default()
         },
     )?;
-    if !weights.exists() {
-        model.save_weights(&weights)?;
-    }
-    let logs = model.evaluate(&x_test, &y_test, 256)?;
-    let acc = logs
-        .iter()
-        .find(|(k, _)| k == "accuracy")
-        .map_or(0.0, |(_, v)| *v);
-    Ok((start, acc))
+    Ok((start, metrics))
 }
 
 /// A trained network as a function from uint8 images `[N, 28, 28]` to logits `[N, 10]`.

@@ -36,7 +36,15 @@ pub(crate) fn format_logs(logs: &[(String, f64)]) -> String {
 }
 
 impl Progress {
+    /// Keras's `verbose="auto"` rule for 1: the bar on a terminal, one line per epoch when
+    /// the output goes to a file or a pipe.
     pub(crate) fn new(total: usize, verbose: u8) -> Progress {
+        use std::io::IsTerminal;
+        let verbose = if verbose == 1 && !std::io::stdout().is_terminal() {
+            2
+        } else {
+            verbose
+        };
         Progress {
             total,
             verbose,
