@@ -148,7 +148,13 @@ impl Layer for Conv2D {
             ..Default::default()
         };
         let y = conv2d(&to_nchw(x), w, b.as_ref(), args);
-        self.activation.apply(&to_nhwc(&y))
+        if self.activation.is_elementwise() {
+            // On the contiguous NCHW result, so that the NHWC view handed on turns back into
+            // contiguous NCHW for a following MaxPooling2D or Conv2D without a copy.
+            to_nhwc(&self.activation.apply(&y))
+        } else {
+            self.activation.apply(&to_nhwc(&y))
+        }
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let out = |n: usize, k: usize, st: usize, p: usize| (n + 2 * p - k) / st + 1;

@@ -155,7 +155,11 @@ impl Layer for Conv2DTranspose {
                 y.pad(&pads, 0.0)
             };
         }
-        self.activation.apply(&y.permute(&[0, 2, 3, 1]))
+        if self.activation.is_elementwise() {
+            self.activation.apply(&y).permute(&[0, 2, 3, 1])
+        } else {
+            self.activation.apply(&y.permute(&[0, 2, 3, 1]))
+        }
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         vec![
@@ -278,7 +282,11 @@ impl Layer for Conv1D {
             self.dilation,
             1,
         );
-        self.activation.apply(&y.permute(&[0, 2, 1]))
+        if self.activation.is_elementwise() {
+            self.activation.apply(&y).permute(&[0, 2, 1])
+        } else {
+            self.activation.apply(&y.permute(&[0, 2, 1]))
+        }
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let (before, after) = self.pads(s[0]);
