@@ -197,20 +197,28 @@ fn evaluate_torch(model: &dyn Module, x: &Tensor, y: &Tensor) -> (f64, f64, Tens
     })
 }
 
-/// Splits off the last `fraction` of the training data for validation (as Keras's
-/// `validation_split` does, before any shuffling).
-fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
-    let n = x.shape()[0];
+/// How many of `n` training samples the last `fraction` holds out for validation (as Keras's
+/// `validation_split` counts them); an error unless both parts are non-empty.
+fn validation_count(n: usize, fraction: f64) -> Result<usize, CliError> {
     let n_val = (n as f64 * fraction) as usize;
     if !(0.0..1.0).contains(&fraction) || n_val == 0 || n_val == n {
         return Err(CliError::Other(format!(
             "--validation-split {fraction} must leave both parts of the {n} training samples non-empty"
         )));
     }
-    let n_train = n - n_val;
+    Ok(n_val)
+}
+
+/// Splits off the last `fraction` of the training data for validation (before any shuffling).
+fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
+    let n = x.shape()[0];
+    let n_train = n - validation_count(n, fraction)?;
     Ok((
         (x.narrow(0, 0, n_train), y.narrow(0, 0, n_train)),
-        (x.narrow(0, n_train, n_val), y.narrow(0, n_train, n_val)),
+        (
+            x.narrow(0, n_train, n - n_train),
+            y.narrow(0, n_train, n - n_train),
+        ),
     ))
 }
 
@@ -411,10 +419,10 @@ fn train_keras(
     mut metrics: Metrics,
 ) -> Result<(usize, Metrics), CliError> {
     tandem::tf::random::set_seed(cfg.seed);
-    hold_out(x_all, y_all, cfg.validation_split)?;
+    let n = x_all.shape()[0];
+    let n_train = n - validation_count(n, cfg.validation_split)?;
     let x_train = models::keras_input(x_all);
     let mut model = models::keras_model(cfg.model);
-    let n_train = x_all.shape()[0] - (x_all.shape()[0] as f64 * cfg.validation_split) as usize;
     let steps_per_epoch = n_train.div_ceil(cfg.batch_size.max(1)) as u64;
     let schedule = ExponentialDecay::new(cfg.lr, steps_per_epoch, cfg.lr_decay).staircase(true);
     model.compile(

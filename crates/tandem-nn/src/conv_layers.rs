@@ -7,18 +7,28 @@ use tandem_core::ops::pool::{self, Pool2dArgs};
 use tandem_core::{DType, Tensor};
 
 /// PyTorch's default init for a convolution: Kaiming uniform (`a = sqrt(5)`) on the weight,
-/// bias uniform in `±1/sqrt(fan_in)`.
-fn conv_params(shape: &[usize], bias: bool) -> (Tensor, Option<Tensor>) {
+/// bias uniform in `±1/sqrt(fan_in)` with `fan_in` the product of the weight's trailing axes
+/// (for a transposed convolution, whose bias is sized by the weight's second axis times the
+/// groups, pass that size as `bias_len`).
+pub(crate) fn conv_params_with_bias(
+    shape: &[usize],
+    bias_len: Option<usize>,
+) -> (Tensor, Option<Tensor>) {
     let weight = tandem_core::zeros(shape, DType::Float32).requires_grad_(true);
     init::kaiming_uniform_(&weight, 5f64.sqrt(), init::FanMode::FanIn, "leaky_relu");
     let fan_in: usize = shape[1..].iter().product();
-    let bias = bias.then(|| {
-        let b = tandem_core::zeros(&[shape[0]], DType::Float32).requires_grad_(true);
+    let bias = bias_len.map(|n| {
+        let b = tandem_core::zeros(&[n], DType::Float32).requires_grad_(true);
         let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
         init::uniform_(&b, -bound, bound);
         b
     });
     (weight, bias)
+}
+
+/// [`conv_params_with_bias`] for a convolution, whose bias has one entry per output channel.
+fn conv_params(shape: &[usize], bias: bool) -> (Tensor, Option<Tensor>) {
+    conv_params_with_bias(shape, bias.then_some(shape[0]))
 }
 
 /// `nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,

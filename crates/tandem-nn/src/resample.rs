@@ -152,15 +152,8 @@ impl ConvTranspose2d {
             "ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} must be divisible by groups {groups}"
         );
         let shape = [in_channels, out_channels / groups, kernel.0, kernel.1];
-        let weight = tandem_core::zeros(&shape, DType::Float32).requires_grad_(true);
-        init::kaiming_uniform_(&weight, 5f64.sqrt(), init::FanMode::FanIn, "leaky_relu");
-        let fan_in = (out_channels / groups * kernel.0 * kernel.1).max(1);
-        let bias = bias.then(|| {
-            let b = tandem_core::zeros(&[out_channels], DType::Float32).requires_grad_(true);
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            init::uniform_(&b, -bound, bound);
-            b
-        });
+        let (weight, bias) =
+            crate::conv_layers::conv_params_with_bias(&shape, bias.then_some(out_channels));
         ConvTranspose2d {
             weight,
             bias,

@@ -95,6 +95,12 @@ fn optimizer(kind: &str, c: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
             c["betas"][1].as_f64().unwrap(),
         )
     };
+    let adam = || optim::AdamConfig {
+        lr: f("lr"),
+        betas: betas(),
+        eps: f("eps"),
+        weight_decay: f("weight_decay"),
+    };
     match kind {
         "SGD" => Box::new(optim::SGD::with_config(
             params,
@@ -106,24 +112,8 @@ fn optimizer(kind: &str, c: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
                 nesterov: c["nesterov"].as_bool().unwrap(),
             },
         )),
-        "Adam" => Box::new(optim::Adam::with_config(
-            params,
-            optim::AdamConfig {
-                lr: f("lr"),
-                betas: betas(),
-                eps: f("eps"),
-                weight_decay: f("weight_decay"),
-            },
-        )),
-        "AdamW" => Box::new(optim::AdamW::with_config(
-            params,
-            optim::AdamConfig {
-                lr: f("lr"),
-                betas: betas(),
-                eps: f("eps"),
-                weight_decay: f("weight_decay"),
-            },
-        )),
+        "Adam" => Box::new(optim::Adam::with_config(params, adam())),
+        "AdamW" => Box::new(optim::AdamW::with_config(params, adam())),
         "RMSprop" => Box::new(optim::RMSprop::with_config(
             params,
             optim::RMSpropConfig {
@@ -154,15 +144,7 @@ fn optimizer(kind: &str, c: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
                 weight_decay: f("weight_decay"),
             },
         )),
-        "Adamax" => Box::new(optim::Adamax::with_config(
-            params,
-            optim::AdamConfig {
-                lr: f("lr"),
-                betas: betas(),
-                eps: f("eps"),
-                weight_decay: f("weight_decay"),
-            },
-        )),
+        "Adamax" => Box::new(optim::Adamax::with_config(params, adam())),
         "NAdam" => Box::new(optim::NAdam::with_config(
             params,
             optim::NAdamConfig {

@@ -97,12 +97,11 @@ impl Tensor {
         op: fn(&Tensor, Operand) -> Tensor,
         fast: Option<fn(f32, f32) -> f32>,
     ) -> &Tensor {
-        let operand = match &other {
-            Operand::Tensor(t) => Some(t.clone()),
+        let operand: Option<&Tensor> = match &other {
+            Operand::Tensor(t) => Some(t),
             _ => None,
         };
-        let operands: Vec<&Tensor> = operand.iter().collect();
-        if self.inplace_records(name, &operands) {
+        if self.inplace_records(name, operand.as_slice()) {
             return self.rebase(|old| op(old, other));
         }
         if let Some(f) = fast {

@@ -154,10 +154,7 @@ impl Graph {
                 };
                 FunctionalRow {
                     name: self.names[i].clone(),
-                    base: match n.op {
-                        SymOp::Input => "input_layer".into(),
-                        _ => n.base_name(),
-                    },
+                    base: n.base_name(),
                     shape: n.shape.clone(),
                     params,
                     connected: self.args[i]

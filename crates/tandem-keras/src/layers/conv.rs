@@ -29,6 +29,18 @@ impl From<Size2> for (usize, usize) {
     }
 }
 
+/// `activation` on a channels-first result `y`, viewed channels-last with `perm`. Elementwise
+/// activations run on the contiguous channels-first tensor, so that the view handed on turns
+/// back into contiguous channels-first input for a following pooling or convolution without a
+/// copy; the softmaxes (over the last, channels, axis) run on the view.
+pub(crate) fn channels_last(activation: Activation, y: &Tensor, perm: &[isize]) -> Tensor {
+    if activation.is_elementwise() {
+        activation.apply(y).permute(perm)
+    } else {
+        activation.apply(&y.permute(perm))
+    }
+}
+
 /// NHWC to NCHW and back.
 fn to_nchw(x: &Tensor) -> Tensor {
     x.permute(&[0, 3, 1, 2])
@@ -148,13 +160,7 @@ impl Layer for Conv2D {
             ..Default::default()
         };
         let y = conv2d(&to_nchw(x), w, b.as_ref(), args);
-        if self.activation.is_elementwise() {
-            // On the contiguous NCHW result, so that the NHWC view handed on turns back into
-            // contiguous NCHW for a following MaxPooling2D or Conv2D without a copy.
-            to_nhwc(&self.activation.apply(&y))
-        } else {
-            self.activation.apply(&to_nhwc(&y))
-        }
+        channels_last(self.activation, &y, &[0, 2, 3, 1])
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let out = |n: usize, k: usize, st: usize, p: usize| (n + 2 * p - k) / st + 1;

@@ -1,7 +1,7 @@
 //! `Conv2DTranspose` and `Conv1D` in Keras's channels-last layouts, with Keras's kernel
 //! layouts (`[KH, KW, filters, in]` and `[K, in, filters]`) and TensorFlow's padding rules.
 
-use super::conv::Size2;
+use super::conv::{channels_last, Size2};
 use super::{Activation, Initializer, Layer};
 use tandem_core::ops::conv::conv1d;
 use tandem_core::{DType, Tensor};
@@ -155,11 +155,7 @@ impl Layer for Conv2DTranspose {
                 y.pad(&pads, 0.0)
             };
         }
-        if self.activation.is_elementwise() {
-            self.activation.apply(&y).permute(&[0, 2, 3, 1])
-        } else {
-            self.activation.apply(&y.permute(&[0, 2, 3, 1]))
-        }
+        channels_last(self.activation, &y, &[0, 2, 3, 1])
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         vec![
@@ -282,11 +278,7 @@ impl Layer for Conv1D {
             self.dilation,
             1,
         );
-        if self.activation.is_elementwise() {
-            self.activation.apply(&y).permute(&[0, 2, 1])
-        } else {
-            self.activation.apply(&y.permute(&[0, 2, 1]))
-        }
+        channels_last(self.activation, &y, &[0, 2, 1])
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let (before, after) = self.pads(s[0]);

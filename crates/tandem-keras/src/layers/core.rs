@@ -17,7 +17,6 @@ pub struct Dense {
     input_dim: Option<usize>,
     kernel_regularizer: Option<Regularizer>,
     linear: Option<Linear>,
-    name: String,
 }
 
 impl Dense {
@@ -32,7 +31,6 @@ impl Dense {
             input_dim: None,
             kernel_regularizer: None,
             linear: None,
-            name: "dense".into(),
         }
     }
 
@@ -84,7 +82,7 @@ impl Dense {
 
 impl Layer for Dense {
     fn name(&self) -> String {
-        self.name.clone()
+        "dense".into()
     }
     fn build(&mut self, input_shape: &[usize]) {
         let fan_in = *input_shape.last().expect("Dense needs at least 1-D inputs");

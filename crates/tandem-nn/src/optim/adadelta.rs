@@ -47,34 +47,7 @@ pub struct Adadelta {
     slots: Vec<Slots>,
 }
 
-impl Adadelta {
-    /// One group with `lr` and PyTorch's other defaults.
-    pub fn new(params: Vec<Tensor>, lr: f64) -> Adadelta {
-        Adadelta::with_config(
-            params,
-            AdadeltaConfig {
-                lr,
-                ..Default::default()
-            },
-        )
-    }
-
-    /// One group with every option.
-    pub fn with_config(params: Vec<Tensor>, config: AdadeltaConfig) -> Adadelta {
-        let mut a = Adadelta {
-            groups: Vec::new(),
-            slots: Vec::new(),
-        };
-        a.add_param_group(params, config);
-        a
-    }
-
-    /// Adds a group with its own hyper-parameters.
-    pub fn add_param_group(&mut self, params: Vec<Tensor>, config: AdadeltaConfig) {
-        self.slots.push(Slots::new(params.len(), 2));
-        self.groups.push(ParamGroup::new(params, config));
-    }
-}
+super::grouped_optimizer_constructors!(Adadelta, AdadeltaConfig, 2);
 
 impl Optimizer for Adadelta {
     fn step(&mut self) {

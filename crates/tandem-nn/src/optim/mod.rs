@@ -120,6 +120,42 @@ macro_rules! grouped_optimizer_methods {
 }
 pub(crate) use grouped_optimizer_methods;
 
+/// `new(params, lr)`, `with_config` and `add_param_group` for an optimizer that is just its
+/// groups and their `n_bufs` buffers per parameter.
+macro_rules! grouped_optimizer_constructors {
+    ($name:ident, $config:ident, $n_bufs:expr) => {
+        impl $name {
+            /// One group with `lr` and PyTorch's other defaults.
+            pub fn new(params: Vec<Tensor>, lr: f64) -> $name {
+                $name::with_config(
+                    params,
+                    $config {
+                        lr,
+                        ..Default::default()
+                    },
+                )
+            }
+
+            /// One group with every option.
+            pub fn with_config(params: Vec<Tensor>, config: $config) -> $name {
+                let mut o = $name {
+                    groups: Vec::new(),
+                    slots: Vec::new(),
+                };
+                o.add_param_group(params, config);
+                o
+            }
+
+            /// Adds a group with its own hyper-parameters (`add_param_group`).
+            pub fn add_param_group(&mut self, params: Vec<Tensor>, config: $config) {
+                self.slots.push(Slots::new(params.len(), $n_bufs));
+                self.groups.push(ParamGroup::new(params, config));
+            }
+        }
+    };
+}
+pub(crate) use grouped_optimizer_constructors;
+
 /// `group<i>.state.<param>.<buffer>` tensors of every group.
 pub(crate) fn grouped_state(slots: &[Slots], names: &[&str]) -> Vec<(String, Tensor)> {
     slots

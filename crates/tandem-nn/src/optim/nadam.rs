@@ -53,34 +53,7 @@ pub struct NAdam {
     slots: Vec<Slots>,
 }
 
-impl NAdam {
-    /// One group with `lr` and PyTorch's other defaults.
-    pub fn new(params: Vec<Tensor>, lr: f64) -> NAdam {
-        NAdam::with_config(
-            params,
-            NAdamConfig {
-                lr,
-                ..Default::default()
-            },
-        )
-    }
-
-    /// One group with every option.
-    pub fn with_config(params: Vec<Tensor>, config: NAdamConfig) -> NAdam {
-        let mut a = NAdam {
-            groups: Vec::new(),
-            slots: Vec::new(),
-        };
-        a.add_param_group(params, config);
-        a
-    }
-
-    /// Adds a group with its own hyper-parameters.
-    pub fn add_param_group(&mut self, params: Vec<Tensor>, config: NAdamConfig) {
-        self.slots.push(Slots::new(params.len(), 3));
-        self.groups.push(ParamGroup::new(params, config));
-    }
-}
+super::grouped_optimizer_constructors!(NAdam, NAdamConfig, 3);
 
 impl Optimizer for NAdam {
     fn step(&mut self) {

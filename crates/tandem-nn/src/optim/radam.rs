@@ -51,34 +51,7 @@ pub struct RAdam {
     slots: Vec<Slots>,
 }
 
-impl RAdam {
-    /// One group with `lr` and PyTorch's other defaults.
-    pub fn new(params: Vec<Tensor>, lr: f64) -> RAdam {
-        RAdam::with_config(
-            params,
-            RAdamConfig {
-                lr,
-                ..Default::default()
-            },
-        )
-    }
-
-    /// One group with every option.
-    pub fn with_config(params: Vec<Tensor>, config: RAdamConfig) -> RAdam {
-        let mut a = RAdam {
-            groups: Vec::new(),
-            slots: Vec::new(),
-        };
-        a.add_param_group(params, config);
-        a
-    }
-
-    /// Adds a group with its own hyper-parameters.
-    pub fn add_param_group(&mut self, params: Vec<Tensor>, config: RAdamConfig) {
-        self.slots.push(Slots::new(params.len(), 2));
-        self.groups.push(ParamGroup::new(params, config));
-    }
-}
+super::grouped_optimizer_constructors!(RAdam, RAdamConfig, 2);
 
 impl Optimizer for RAdam {
     fn step(&mut self) {
