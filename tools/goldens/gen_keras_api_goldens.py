@@ -417,6 +417,22 @@ def ref_pad_same(n, k, s, d=1):
     return total // 2, total - total // 2
 
 
+def ref_conv2d(x, k, b, strides, padding, activation):
+    """Sum over kernel taps of strided input slices times the tap's [C, O] matrix."""
+    kh, kw = k.shape[0], k.shape[1]
+    (sh, sw), (_, h, w, _) = strides, x.shape
+    if padding == "same":
+        (t, bo), (le, ri) = ref_pad_same(h, kh, sh), ref_pad_same(w, kw, sw)
+        x = tf.pad(x, [[0, 0], [t, bo], [le, ri], [0, 0]])
+    oh, ow = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+    acc = b
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
+            acc = acc + tf.einsum("nhwc,co->nhwo", patch, k[i, j])
+    return tf.nn.relu(acc) if activation == "relu" else acc
+
+
 def ref_conv1d(x, k, b, strides, padding, dilation):
     kk = k.shape[0]
     n = x.shape[1]
@@ -514,6 +530,12 @@ def layer_specs():
         return lambda xs, ws: ref_conv1d(xs[0], ws[0], ws[1], cfg.get("strides", 1), cfg["padding"],
                                          cfg.get("dilation_rate", 1))
 
+    def conv2(cfg):
+        return lambda xs, ws: ref_conv2d(xs[0], ws[0], ws[1], cfg.get("strides", [1, 1]),
+                                         cfg["padding"], cfg.get("activation"))
+
+    c2_relu = {"filters": 4, "kernel_size": [3, 3], "padding": "valid", "activation": "relu"}
+    c2_same = {"filters": 3, "kernel_size": [3, 2], "strides": [2, 2], "padding": "same"}
     ct_same = {"filters": 4, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same"}
     ct_valid = {"filters": 4, "kernel_size": [2, 3], "strides": [2, 1], "padding": "valid"}
     c1_valid = {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid"}
@@ -557,6 +579,9 @@ def layer_specs():
         ("add", "Add", {}, [(2, 3), (2, 3)], "float64", lambda xs, ws: xs[0] + xs[1]),
         ("multiply", "Multiply", {}, [(2, 3), (2, 3)], "float64", lambda xs, ws: xs[0] * xs[1]),
         ("average", "Average", {}, [(2, 3), (2, 3)], "float64", lambda xs, ws: (xs[0] + xs[1]) / 2),
+        ("conv2d_k3_valid_relu", "Conv2D", c2_relu, [(2, 6, 5, 3)], "float64", conv2(c2_relu)),
+        # stride 2 over 6 rows and 5 columns: TensorFlow pads (0, 1) rows and (0, 1) columns.
+        ("conv2d_k3x2_s2_same", "Conv2D", c2_same, [(2, 6, 5, 2)], "float64", conv2(c2_same)),
     ]
 
 

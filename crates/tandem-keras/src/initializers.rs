@@ -45,23 +45,34 @@ impl Initializer {
         })
     }
 
-    /// Fills `t` (a `[out, in]` weight) in place.
+    /// Fills `t` (a `[out, in]` weight, PyTorch's layout) in place.
     pub fn fill(self, t: &Tensor) {
         let (fan_in, fan_out) = if t.ndim() >= 2 {
             init::fans(t)
         } else {
             (t.numel(), t.numel())
         };
+        self.fill_with_fans(t, fan_in, fan_out);
+    }
+
+    /// Fills a kernel in Keras's layout, `[..., in, out]` (a `Conv2D` kernel is
+    /// `[KH, KW, C_in, C_out]`), with Keras's fans: the last two axes times the receptive field.
+    pub fn fill_kernel(self, t: &Tensor) {
+        let s = t.shape();
+        assert!(s.len() >= 2, "a kernel has at least 2 axes, got {s:?}");
+        let receptive: usize = s[..s.len() - 2].iter().product();
+        self.fill_with_fans(t, s[s.len() - 2] * receptive, s[s.len() - 1] * receptive);
+    }
+
+    fn fill_with_fans(self, t: &Tensor, fan_in: usize, fan_out: usize) {
+        let uniform = |bound: f64| init::uniform_(t, -bound, bound);
         match self {
-            Initializer::GlorotUniform => init::xavier_uniform_(t, 1.0),
+            Initializer::GlorotUniform => uniform((6.0 / (fan_in + fan_out) as f64).sqrt()),
             Initializer::GlorotNormal => {
                 truncated_normal(t, (2.0 / (fan_in + fan_out) as f64).sqrt())
             }
             Initializer::HeNormal => truncated_normal(t, (2.0 / fan_in as f64).sqrt()),
-            Initializer::HeUniform => {
-                let b = (6.0 / fan_in as f64).sqrt();
-                init::uniform_(t, -b, b)
-            }
+            Initializer::HeUniform => uniform((6.0 / fan_in as f64).sqrt()),
             Initializer::Zeros => init::zeros_(t),
             Initializer::Ones => init::ones_(t),
         }

@@ -40,6 +40,18 @@ fn layer(case: &Value) -> Option<Box<dyn Layer>> {
             .strides(size2(&c["strides"]))
             .padding(padding),
         ),
+        "Conv2D" => {
+            let l = Conv2D::new(
+                c["filters"].as_u64().unwrap() as usize,
+                size2(&c["kernel_size"]),
+            )
+            .strides(c.get("strides").map_or((1, 1), size2))
+            .padding(padding);
+            Box::new(match c.get("activation").and_then(Value::as_str) {
+                Some(a) => l.activation(a),
+                None => l,
+            })
+        }
         "Conv1D" => Box::new(
             Conv1D::new(
                 c["filters"].as_u64().unwrap() as usize,
@@ -125,7 +137,7 @@ fn spatial_layers_match_keras_outputs_and_gradients() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 16, "every spatial case ran");
+    assert_eq!(checked, 18, "every spatial case ran");
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -63,3 +63,74 @@ pub(crate) fn has_avx2() -> bool {
         false
     }
 }
+
+/// Runs `body` compiled for the widest vector instruction set allowed here: loops inlined into
+/// it (closures, `#[inline(always)]` helpers) are vectorized with AVX-512 or AVX2 rather than
+/// the baseline's SSE2, which cannot blend and so turns selects into branches.
+#[inline(always)]
+pub(crate) fn vectorized<R>(body: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            // SAFETY: the CPU has every feature the AVX-512 build enables (checked above).
+            return unsafe { run_avx512(body) };
+        }
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            return unsafe { run_avx2(body) };
+        }
+    }
+    body()
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn run_avx512<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Defines `$name` as a function that calls `$body` (an `#[inline(always)]` function with the
+/// same parameters) compiled three times, AVX-512, AVX2 + FMA and portable, picked at run
+/// time: for loops too large for [`vectorized`]'s closure to be inlined.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$T:ident: $B:path>($($a:ident: $t:ty),* $(,)?) => $body:path) => {
+        $(#[$m])*
+        $vis fn $name<$T: $B>($($a: $t),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                /// # Safety
+                /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+                #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+                unsafe fn wide<$T: $B>($($a: $t),*) {
+                    $body($($a),*)
+                }
+                /// # Safety
+                /// The CPU must have AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn narrow<$T: $B>($($a: $t),*) {
+                    $body($($a),*)
+                }
+                if $crate::kernels::cpu::has_avx512() {
+                    // SAFETY: the CPU has every feature `wide` enables (checked here).
+                    return unsafe { wide($($a),*) };
+                }
+                if $crate::kernels::cpu::has_avx2() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked here).
+                    return unsafe { narrow($($a),*) };
+                }
+            }
+            $body($($a),*)
+        }
+    };
+}
+pub(crate) use multiversion;

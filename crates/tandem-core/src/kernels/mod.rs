@@ -16,6 +16,7 @@
 //! | [`parallel`] | the fork-join pool every kernel splits its work over |
 
 pub(crate) mod conv;
+pub(crate) mod conv_nhwc;
 pub(crate) mod cpu;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;

@@ -3,6 +3,7 @@
 
 pub(crate) mod binary;
 pub mod conv;
+pub mod conv_nhwc;
 pub(crate) mod copy;
 pub mod create;
 pub(crate) mod dispatch;
@@ -11,6 +12,7 @@ pub(crate) mod inplace;
 pub(crate) mod matmul;
 pub(crate) mod operators;
 pub mod pool;
+pub mod pool_nhwc;
 pub mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod unary;

@@ -39,7 +39,7 @@ impl Pool2dArgs {
 }
 
 /// PyTorch's pooling output size for one axis.
-fn out_size(len: usize, k: usize, s: usize, p: usize, ceil: bool, op: &str) -> usize {
+pub(super) fn out_size(len: usize, k: usize, s: usize, p: usize, ceil: bool, op: &str) -> usize {
     assert!(
         k >= 1 && s >= 1 && 2 * p <= k,
         "{op}: pad should be at most half of the kernel size, got kernel {k}, stride {s}, padding {p}"
@@ -83,7 +83,7 @@ fn planes(x: &Tensor, a: &Pool2dArgs, op: &str) -> Planes {
 }
 
 /// Clipped window `[start, end)` of output index `o` along one axis, plus the padded end.
-fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
+pub(super) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
     let start = (o * s) as isize - p as isize;
     let padded_end = (start + k as isize).min((len + p) as isize);
     let lo = start.max(0) as usize;

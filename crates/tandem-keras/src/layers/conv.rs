@@ -1,9 +1,13 @@
-//! `Conv2D` and `MaxPooling2D` in Keras's channels-last layout (`[N, H, W, C]`), over the same
-//! NCHW kernels as the torch idiom.
+//! `Conv2D` and `MaxPooling2D` in Keras's channels-last layout (`[N, H, W, C]`), on the
+//! channels-last kernels: no permutes between layers, the kernel in Keras's `[KH, KW, C, O]`
+//! order, and `activation="relu"` fused into the convolution.
 
+use super::conv_more::same_pads;
 use super::{Activation, Initializer, Layer};
-use tandem_core::ops::conv::{conv2d, Conv2dArgs};
-use tandem_core::ops::pool::{max_pool2d, Pool2dArgs};
+use tandem_core::ops::conv::Conv2dArgs;
+use tandem_core::ops::conv_nhwc::{conv2d_nhwc, Fused};
+use tandem_core::ops::pool::Pool2dArgs;
+use tandem_core::ops::pool_nhwc::max_pool2d_nhwc;
 use tandem_core::{DType, Tensor};
 
 /// A kernel size, stride or pool size as Keras takes it: an int for a square (`3`) or a
@@ -41,27 +45,36 @@ pub(crate) fn channels_last(activation: Activation, y: &Tensor, perm: &[isize]) 
     }
 }
 
-/// NHWC to NCHW and back.
-fn to_nchw(x: &Tensor) -> Tensor {
-    x.permute(&[0, 3, 1, 2])
-}
-fn to_nhwc(x: &Tensor) -> Tensor {
-    x.permute(&[0, 2, 3, 1])
-}
-
-/// `padding="valid"` (no padding) or `"same"` (output as large as the input / stride).
-fn same_padding(padding: &str, kernel: (usize, usize)) -> (usize, usize) {
-    match padding {
-        "valid" => (0, 0),
-        "same" => {
-            assert!(
-                kernel.0 % 2 == 1 && kernel.1 % 2 == 1,
-                "Conv2D: padding='same' is supported for odd kernel sizes, got {kernel:?}"
-            );
-            (kernel.0 / 2, kernel.1 / 2)
-        }
-        other => panic!("padding must be 'valid' or 'same', got '{other}'"),
+/// A channels-last convolution with `(top, bottom, left, right)` zero padding, then
+/// `activation` (ReLU fused into the convolution). Equal padding on both sides of an axis is
+/// the kernel's own; TensorFlow's uneven `"same"` padding pads the input first.
+pub(crate) fn conv_channels_last(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    (top, bottom, left, right): (usize, usize, usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    activation: Activation,
+) -> Tensor {
+    let even = top == bottom && left == right;
+    let padded;
+    let (x, padding) = if even {
+        (x, (top, left))
+    } else {
+        padded = x.pad(&[0, 0, left, right, top, bottom], 0.0);
+        (&padded, (0, 0))
+    };
+    let args = Conv2dArgs {
+        stride,
+        padding,
+        dilation,
+        groups: 1,
+    };
+    if activation == Activation::Relu {
+        return conv2d_nhwc(x, kernel, bias, args, Fused::Relu);
     }
+    activation.apply(&conv2d_nhwc(x, kernel, bias, args, Fused::Identity))
 }
 
 /// `Conv2D(filters, kernel_size, strides=1, padding="valid", activation=None)` on
@@ -70,11 +83,12 @@ pub struct Conv2D {
     filters: usize,
     kernel: (usize, usize),
     strides: (usize, usize),
-    padding: (usize, usize),
+    /// `padding="same"` (TensorFlow's: the odd element after) rather than `"valid"`.
+    same: bool,
     activation: Activation,
     use_bias: bool,
     input_shape: Option<Vec<usize>>,
-    /// `[filters, in_channels, KH, KW]` (PyTorch's layout) and the bias.
+    /// The kernel, `[KH, KW, in_channels, filters]` (Keras's layout), and the bias.
     weights: Option<(Tensor, Option<Tensor>)>,
 }
 
@@ -85,7 +99,7 @@ impl Conv2D {
             filters,
             kernel: kernel_size.into().into(),
             strides: (1, 1),
-            padding: (0, 0),
+            same: false,
             activation: Activation::Linear,
             use_bias: true,
             input_shape: None,
@@ -107,8 +121,21 @@ impl Conv2D {
 
     /// `padding="valid"` or `"same"`.
     pub fn padding(mut self, padding: &str) -> Conv2D {
-        self.padding = same_padding(padding, self.kernel);
+        self.same = match padding {
+            "valid" => false,
+            "same" => true,
+            other => panic!("Conv2D: padding must be 'valid' or 'same', got '{other}'"),
+        };
         self
+    }
+
+    /// `(before, after)` padding of an axis of `n` elements, kernel `k`, stride `s`.
+    fn pads(&self, n: usize, k: usize, s: usize) -> (usize, usize) {
+        if self.same {
+            same_pads(n, k, s, 1)
+        } else {
+            (0, 0)
+        }
     }
 
     /// `use_bias=False`.
@@ -136,11 +163,11 @@ impl Layer for Conv2D {
         );
         let c = input_shape[2];
         let w = tandem_core::zeros(
-            &[self.filters, c, self.kernel.0, self.kernel.1],
+            &[self.kernel.0, self.kernel.1, c, self.filters],
             DType::Float32,
         )
         .requires_grad_(true);
-        Initializer::GlorotUniform.fill(&w);
+        Initializer::GlorotUniform.fill_kernel(&w);
         let b = self
             .use_bias
             .then(|| tandem_core::zeros(&[self.filters], DType::Float32).requires_grad_(true));
@@ -154,19 +181,26 @@ impl Layer for Conv2D {
     }
     fn call(&self, x: &Tensor, _training: bool) -> Tensor {
         let (w, b) = self.weights.as_ref().expect("Conv2D called before build");
-        let args = Conv2dArgs {
-            stride: self.strides,
-            padding: self.padding,
-            ..Default::default()
-        };
-        let y = conv2d(&to_nchw(x), w, b.as_ref(), args);
-        channels_last(self.activation, &y, &[0, 2, 3, 1])
+        let (top, bottom) = self.pads(x.shape()[1], self.kernel.0, self.strides.0);
+        let (left, right) = self.pads(x.shape()[2], self.kernel.1, self.strides.1);
+        conv_channels_last(
+            x,
+            w,
+            b.as_ref(),
+            (top, bottom, left, right),
+            self.strides,
+            (1, 1),
+            self.activation,
+        )
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
-        let out = |n: usize, k: usize, st: usize, p: usize| (n + 2 * p - k) / st + 1;
+        let out = |n: usize, k: usize, st: usize| {
+            let (before, after) = self.pads(n, k, st);
+            (n + before + after - k) / st + 1
+        };
         vec![
-            out(s[0], self.kernel.0, self.strides.0, self.padding.0),
-            out(s[1], self.kernel.1, self.strides.1, self.padding.1),
+            out(s[0], self.kernel.0, self.strides.0),
+            out(s[1], self.kernel.1, self.strides.1),
             self.filters,
         ]
     }
@@ -210,7 +244,7 @@ impl Layer for MaxPooling2D {
         "max_pooling2d".into()
     }
     fn call(&self, x: &Tensor, _training: bool) -> Tensor {
-        to_nhwc(&max_pool2d(&to_nchw(x), self.args))
+        max_pool2d_nhwc(x, self.args)
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let a = &self.args;

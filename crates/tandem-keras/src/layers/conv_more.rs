@@ -1,9 +1,8 @@
 //! `Conv2DTranspose` and `Conv1D` in Keras's channels-last layouts, with Keras's kernel
 //! layouts (`[KH, KW, filters, in]` and `[K, in, filters]`) and TensorFlow's padding rules.
 
-use super::conv::{channels_last, Size2};
+use super::conv::{channels_last, conv_channels_last, Size2};
 use super::{Activation, Initializer, Layer};
-use tandem_core::ops::conv::conv1d;
 use tandem_core::{DType, Tensor};
 use tandem_nn::functional::conv_transpose2d;
 
@@ -25,7 +24,7 @@ fn padding_name(layer: &str, padding: &str, allowed: &[&str]) -> String {
 
 fn kernel_and_bias(shape: &[usize], bias_len: Option<usize>) -> (Tensor, Option<Tensor>) {
     let k = tandem_core::zeros(shape, DType::Float32).requires_grad_(true);
-    Initializer::GlorotUniform.fill(&k);
+    Initializer::GlorotUniform.fill_kernel(&k);
     let b = bias_len.map(|n| tandem_core::zeros(&[n], DType::Float32).requires_grad_(true));
     (k, b)
 }
@@ -268,17 +267,17 @@ impl Layer for Conv1D {
     fn call(&self, x: &Tensor, _training: bool) -> Tensor {
         let (k, b) = self.weights.as_ref().expect("Conv1D called before build");
         let (before, after) = self.pads(x.shape()[1]);
-        let xt = x.permute(&[0, 2, 1]).pad(&[before, after], 0.0);
-        let y = conv1d(
-            &xt,
-            &k.permute(&[2, 1, 0]),
+        // A row of height 1: [N, 1, steps, C] with the kernel [1, K, C, filters].
+        let y = conv_channels_last(
+            &x.unsqueeze(1),
+            &k.unsqueeze(0),
             b.as_ref(),
-            self.stride,
-            0,
-            self.dilation,
-            1,
+            (0, 0, before, after),
+            (1, self.stride),
+            (1, self.dilation),
+            self.activation,
         );
-        channels_last(self.activation, &y, &[0, 2, 1])
+        y.squeeze(Some(1))
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         let (before, after) = self.pads(s[0]);

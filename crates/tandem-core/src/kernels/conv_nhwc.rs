@@ -1,0 +1,293 @@
+//! The passes of a 2-D convolution over channels-last slices: images `[N, H, W, C]`, weights
+//! `[KH, KW, C, O]` (Keras's kernel order), outputs `[N, OH, OW, O]`.
+//!
+//! In this layout one output position's receptive field is `KH` runs of `KW · C` contiguous
+//! input elements, so unfolding copies whole runs, and the unfolded rows `[positions, KH·KW·C]`
+//! times the weights `[KH·KW·C, O]` land directly in the output, already channels-last: no
+//! permutes, no gathers. Each thread takes a share of the images and works through them a few
+//! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
+//! is still in cache.
+
+use super::conv::Geometry;
+use super::gemm::{gemm_into, MatRef, Threads};
+use crate::dtype::Float;
+
+/// Unfolded elements one block may hold (about 512 KiB of float32): large enough for full-speed
+/// products, small enough to stay in the core's cache.
+const BLOCK_ELEMENTS: usize = 1 << 17;
+
+/// Output rows a block aims for when the unfolded rows are short.
+const BLOCK_ROWS: usize = 1024;
+
+impl Geometry {
+    /// Images per block: enough for about [`BLOCK_ROWS`] output rows, at most
+    /// [`BLOCK_ELEMENTS`] unfolded elements, at least one.
+    fn images_per_block(&self) -> usize {
+        let ohw = self.ohw().max(1);
+        let by_rows = BLOCK_ROWS.div_ceil(ohw);
+        let by_size = BLOCK_ELEMENTS / (ohw * self.k()).max(1);
+        by_rows.min(by_size).max(1)
+    }
+
+    /// One image's input columns `[lo, lo + len)` of kernel column run `x0..x0 + kw·dw`, or
+    /// `None` when the run is clipped by padding or dilated.
+    fn whole_run(&self, x0: isize) -> Option<usize> {
+        (self.a.dilation.1 == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w)
+            .then_some(x0 as usize)
+    }
+
+    /// Unfolds one channels-last image `x` (`[H, W, C]`) into `cols`, `[OH·OW, KH·KW·C]`.
+    fn im2col_nhwc<T: Float>(&self, x: &[T], cols: &mut [T]) {
+        let (c, k, run) = (self.c, self.k(), self.kw * self.c);
+        let (sh, sw) = self.a.stride;
+        let (ph, pw) = (self.a.padding.0 as isize, self.a.padding.1 as isize);
+        let (dh, dw) = self.a.dilation;
+        for oy in 0..self.oh {
+            for ox in 0..self.ow {
+                let row = &mut cols[(oy * self.ow + ox) * k..][..k];
+                let x0 = (ox * sw) as isize - pw;
+                for i in 0..self.kh {
+                    let seg = &mut row[i * run..][..run];
+                    let iy = (oy * sh + i * dh) as isize - ph;
+                    if iy < 0 || iy >= self.h as isize {
+                        seg.fill(T::ZERO);
+                        continue;
+                    }
+                    let line = &x[iy as usize * self.w * c..][..self.w * c];
+                    if let Some(x0) = self.whole_run(x0) {
+                        seg.copy_from_slice(&line[x0 * c..][..run]);
+                        continue;
+                    }
+                    for (j, dst) in seg.chunks_exact_mut(c).enumerate() {
+                        let ix = x0 + (j * dw) as isize;
+                        if ix < 0 || ix >= self.w as isize {
+                            dst.fill(T::ZERO);
+                        } else {
+                            dst.copy_from_slice(&line[ix as usize * c..][..c]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds unfolded gradients `cols` (`[OH·OW, KH·KW·C]`) back into one image's input
+    /// gradient `dx` (`[H, W, C]`).
+    #[inline(always)]
+    fn col2im_nhwc<T: Float>(&self, cols: &[T], dx: &mut [T]) {
+        let (c, k, run) = (self.c, self.k(), self.kw * self.c);
+        let (sh, sw) = self.a.stride;
+        let (ph, pw) = (self.a.padding.0 as isize, self.a.padding.1 as isize);
+        let (dh, dw) = self.a.dilation;
+        let add = |dst: &mut [T], src: &[T]| {
+            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = *d + v);
+        };
+        for oy in 0..self.oh {
+            for ox in 0..self.ow {
+                let row = &cols[(oy * self.ow + ox) * k..][..k];
+                let x0 = (ox * sw) as isize - pw;
+                for i in 0..self.kh {
+                    let iy = (oy * sh + i * dh) as isize - ph;
+                    if iy < 0 || iy >= self.h as isize {
+                        continue;
+                    }
+                    let seg = &row[i * run..][..run];
+                    let line = &mut dx[iy as usize * self.w * c..][..self.w * c];
+                    if let Some(x0) = self.whole_run(x0) {
+                        add(&mut line[x0 * c..][..run], seg);
+                        continue;
+                    }
+                    for (j, src) in seg.chunks_exact(c).enumerate() {
+                        let ix = x0 + (j * dw) as isize;
+                        if ix >= 0 && ix < self.w as isize {
+                            add(&mut line[ix as usize * c..][..c], src);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Elements of one input image and of one output image.
+    fn image_sizes(&self) -> (usize, usize) {
+        (self.h * self.w * self.c, self.ohw() * self.o)
+    }
+}
+
+/// Images per thread: every thread busy, at least one image each.
+fn images_per_part(n: usize) -> usize {
+    n.div_ceil(super::split_count()).max(1)
+}
+
+/// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
+fn relu_in_place<T: Float>(v: &mut [T]) {
+    super::cpu::vectorized(|| {
+        v.iter_mut()
+            .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
+    });
+}
+
+/// Forward: `out = unfold(x) · W (+ bias)`, then ReLU when `relu`; `[N, OH, OW, O]`.
+pub(crate) fn forward_nhwc<T: Float>(
+    x: &[T],
+    wt: &[T],
+    bias: Option<&[T]>,
+    g: &Geometry,
+    relu: bool,
+) -> Vec<T> {
+    let (k, o, ohw) = (g.k(), g.o, g.ohw());
+    let (in_size, out_size) = g.image_sizes();
+    let mut out = vec![T::ZERO; g.n * out_size];
+    let step = images_per_part(g.n);
+    let per = g.images_per_block().min(step);
+    super::parallel::for_each_chunk_mut(&mut out, step * out_size, |part, dst| {
+        let mut cols = vec![T::ZERO; per * ohw * k];
+        let base = part * step;
+        let count_here = dst.len() / out_size.max(1);
+        for first in (0..count_here).step_by(per) {
+            let count = per.min(count_here - first);
+            let rows = count * ohw;
+            for i in 0..count {
+                let img = &x[(base + first + i) * in_size..][..in_size];
+                g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
+            }
+            let block = &mut dst[first * out_size..][..rows * o];
+            if let Some(b) = bias {
+                block.chunks_exact_mut(o).for_each(|r| r.copy_from_slice(b));
+            }
+            gemm_into(
+                block,
+                o,
+                bias.is_some(),
+                MatRef::new(&cols[..rows * k], (rows, k), (k, 1)),
+                MatRef::new(wt, (k, o), (o, 1)),
+                Threads::One,
+            );
+            if relu {
+                relu_in_place(block);
+            }
+        }
+    });
+    out
+}
+
+/// One part's share of a backward pass.
+struct Share<'a, T> {
+    dx: &'a mut [T],
+    dw: Vec<T>,
+    db: Vec<f64>,
+}
+
+/// Which gradients a backward pass computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Needs {
+    pub(crate) input: bool,
+    pub(crate) weight: bool,
+    pub(crate) bias: bool,
+}
+
+/// `(dx, dw, db)`, each present when asked for.
+pub(crate) type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+
+/// The gradients of [`forward_nhwc`]: `(dx, dw, db)`, each present when asked for. `y` is the
+/// forward output, needed when `relu` was fused (its zeros mask the gradient).
+pub(crate) fn backward_nhwc<T: Float>(
+    gout: &[T],
+    x: &[T],
+    wt: &[T],
+    y: Option<&[T]>,
+    g: &Geometry,
+    needs: Needs,
+) -> Grads<T> {
+    let (k, o, ohw) = (g.k(), g.o, g.ohw());
+    let (in_size, out_size) = g.image_sizes();
+    let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
+    let per = g.images_per_block().min(step);
+    let mut dx = vec![T::ZERO; if needs.input { g.n * in_size } else { 0 }];
+    // Per part: its images' share of `dx`, a partial weight gradient (`[K, O]`) and partial
+    // bias sums (float64).
+    let mut dx_shares = dx.chunks_mut((step * in_size).max(1));
+    let mut shares: Vec<Share<'_, T>> = (0..parts)
+        .map(|_| Share {
+            dx: dx_shares.next().unwrap_or_default(),
+            dw: vec![T::ZERO; if needs.weight { k * o } else { 0 }],
+            db: vec![0.0; if needs.bias { o } else { 0 }],
+        })
+        .collect();
+    super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
+        let Share { dx, dw, db } = &mut share[0];
+        let mut cols = vec![T::ZERO; per * ohw * k];
+        let mut masked = vec![T::ZERO; if y.is_some() { per * ohw * o } else { 0 }];
+        let base = part * step;
+        let count_here = step.min(g.n - base);
+        for first in (0..count_here).step_by(per) {
+            let count = per.min(count_here - first);
+            let rows = count * ohw;
+            let at = (base + first) * out_size;
+            let mut go = &gout[at..][..rows * o];
+            if let Some(y) = y {
+                let m = &mut masked[..rows * o];
+                let yb = &y[at..][..rows * o];
+                super::cpu::vectorized(|| {
+                    for ((m, &gv), &yv) in m.iter_mut().zip(go).zip(yb) {
+                        *m = if yv > T::ZERO { gv } else { T::ZERO };
+                    }
+                });
+                go = m;
+            }
+            if needs.bias {
+                super::cpu::vectorized(|| {
+                    for r in go.chunks_exact(o) {
+                        db.iter_mut().zip(r).for_each(|(a, &v)| *a += v.to_f64());
+                    }
+                });
+            }
+            if needs.weight {
+                for i in 0..count {
+                    let img = &x[(base + first + i) * in_size..][..in_size];
+                    g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
+                }
+                // unfold(x)ᵀ is [K, rows]: row stride 1, column stride K.
+                gemm_into(
+                    dw,
+                    o,
+                    true,
+                    MatRef::new(&cols[..rows * k], (k, rows), (1, k)),
+                    MatRef::new(go, (rows, o), (o, 1)),
+                    Threads::One,
+                );
+            }
+            if needs.input {
+                // Wᵀ is [O, K]: row stride 1, column stride O.
+                gemm_into(
+                    &mut cols[..rows * k],
+                    k,
+                    false,
+                    MatRef::new(go, (rows, o), (o, 1)),
+                    MatRef::new(wt, (o, k), (1, o)),
+                    Threads::One,
+                );
+                for i in 0..count {
+                    let d = &mut dx[(first + i) * in_size..][..in_size];
+                    let c = &cols[i * ohw * k..][..ohw * k];
+                    super::cpu::vectorized(|| g.col2im_nhwc(c, d));
+                }
+            }
+        }
+    });
+    let dw = needs.weight.then(|| {
+        let mut dw = std::mem::take(&mut shares[0].dw);
+        for s in &shares[1..] {
+            dw.iter_mut().zip(&s.dw).for_each(|(a, &b)| *a = *a + b);
+        }
+        dw
+    });
+    let db = needs.bias.then(|| {
+        (0..o)
+            .map(|c| T::from_f64(shares.iter().map(|s| s.db[c]).sum()))
+            .collect()
+    });
+    drop(shares);
+    (needs.input.then_some(dx), dw, db)
+}

@@ -1,0 +1,189 @@
+//! Max pooling over channels-last tensors (`[N, H, W, C]`), as Keras's `MaxPooling2D` lays
+//! them out: each window compares whole runs of `C` contiguous channels at once.
+
+use super::dispatch::dispatch_float;
+use super::pool::{out_size, window, Pool2dArgs};
+use crate::autograd::{attach, should_record};
+use crate::dtype::Float;
+use crate::tensor::Tensor;
+
+/// Sizes of one pooling over channels-last images.
+#[derive(Clone, Copy)]
+struct Frame {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Frame {
+    fn sizes(&self) -> (usize, usize) {
+        (self.h * self.w * self.c, self.oh * self.ow * self.c)
+    }
+}
+
+/// One image's forward pass: the maxima and, per output element, the offset of its winner in
+/// the image (NaN wins, the first maximum in scan order wins ties, as in PyTorch's max pool).
+#[inline(always)]
+fn max_image_body<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], idx: &mut [u32]) {
+    let c = f.c;
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let wins = |v: T, best: T| !(v <= best) & (best == best);
+    for oy in 0..f.oh {
+        let (y0, y1, _) = window(oy, a.kernel.0, a.stride.0, a.padding.0, f.h);
+        for ox in 0..f.ow {
+            let (x0, x1, _) = window(ox, a.kernel.1, a.stride.1, a.padding.1, f.w);
+            let at = (oy * f.ow + ox) * c;
+            let (o, ix) = (&mut out[at..][..c], &mut idx[at..][..c]);
+            let first = (y0 * f.w + x0) * c;
+            o.copy_from_slice(&x[first..][..c]);
+            ix.iter_mut().zip(first as u32..).for_each(|(i, v)| *i = v);
+            for yy in y0..y1 {
+                for xx in x0..x1 {
+                    let off = (yy * f.w + xx) * c;
+                    if off == first {
+                        continue;
+                    }
+                    let src = &x[off..][..c];
+                    let base = off as u32;
+                    // Branch-free, so that the loop runs on vector registers.
+                    for ch in 0..c {
+                        let (v, b) = (src[ch], o[ch]);
+                        let take = wins(v, b);
+                        o[ch] = if take { v } else { b };
+                        ix[ch] = if take { base + ch as u32 } else { ix[ch] };
+                    }
+                }
+            }
+        }
+    }
+}
+
+crate::kernels::cpu::multiversion! {
+    fn max_image<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], idx: &mut [u32]) => max_image_body
+}
+
+/// `MaxPooling2D(pool_size, strides)` on `[N, H, W, C]`: `tf.nn.max_pool2d` with
+/// `padding="VALID"` (and PyTorch's rules when `args` pads or rounds up).
+///
+/// ```
+/// use tandem_core::ops::pool::Pool2dArgs;
+/// use tandem_core::ops::pool_nhwc::max_pool2d_nhwc;
+/// use tandem_core::Tensor;
+/// // one 2x2 image with two channels: channel 0 holds 1..4, channel 1 holds 8..5
+/// let x = Tensor::new([1.0f32, 8.0, 2.0, 7.0, 3.0, 6.0, 4.0, 5.0]).reshape(&[1, 2, 2, 2]);
+/// let y = max_pool2d_nhwc(&x, Pool2dArgs::new(2));
+/// assert_eq!(y.shape(), &[1, 1, 1, 2]);
+/// assert_eq!(y.to_vec::<f32>(), vec![4.0, 8.0]);
+/// ```
+pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
+    assert!(
+        x.ndim() == 4,
+        "max_pool2d_nhwc: expected a 4-D input [N, H, W, C], got {:?}",
+        x.shape()
+    );
+    let s = x.shape();
+    let op = "max_pool2d_nhwc";
+    let f = Frame {
+        n: s[0],
+        h: s[1],
+        w: s[2],
+        c: s[3],
+        oh: out_size(
+            s[1],
+            args.kernel.0,
+            args.stride.0,
+            args.padding.0,
+            args.ceil_mode,
+            op,
+        ),
+        ow: out_size(
+            s[2],
+            args.kernel.1,
+            args.stride.1,
+            args.padding.1,
+            args.ceil_mode,
+            op,
+        ),
+    };
+    assert!(
+        f.h * f.w * f.c <= u32::MAX as usize,
+        "{op}: an image of {} elements is too large",
+        f.h * f.w * f.c
+    );
+    let (in_size, out_size) = f.sizes();
+    let xc = x.contiguous();
+    let per_part = f.n.div_ceil(crate::parallel::num_threads()).max(1);
+    let (out, idx) = dispatch_float!(x.dtype(), op, T => {
+        let mut out = vec![T::ZERO; f.n * out_size];
+        let mut idx = vec![0u32; f.n * out_size];
+        xc.with_slice::<T, _>(|xs| {
+            crate::parallel::for_each_chunk_mut2(&mut out, &mut idx, (per_part * out_size).max(1), |part, o, ix| {
+                for (j, (o, ix)) in o.chunks_mut(out_size).zip(ix.chunks_mut(out_size)).enumerate() {
+                    let img = part * per_part + j;
+                    let img = &xs[img * in_size..][..in_size];
+                    max_image(img, &f, &args, o, ix);
+                }
+            })
+        });
+        (Tensor::from_vec(out, &[f.n, f.oh, f.ow, f.c]), idx)
+    });
+    if !should_record(&[x]) {
+        return out;
+    }
+    let in_shape = x.shape().to_vec();
+    attach(out, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
+        let g = g.contiguous();
+        let dx = dispatch_float!(g.dtype(), "max_pool2d_nhwc backward", T => g.with_slice::<T, _>(|gs| {
+            let mut dx = vec![T::ZERO; f.n * in_size];
+            crate::parallel::for_each_chunk_mut(&mut dx, (per_part * in_size).max(1), |part, d| {
+                for (j, d) in d.chunks_mut(in_size).enumerate() {
+                    let img = part * per_part + j;
+                    let (gi, ii) = (&gs[img * out_size..][..out_size], &idx[img * out_size..][..out_size]);
+                    for (&gv, &i) in gi.iter().zip(ii) {
+                        d[i as usize] += gv;
+                    }
+                }
+            });
+            Tensor::from_vec(dx, &in_shape)
+        }));
+        vec![Some(dx)]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::pool::max_pool2d;
+    use crate::DType;
+
+    /// Equal to the channels-first pool on permuted input, forward and backward, for the
+    /// common 2x2 window and an overlapping 3x3 window with stride 2 and padding.
+    #[test]
+    fn matches_the_channels_first_pool() {
+        crate::manual_seed(2);
+        for args in [
+            Pool2dArgs::new(2),
+            Pool2dArgs {
+                kernel: (3, 3),
+                stride: (2, 2),
+                padding: (1, 1),
+                ceil_mode: false,
+            },
+        ] {
+            let x = crate::randn(&[3, 7, 6, 5])
+                .to_dtype(DType::Float64)
+                .requires_grad_(true);
+            let got = max_pool2d_nhwc(&x, args);
+            let want = max_pool2d(&x.permute(&[0, 3, 1, 2]), args).permute(&[0, 2, 3, 1]);
+            assert_eq!(got.shape(), want.shape());
+            assert_eq!(got.to_vec::<f64>(), want.contiguous().to_vec::<f64>());
+            let w = crate::randn(got.shape()).to_dtype(DType::Float64);
+            let g1 = crate::autograd::grad(&(&got * &w).sum(), &[&x]).remove(0);
+            let g2 = crate::autograd::grad(&(&want * &w).sum(), &[&x]).remove(0);
+            assert_eq!(g1.to_vec::<f64>(), g2.to_vec::<f64>());
+        }
+    }
+}
