@@ -11,6 +11,7 @@
 use super::conv::Geometry;
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
+use std::mem::MaybeUninit;
 
 /// Unfolded elements one block may hold (about 512 KiB of float32): large enough for full-speed
 /// products, small enough to stay in the core's cache.
@@ -137,10 +138,12 @@ pub(crate) fn forward_nhwc<T: Float>(
 ) -> Vec<T> {
     let (k, o, ohw) = (g.k(), g.o, g.ohw());
     let (in_size, out_size) = g.image_sizes();
-    let mut out = vec![T::ZERO; g.n * out_size];
+    let total = g.n * out_size;
+    let mut out: Vec<T> = crate::storage::result_vec(total);
     let step = images_per_part(g.n);
     let per = g.images_per_block().min(step);
-    super::parallel::for_each_chunk_mut(&mut out, step * out_size, |part, dst| {
+    let spare = &mut out.spare_capacity_mut()[..total];
+    super::parallel::for_each_chunk_mut(spare, step * out_size, |part, dst| {
         let mut cols = vec![T::ZERO; per * ohw * k];
         let base = part * step;
         let count_here = dst.len() / out_size.max(1);
@@ -151,14 +154,13 @@ pub(crate) fn forward_nhwc<T: Float>(
                 let img = &x[(base + first + i) * in_size..][..in_size];
                 g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
             }
-            let block = &mut dst[first * out_size..][..rows * o];
-            if let Some(b) = bias {
-                block.chunks_exact_mut(o).for_each(|r| r.copy_from_slice(b));
-            }
+            // Each block is written (bias or zeros) just before its product adds to it, while
+            // it is in cache.
+            let block = init(&mut dst[first * out_size..][..rows * o], bias);
             gemm_into(
                 block,
                 o,
-                bias.is_some(),
+                true,
                 MatRef::new(&cols[..rows * k], (rows, k), (k, 1)),
                 MatRef::new(wt, (k, o), (o, 1)),
                 Threads::One,
@@ -168,12 +170,30 @@ pub(crate) fn forward_nhwc<T: Float>(
             }
         }
     });
+    // SAFETY: the parts' blocks cover every element, and `init` wrote each block.
+    unsafe { out.set_len(total) };
     out
+}
+
+/// Writes `rows` (each as long as `row`, or zeros without one) into `dst` and returns it
+/// initialized.
+fn init<'a, T: Float>(dst: &'a mut [MaybeUninit<T>], row: Option<&[T]>) -> &'a mut [T] {
+    match row {
+        Some(r) => dst.chunks_exact_mut(r.len()).for_each(|d| {
+            d.iter_mut().zip(r).for_each(|(d, &v)| {
+                d.write(v);
+            })
+        }),
+        None => dst.fill(MaybeUninit::new(T::ZERO)),
+    }
+    // SAFETY: every element of `dst` was written above (`dst.len()` is a multiple of the row
+    // length, as the callers size it).
+    unsafe { &mut *(dst as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 /// One part's share of a backward pass.
 struct Share<'a, T> {
-    dx: &'a mut [T],
+    dx: &'a mut [MaybeUninit<T>],
     dw: Vec<T>,
     db: Vec<f64>,
 }
@@ -204,10 +224,11 @@ pub(crate) fn backward_nhwc<T: Float>(
     let step = images_per_part(g.n);
     let parts = g.n.div_ceil(step);
     let per = g.images_per_block().min(step);
-    let mut dx = vec![T::ZERO; if needs.input { g.n * in_size } else { 0 }];
+    let dx_len = if needs.input { g.n * in_size } else { 0 };
+    let mut dx: Vec<T> = crate::storage::result_vec(dx_len);
     // Per part: its images' share of `dx`, a partial weight gradient (`[K, O]`) and partial
     // bias sums (float64).
-    let mut dx_shares = dx.chunks_mut((step * in_size).max(1));
+    let mut dx_shares = dx.spare_capacity_mut()[..dx_len].chunks_mut((step * in_size).max(1));
     let mut shares: Vec<Share<'_, T>> = (0..parts)
         .map(|_| Share {
             dx: dx_shares.next().unwrap_or_default(),
@@ -269,7 +290,7 @@ pub(crate) fn backward_nhwc<T: Float>(
                     Threads::One,
                 );
                 for i in 0..count {
-                    let d = &mut dx[(first + i) * in_size..][..in_size];
+                    let d = init(&mut dx[(first + i) * in_size..][..in_size], None);
                     let c = &cols[i * ohw * k..][..ohw * k];
                     super::cpu::vectorized(|| g.col2im_nhwc(c, d));
                 }
@@ -289,5 +310,8 @@ pub(crate) fn backward_nhwc<T: Float>(
             .collect()
     });
     drop(shares);
+    // SAFETY: with `needs.input`, every part zeroed (`init`) each of its images' gradients
+    // before adding to them, and the parts cover all images; otherwise `dx_len` is 0.
+    unsafe { dx.set_len(dx_len) };
     (needs.input.then_some(dx), dw, db)
 }

@@ -133,25 +133,43 @@ fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u3
 
 /// The common 2x2, stride-2 window without padding: four candidates per output, compared in
 /// PyTorch's scan order (NaN wins, the first maximum wins ties).
-fn max_2x2<T: Float>(src: &[T], w: usize, oh: usize, ow: usize, out: &mut [T], idx: &mut [u32]) {
+#[inline(always)]
+fn max_2x2_body<T: Float>(
+    src: &[T],
+    w: usize,
+    oh: usize,
+    ow: usize,
+    out: &mut [T],
+    idx: &mut [u32],
+) {
     // `!(v <= best)`: v is larger, or v is NaN.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let wins = |v: T, best: T| !(v <= best) && best == best;
+    let wins = |v: T, best: T| !(v <= best) & (best == best);
     for y in 0..oh {
         let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
+        let (top, bottom) = (&src[r0..][..2 * ow], &src[r1..][..2 * ow]);
+        let (o, ix) = (&mut out[y * ow..][..ow], &mut idx[y * ow..][..ow]);
+        // Branch-free selects, so that the row runs on vector registers.
         for xo in 0..ow {
             let c = 2 * xo;
-            let (mut best, mut at) = (src[r0 + c], r0 + c);
-            for k in [r0 + c + 1, r1 + c, r1 + c + 1] {
-                if wins(src[k], best) {
-                    best = src[k];
-                    at = k;
-                }
+            let (mut best, mut at) = (top[c], (r0 + c) as u32);
+            for (v, k) in [
+                (top[c + 1], r0 + c + 1),
+                (bottom[c], r1 + c),
+                (bottom[c + 1], r1 + c + 1),
+            ] {
+                let take = wins(v, best);
+                best = if take { v } else { best };
+                at = if take { k as u32 } else { at };
             }
-            out[y * ow + xo] = best;
-            idx[y * ow + xo] = at as u32;
+            o[xo] = best;
+            ix[xo] = at;
         }
     }
+}
+
+crate::kernels::cpu::multiversion! {
+    fn max_2x2<T: Float>(src: &[T], w: usize, oh: usize, ow: usize, out: &mut [T], idx: &mut [u32]) => max_2x2_body
 }
 
 /// `torch.nn.functional.max_pool2d(x, kernel, stride, padding, ceil_mode=...)`.
