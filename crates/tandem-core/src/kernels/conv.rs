@@ -236,41 +236,65 @@ impl Geometry {
 pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
     let (og, k, ohw) = (g.og(), g.k(), g.ohw());
     let per_image = g.o * ohw;
-    let mut out = vec![T::default(); g.n * per_image];
+    let total = g.n * per_image;
+    let mut out: Vec<T> = crate::storage::result_vec(total);
     let step = images_per_part(g.n);
     let per = g.images_per_product().min(step);
-    super::parallel::for_each_chunk_mut(&mut out, step * per_image, |part, dst| {
+    let spare = &mut out.spare_capacity_mut()[..total];
+    super::parallel::for_each_chunk_mut(spare, step * per_image, |part, dst| {
         let mut cols = vec![T::default(); k * per * ohw];
-        let mut prod = vec![T::default(); og * per * ohw];
+        let mut prod = vec![T::default(); if per > 1 { og * per * ohw } else { 0 }];
         let base = part * step;
         for (first, count) in image_groups(base..(base + step).min(g.n), per) {
             let width = count * ohw;
             for gi in 0..g.a.groups {
                 g.im2col_images(x, gi, first, count, &mut cols);
                 let w_g = &wt[gi * og * k..][..og * k];
-                gemm_into(
-                    &mut prod,
-                    width,
-                    false,
-                    MatRef::new(w_g, (og, k), (k, 1)),
-                    MatRef::new(&cols, (k, width), (width, 1)),
-                    Threads::One,
-                );
+                let b_g = bias.map(|b| &b[gi * og..][..og]);
+                let lhs = MatRef::new(w_g, (og, k), (k, 1));
+                let rhs = MatRef::new(&cols, (k, width), (width, 1));
+                if count == 1 {
+                    // One image: the product lands in its output planes directly.
+                    let planes = &mut dst[(first - base) * per_image + gi * og * ohw..][..og * ohw];
+                    let planes = fill_planes(planes, ohw, b_g);
+                    gemm_into(planes, ohw, true, lhs, rhs, Threads::One);
+                    continue;
+                }
+                gemm_into(&mut prod, width, false, lhs, rhs, Threads::One);
                 for i in 0..count {
-                    let img_out = &mut dst[(first - base + i) * per_image..][..per_image];
+                    let img = (first - base + i) * per_image;
                     for oc in 0..og {
-                        let plane = &mut img_out[(gi * og + oc) * ohw..][..ohw];
-                        plane.copy_from_slice(&prod[oc * width + i * ohw..][..ohw]);
-                        if let Some(b) = bias {
-                            let v = b[gi * og + oc];
-                            plane.iter_mut().for_each(|p| *p = *p + v);
+                        let plane = &mut dst[img + (gi * og + oc) * ohw..][..ohw];
+                        let v = b_g.map_or(T::default(), |b| b[oc]);
+                        for (d, &p) in plane.iter_mut().zip(&prod[oc * width + i * ohw..][..ohw]) {
+                            d.write(p + v);
                         }
                     }
                 }
             }
         }
     });
+    // SAFETY: the parts cover every image, and each image's planes were written, for every
+    // group, by `fill_planes` or the copy loop above.
+    unsafe { out.set_len(total) };
     out
+}
+
+/// Writes each of `planes`' rows of `ohw` elements with its bias (zeros without one) and
+/// returns them initialized.
+fn fill_planes<'a, T: Float>(
+    planes: &'a mut [std::mem::MaybeUninit<T>],
+    ohw: usize,
+    bias: Option<&[T]>,
+) -> &'a mut [T] {
+    for (oc, plane) in planes.chunks_exact_mut(ohw.max(1)).enumerate() {
+        plane.fill(std::mem::MaybeUninit::new(
+            bias.map_or(T::default(), |b| b[oc]),
+        ));
+    }
+    // SAFETY: every element of `planes` was written above (its length is a multiple of
+    // `ohw`, as the caller sizes it).
+    unsafe { &mut *(planes as *mut [std::mem::MaybeUninit<T>] as *mut [T]) }
 }
 
 /// Input gradient: `Wᵀ · grad_out` for several images at once, folded back per image.
