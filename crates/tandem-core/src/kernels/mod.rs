@@ -5,7 +5,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`cpu`] | which vector instruction sets the running CPU has (checked once) |
+//! | [`cpu`] | which vector instruction sets the running CPU has (checked once), and the wrappers that compile a loop for each |
 //! | [`elementwise`] | output allocation, maps and zips over slices in AVX-512 / AVX2 builds |
 //! | [`math`] | vectorized `exp`, `ln`, `tanh`, `sigmoid` and float32 sums |
 //! | [`reduce`] | row and column sums |
@@ -13,6 +13,8 @@
 //! | [`scan`] | cumulative sums and products of rows |
 //! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
 //! | [`conv`] | convolution geometry, im2col / col2im and the convolution passes |
+//! | [`conv_nhwc`] | the channels-last convolution passes (Keras's layout), ReLU fused |
+//! | [`pool`] | max-pooling windows, channels-first and channels-last |
 //! | [`parallel`] | the fork-join pool every kernel splits its work over |
 
 pub(crate) mod conv;
@@ -22,6 +24,7 @@ pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod math;
 pub mod parallel;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod softmax;

@@ -4,6 +4,7 @@
 use super::dispatch::dispatch_float;
 use crate::autograd::{attach, should_record};
 use crate::dtype::{Element, Float};
+use crate::kernels::pool::max_2x2;
 use crate::tensor::Tensor;
 
 /// Window geometry of a pooling layer (`torch.nn.MaxPool2d` / `AvgPool2d` arguments).
@@ -83,7 +84,7 @@ fn planes(x: &Tensor, a: &Pool2dArgs, op: &str) -> Planes {
 }
 
 /// Clipped window `[start, end)` of output index `o` along one axis, plus the padded end.
-pub(super) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
+pub(crate) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
     let start = (o * s) as isize - p as isize;
     let padded_end = (start + k as isize).min((len + p) as isize);
     let lo = start.max(0) as usize;
@@ -129,47 +130,6 @@ fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u3
         }
     });
     (out, idx)
-}
-
-/// The common 2x2, stride-2 window without padding: four candidates per output, compared in
-/// PyTorch's scan order (NaN wins, the first maximum wins ties).
-#[inline(always)]
-fn max_2x2_body<T: Float>(
-    src: &[T],
-    w: usize,
-    oh: usize,
-    ow: usize,
-    out: &mut [T],
-    idx: &mut [u32],
-) {
-    // `!(v <= best)`: v is larger, or v is NaN.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let wins = |v: T, best: T| !(v <= best) & (best == best);
-    for y in 0..oh {
-        let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
-        let (top, bottom) = (&src[r0..][..2 * ow], &src[r1..][..2 * ow]);
-        let (o, ix) = (&mut out[y * ow..][..ow], &mut idx[y * ow..][..ow]);
-        // Branch-free selects, so that the row runs on vector registers.
-        for xo in 0..ow {
-            let c = 2 * xo;
-            let (mut best, mut at) = (top[c], (r0 + c) as u32);
-            for (v, k) in [
-                (top[c + 1], r0 + c + 1),
-                (bottom[c], r1 + c),
-                (bottom[c + 1], r1 + c + 1),
-            ] {
-                let take = wins(v, best);
-                best = if take { v } else { best };
-                at = if take { k as u32 } else { at };
-            }
-            o[xo] = best;
-            ix[xo] = at;
-        }
-    }
-}
-
-crate::kernels::cpu::multiversion! {
-    fn max_2x2<T: Float>(src: &[T], w: usize, oh: usize, ow: usize, out: &mut [T], idx: &mut [u32]) => max_2x2_body
 }
 
 /// `torch.nn.functional.max_pool2d(x, kernel, stride, padding, ceil_mode=...)`.

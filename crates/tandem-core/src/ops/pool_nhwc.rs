@@ -2,68 +2,11 @@
 //! them out: each window compares whole runs of `C` contiguous channels at once.
 
 use super::dispatch::dispatch_float;
-use super::pool::{out_size, window, Pool2dArgs};
+use super::pool::{out_size, Pool2dArgs};
 use crate::autograd::{attach, should_record};
 use crate::dtype::Float;
+use crate::kernels::pool::{max_image, Frame};
 use crate::tensor::Tensor;
-
-/// Sizes of one pooling over channels-last images.
-#[derive(Clone, Copy)]
-struct Frame {
-    n: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    oh: usize,
-    ow: usize,
-}
-
-impl Frame {
-    fn sizes(&self) -> (usize, usize) {
-        (self.h * self.w * self.c, self.oh * self.ow * self.c)
-    }
-}
-
-/// One image's forward pass: the maxima and, per output element, the offset of its winner in
-/// the image (NaN wins, the first maximum in scan order wins ties, as in PyTorch's max pool).
-#[inline(always)]
-fn max_image_body<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], idx: &mut [u32]) {
-    let c = f.c;
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let wins = |v: T, best: T| !(v <= best) & (best == best);
-    for oy in 0..f.oh {
-        let (y0, y1, _) = window(oy, a.kernel.0, a.stride.0, a.padding.0, f.h);
-        for ox in 0..f.ow {
-            let (x0, x1, _) = window(ox, a.kernel.1, a.stride.1, a.padding.1, f.w);
-            let at = (oy * f.ow + ox) * c;
-            let (o, ix) = (&mut out[at..][..c], &mut idx[at..][..c]);
-            let first = (y0 * f.w + x0) * c;
-            o.copy_from_slice(&x[first..][..c]);
-            ix.iter_mut().zip(first as u32..).for_each(|(i, v)| *i = v);
-            for yy in y0..y1 {
-                for xx in x0..x1 {
-                    let off = (yy * f.w + xx) * c;
-                    if off == first {
-                        continue;
-                    }
-                    let src = &x[off..][..c];
-                    let base = off as u32;
-                    // Branch-free, so that the loop runs on vector registers.
-                    for ch in 0..c {
-                        let (v, b) = (src[ch], o[ch]);
-                        let take = wins(v, b);
-                        o[ch] = if take { v } else { b };
-                        ix[ch] = if take { base + ch as u32 } else { ix[ch] };
-                    }
-                }
-            }
-        }
-    }
-}
-
-crate::kernels::cpu::multiversion! {
-    fn max_image<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], idx: &mut [u32]) => max_image_body
-}
 
 /// `MaxPooling2D(pool_size, strides)` on `[N, H, W, C]`: `tf.nn.max_pool2d` with
 /// `padding="VALID"` (and PyTorch's rules when `args` pads or rounds up).
