@@ -30,8 +30,9 @@ impl Geometry {
         by_rows.min(by_size).max(1)
     }
 
-    /// One image's input columns `[lo, lo + len)` of kernel column run `x0..x0 + kw·dw`, or
-    /// `None` when the run is clipped by padding or dilated.
+    /// The first input column of a window row starting at column `x0` when its `KW` taps are
+    /// one contiguous run inside the image (`KW · C` elements to copy at once), or `None` when
+    /// padding clips it or dilation spreads it.
     fn whole_run(&self, x0: isize) -> Option<usize> {
         (self.a.dilation.1 == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w)
             .then_some(x0 as usize)
