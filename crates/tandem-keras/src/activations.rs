@@ -97,12 +97,6 @@ impl Activation {
         })
     }
 
-    /// Whether the function acts on each element alone (every one but the softmaxes, which
-    /// normalize along the last axis).
-    pub fn is_elementwise(self) -> bool {
-        !matches!(self, Activation::Softmax | Activation::LogSoftmax)
-    }
-
     /// Applies the function.
     pub fn apply(self, x: &Tensor) -> Tensor {
         match self {

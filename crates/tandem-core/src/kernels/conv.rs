@@ -174,7 +174,7 @@ impl Geometry {
 }
 
 /// Images per parallel part: all threads busy, at least one image each.
-fn images_per_part(n: usize) -> usize {
+pub(super) fn images_per_part(n: usize) -> usize {
     n.div_ceil(super::split_count()).max(1)
 }
 

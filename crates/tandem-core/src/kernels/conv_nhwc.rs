@@ -8,7 +8,7 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::Geometry;
+use super::conv::{images_per_part, Geometry};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use std::mem::MaybeUninit;
@@ -114,11 +114,6 @@ impl Geometry {
     fn image_sizes(&self) -> (usize, usize) {
         (self.h * self.w * self.c, self.ohw() * self.o)
     }
-}
-
-/// Images per thread: every thread busy, at least one image each.
-fn images_per_part(n: usize) -> usize {
-    n.div_ceil(super::split_count()).max(1)
 }
 
 /// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).

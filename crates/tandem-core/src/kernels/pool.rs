@@ -103,3 +103,31 @@ fn max_image_body<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], i
 crate::kernels::cpu::multiversion! {
     pub(crate) fn max_image<T: Float>(x: &[T], f: &Frame, a: &Pool2dArgs, out: &mut [T], idx: &mut [u32]) => max_image_body
 }
+
+/// A max pool's input gradient: `gs` and `idx` hold one block of `per_out` elements per unit
+/// (a channels-first plane, or a channels-last image), each index the offset of its window's
+/// winner among the unit's `per_in` inputs; every gradient is added to its winner. Units are
+/// split over the pool.
+pub(crate) fn route_to_winners<T: Float>(
+    gs: &[T],
+    idx: &[u32],
+    per_in: usize,
+    per_out: usize,
+) -> Vec<T> {
+    let units = gs.len() / per_out.max(1);
+    let mut dx = vec![T::ZERO; units * per_in];
+    let per_part = units.div_ceil(super::parallel::num_threads()).max(1);
+    super::parallel::for_each_chunk_mut(&mut dx, (per_part * per_in).max(1), |part, dpart| {
+        for (j, d) in dpart.chunks_mut(per_in.max(1)).enumerate() {
+            let unit = part * per_part + j;
+            let (g, ix) = (
+                &gs[unit * per_out..][..per_out],
+                &idx[unit * per_out..][..per_out],
+            );
+            for (&gv, &i) in g.iter().zip(ix) {
+                d[i as usize] = d[i as usize] + gv;
+            }
+        }
+    });
+    dx
+}

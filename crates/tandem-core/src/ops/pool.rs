@@ -4,7 +4,7 @@
 use super::dispatch::dispatch_float;
 use crate::autograd::{attach, should_record};
 use crate::dtype::{Element, Float};
-use crate::kernels::pool::max_2x2;
+use crate::kernels::pool::{max_2x2, route_to_winners};
 use crate::tensor::Tensor;
 
 /// Window geometry of a pooling layer (`torch.nn.MaxPool2d` / `AvgPool2d` arguments).
@@ -148,20 +148,7 @@ pub fn max_pool2d(x: &Tensor, args: Pool2dArgs) -> Tensor {
     attach(out, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
         let g = g.contiguous();
         let dx = dispatch_float!(g.dtype(), "max_pool2d backward", T => g.with_slice::<T, _>(|gs| {
-            let mut dx = vec![T::default(); in_shape.iter().product()];
-            // Planes split across threads; each routes its gradients to the winning inputs.
-            let planes_per_part = (gs.len() / per.max(1))
-                .div_ceil(crate::parallel::num_threads())
-                .max(1);
-            crate::parallel::for_each_chunk_mut(&mut dx, planes_per_part * hw, |part, dpart| {
-                for (j, d) in dpart.chunks_mut(hw).enumerate() {
-                    let plane = part * planes_per_part + j;
-                    let (gp, ip) = (&gs[plane * per..][..per], &idx[plane * per..][..per]);
-                    for (&gv, &i) in gp.iter().zip(ip) {
-                        d[i as usize] += gv;
-                    }
-                }
-            });
+            let dx = route_to_winners(gs, &idx, hw, per);
             Tensor::from_vec(dx, &in_shape)
         }));
         vec![Some(dx)]

@@ -5,7 +5,7 @@ use super::dispatch::dispatch_float;
 use super::pool::{out_size, Pool2dArgs};
 use crate::autograd::{attach, should_record};
 use crate::dtype::Float;
-use crate::kernels::pool::{max_image, Frame};
+use crate::kernels::pool::{max_image, route_to_winners, Frame};
 use crate::tensor::Tensor;
 
 /// `MaxPooling2D(pool_size, strides)` on `[N, H, W, C]`: `tf.nn.max_pool2d` with
@@ -80,16 +80,7 @@ pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
     attach(out, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
         let g = g.contiguous();
         let dx = dispatch_float!(g.dtype(), "max_pool2d_nhwc backward", T => g.with_slice::<T, _>(|gs| {
-            let mut dx = vec![T::ZERO; f.n * in_size];
-            crate::parallel::for_each_chunk_mut(&mut dx, (per_part * in_size).max(1), |part, d| {
-                for (j, d) in d.chunks_mut(in_size).enumerate() {
-                    let img = part * per_part + j;
-                    let (gi, ii) = (&gs[img * out_size..][..out_size], &idx[img * out_size..][..out_size]);
-                    for (&gv, &i) in gi.iter().zip(ii) {
-                        d[i as usize] += gv;
-                    }
-                }
-            });
+            let dx = route_to_winners(gs, &idx, in_size, out_size);
             Tensor::from_vec(dx, &in_shape)
         }));
         vec![Some(dx)]

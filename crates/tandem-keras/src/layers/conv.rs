@@ -33,18 +33,6 @@ impl From<Size2> for (usize, usize) {
     }
 }
 
-/// `activation` on a channels-first result `y`, viewed channels-last with `perm`. Elementwise
-/// activations run on the contiguous channels-first tensor, so that the view handed on turns
-/// back into contiguous channels-first input for a following pooling or convolution without a
-/// copy; the softmaxes (over the last, channels, axis) run on the view.
-pub(crate) fn channels_last(activation: Activation, y: &Tensor, perm: &[isize]) -> Tensor {
-    if activation.is_elementwise() {
-        activation.apply(y).permute(perm)
-    } else {
-        activation.apply(&y.permute(perm))
-    }
-}
-
 /// A channels-last convolution with `(top, bottom, left, right)` zero padding, then
 /// `activation` (ReLU fused into the convolution). Equal padding on both sides of an axis is
 /// the kernel's own; TensorFlow's uneven `"same"` padding pads the input first.

@@ -1,7 +1,7 @@
 //! `Conv2DTranspose` and `Conv1D` in Keras's channels-last layouts, with Keras's kernel
 //! layouts (`[KH, KW, filters, in]` and `[K, in, filters]`) and TensorFlow's padding rules.
 
-use super::conv::{channels_last, conv_channels_last, Size2};
+use super::conv::{conv_channels_last, Size2};
 use super::{Activation, Initializer, Layer};
 use tandem_core::{DType, Tensor};
 use tandem_nn::functional::conv_transpose2d;
@@ -154,7 +154,7 @@ impl Layer for Conv2DTranspose {
                 y.pad(&pads, 0.0)
             };
         }
-        channels_last(self.activation, &y, &[0, 2, 3, 1])
+        self.activation.apply(&y.permute(&[0, 2, 3, 1]))
     }
     fn output_shape(&self, s: &[usize]) -> Vec<usize> {
         vec![
