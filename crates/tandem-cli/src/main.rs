@@ -5,6 +5,7 @@
 
 mod bench;
 mod error;
+mod export;
 mod models;
 mod plot;
 mod predict;
@@ -124,6 +125,18 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
+    /// Write a trained run's best weights as a PyTorch .pt file or as safetensors
+    Export {
+        /// Directory written by `tandem train`
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// File format
+        #[arg(long, value_enum)]
+        format: export::ExportFormat,
+        /// Output file (default: model.<format> in the checkpoint directory)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Evaluate a checkpoint: test accuracy and the confusion matrix
     Eval {
         /// Directory written by `tandem train`
@@ -225,6 +238,12 @@ fn main() -> ExitCode {
             invert,
             limit,
         } => predict::predict(&checkpoint, &files, labels.as_deref(), invert, limit),
+        Command::Export {
+            checkpoint,
+            format,
+            out,
+        } => export::export(&checkpoint, format, out.as_deref())
+            .map(|path| println!("wrote {}", path.display())),
         Command::Lessons { list, name, args } => lessons(list, name, &args),
         Command::Bench {
             only,

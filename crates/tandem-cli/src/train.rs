@@ -458,17 +458,30 @@ pub(crate) type Classifier = Box<dyn Fn(&Tensor) -> Tensor>;
 
 /// Loads the network saved in `dir` by `tandem train`, as a torch module (a Keras run's
 /// weights are mapped onto the same layers).
-pub(crate) fn load_trained(dir: &Path) -> Result<(RunInfo, Classifier), CliError> {
+/// What `tandem train` recorded about a run in `metrics.json`.
+pub(crate) fn read_run_info(dir: &Path) -> Result<RunInfo, CliError> {
     let path = Metrics::path(dir);
     let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
     let saved: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
-    let info: RunInfo = serde_json::from_value(saved["run"].clone())
-        .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
+    serde_json::from_value(saved["run"].clone())
+        .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))
+}
+
+/// The file in a run directory that holds the best epoch's weights, by idiom.
+pub(crate) fn weights_file(dir: &Path, idiom: Idiom) -> PathBuf {
+    dir.join(match idiom {
+        Idiom::Torch => "model.safetensors",
+        Idiom::Keras => "model.weights.safetensors",
+    })
+}
+
+pub(crate) fn load_trained(dir: &Path) -> Result<(RunInfo, Classifier), CliError> {
+    let info = read_run_info(dir)?;
     Ok(match info.idiom {
         Idiom::Torch => {
             let model = models::torch_model(info.model);
-            model.load(dir.join("model.safetensors"), true)?;
+            model.load(weights_file(dir, info.idiom), true)?;
             (
                 info,
                 Box::new(move |x: &Tensor| {
@@ -480,7 +493,7 @@ pub(crate) fn load_trained(dir: &Path) -> Result<(RunInfo, Classifier), CliError
             let mut model = models::keras_model(info.model);
             // Builds the layers (their shapes follow from the input) before loading.
             model.predict(&tandem::tf::zeros(&[1, 28, 28]));
-            model.load_weights(dir.join("model.weights.safetensors"))?;
+            model.load_weights(weights_file(dir, info.idiom))?;
             let model = std::sync::Mutex::new(model);
             (
                 info,

@@ -239,6 +239,30 @@ fn predict_classifies_png_and_idx_images() {
         .and_then(|p| p.trim_end_matches("%)").parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
     assert!(acc >= 90.0, "{text}");
+    // the same run exported for PyTorch holds the best epoch's weights, tensor for tensor
+    let pt_path = dir.join("best.pt");
+    let out = tandem()
+        .args(["export", "--format", "pt", "--checkpoint"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&pt_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = tandem::torch::load(&pt_path).unwrap();
+    let saved = tandem::nn::load_safetensors(&dir.join("model.safetensors")).unwrap();
+    assert_eq!(exported.len(), saved.len());
+    for (k, t) in &saved {
+        assert_eq!(
+            exported[k.as_str()].to_vec::<f32>(),
+            t.to_vec::<f32>(),
+            "{k}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

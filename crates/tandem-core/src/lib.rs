@@ -32,7 +32,7 @@ mod tensor;
 pub mod testing;
 
 pub use dtype::{Buffer, DType, Element, Float};
-pub use kernels::cpu::kernel_path;
+pub use kernels::cpu::{kernel_path, vectorized};
 pub use kernels::parallel;
 
 /// `torch.use_deterministic_algorithms(mode)` (`tf.config.experimental.enable_op_determinism()`

@@ -34,6 +34,7 @@ mod layers;
 mod loss;
 mod module;
 pub mod optim;
+pub mod pt;
 mod resample;
 mod rnn;
 mod rnn_cells;
@@ -45,6 +46,7 @@ pub use conv_layers::*;
 pub use layers::*;
 pub use loss::*;
 pub use module::{join_name, Module, Params};
+pub use pt::StateDict;
 pub use resample::{
     AvgPool1d, Bilinear, ConvTranspose2d, InterpolationMode, MaxPool1d, PixelShuffle, Unflatten,
     Upsample,

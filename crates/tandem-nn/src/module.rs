@@ -94,6 +94,31 @@ pub trait Module: Params {
         state_dict::save_safetensors(&self.state_dict(), path.as_ref())
     }
 
+    /// `model.load_state_dict(state_dict, strict)`: copies `state` into this model's
+    /// parameters and buffers in place, by name, casting to each tensor's dtype. With
+    /// `strict`, missing or unexpected keys are an error; without, they come back in the
+    /// report, as PyTorch returns them. A wrong shape is always an error, and then nothing is
+    /// copied.
+    ///
+    /// ```
+    /// use tandem_nn::{Linear, Module};
+    /// let (a, b) = (Linear::new(3, 2), Linear::new(3, 2));
+    /// let report = b.load_state_dict(&a.state_dict(), true).unwrap();
+    /// assert!(report.missing.is_empty() && report.unexpected.is_empty());
+    /// assert_eq!(a.bias.to_vec::<f32>(), b.bias.to_vec::<f32>());
+    /// ```
+    fn load_state_dict(
+        &self,
+        state: &[(String, Tensor)],
+        strict: bool,
+    ) -> Result<LoadReport, CheckpointError>
+    where
+        Self: Sized,
+    {
+        let loaded = state.iter().cloned().collect();
+        state_dict::load_into(&self.state_dict(), loaded, strict)
+    }
+
     /// Loads a safetensors state dict into this model's tensors, in place. With `strict`,
     /// missing or unexpected keys are an error; wrong shapes always are.
     fn load(&self, path: impl AsRef<Path>, strict: bool) -> Result<LoadReport, CheckpointError>

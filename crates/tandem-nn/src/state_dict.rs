@@ -17,13 +17,24 @@ pub enum CheckpointError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The file is not valid safetensors.
-    #[error("{path}: not a valid safetensors file: {reason}")]
+    /// The file is not a valid file of its format (safetensors, PyTorch zip, HDF5, ...).
+    #[error("{path}: not a valid {format} file: {reason}")]
     Format {
         /// The file.
         path: PathBuf,
+        /// The format it was read as.
+        format: &'static str,
         /// What the parser said.
         reason: String,
+    },
+    /// A pickle names a Python global that a weights-only load does not allow (PyTorch's
+    /// `torch.load(..., weights_only=True)` refuses the same ones). Nothing is ever executed.
+    #[error("{path}: the pickle calls {global}, which a weights-only load does not allow")]
+    UnsafeGlobal {
+        /// The file.
+        path: PathBuf,
+        /// The `module.name` of the global.
+        global: String,
     },
     /// The file holds a dtype tandem does not have.
     #[error("{path}: tensor '{key}' has unsupported dtype {dtype}")]
@@ -85,7 +96,7 @@ fn st_dtype(d: DType) -> StDtype {
     }
 }
 
-fn le_bytes(t: &Tensor) -> Vec<u8> {
+pub(crate) fn le_bytes(t: &Tensor) -> Vec<u8> {
     match t.dtype() {
         DType::Float32 => t
             .to_vec::<f32>()
@@ -115,10 +126,6 @@ fn le_bytes(t: &Tensor) -> Vec<u8> {
 /// Writes `tensors` to `path` as safetensors: first to a temporary file beside it, synced, then
 /// renamed over `path`, so a crash never leaves a half-written checkpoint in its place.
 pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(), CheckpointError> {
-    let io = |source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let bytes: Vec<(String, Vec<u8>, DType, Vec<usize>)> = tensors
         .iter()
         .map(|(k, t)| (k.clone(), le_bytes(t), t.dtype(), t.shape().to_vec()))
@@ -133,16 +140,34 @@ pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(),
         .collect();
     let data = safetensors::serialize(&views, &None).map_err(|e| CheckpointError::Format {
         path: path.to_path_buf(),
+        format: "safetensors",
         reason: e.to_string(),
     })?;
+    write_atomic(path, |f| f.write_all(&data))
+}
+
+/// Writes a file through `write` into a temporary file beside `path`, syncs it and renames it
+/// over `path`, so a crash never leaves a half-written file in its place.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(&data).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        write(&mut f)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
     std::fs::rename(&tmp, path).map_err(io)
 }
 
@@ -154,6 +179,7 @@ pub fn load_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>, Checkpo
     })?;
     let st = SafeTensors::deserialize(&data).map_err(|e| CheckpointError::Format {
         path: path.to_path_buf(),
+        format: "safetensors",
         reason: e.to_string(),
     })?;
     let mut out = BTreeMap::new();

@@ -76,6 +76,11 @@ pub mod nn {
     pub use tandem_nn::*;
 }
 
+/// `torch.load(path, weights_only=True)` of a state dict saved by PyTorch's `torch.save`
+/// (`model.load_state_dict(&torch::load("m.pt")?, true)`), `torch.load(path)[key]` for a
+/// nested checkpoint, and `torch.save(model.state_dict(), path)`; see [`tandem_nn::pt`].
+pub use tandem_nn::pt::{load, load_key, save, StateDict};
+
 /// `torch.optim`.
 /// `torch::optim::lr_scheduler::StepLR` as PyTorch spells it, and the short `torch::optim::StepLR`.
 pub mod optim {

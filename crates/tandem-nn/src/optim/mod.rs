@@ -294,9 +294,11 @@ const PAR_UPDATE: usize = 1 << 15;
 /// `f(p, g)` over two buffers, split across threads for large parameters.
 pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
     let body = |p: &mut [f32], g: &[f32]| {
-        for (pv, &gv) in p.iter_mut().zip(g) {
-            f(pv, gv)
-        }
+        tandem_core::vectorized(|| {
+            for (pv, &gv) in p.iter_mut().zip(g) {
+                f(pv, gv)
+            }
+        })
     };
     if p.len() < PAR_UPDATE {
         return body(p, g);
@@ -315,9 +317,11 @@ pub(crate) fn par_zip3(
     f: impl Fn(&mut f32, f32, &mut f32) + Sync,
 ) {
     let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
-        for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-            f(pv, gv, sv)
-        }
+        tandem_core::vectorized(|| {
+            for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+                f(pv, gv, sv)
+            }
+        })
     };
     if p.len() < PAR_UPDATE {
         return body(p, g, s);
