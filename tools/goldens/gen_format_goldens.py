@@ -569,18 +569,42 @@ def keras_formats():
                                        "then .standard_normal((4, 20), dtype=np.float32), same generator")
     write_json(KERAS_FIXTURES / "keras_formats.json", top)
 
+def check_tandem_keras(stem, path):
+    """Loads a file written by tandem into the Keras model `stem` (`load_weights` for a
+    .weights.h5, `keras.saving.load_model` for a .keras) and prints the largest difference
+    between its predictions and those recorded in keras_formats.json."""
+    tf, keras = keras_modules()
+    gold = json.loads((KERAS_FIXTURES / "keras_formats.json").read_text())[stem]
+    if str(path).endswith(".keras"):
+        model = keras.saving.load_model(path)
+    else:
+        model = {"cnn_11_1": make_cnn, "dense_bn": make_dense_bn}[stem](keras)
+        model.load_weights(path)
+    x = np.array(gold["input"]["data"], dtype=np.float32).reshape(gold["input"]["shape"])
+    want = np.array(gold["output"]["data"]).reshape(gold["output"]["shape"])
+    diff = float(np.abs(model.predict(x, verbose=0) - want).max())
+    print(f"{path}: loaded into Keras {keras.__version__} as {stem}; max |difference| from "
+          f"Keras's own predictions {diff:.3g}")
+    assert diff < 1e-5, f"{path}: predictions differ by {diff}"
+
 # ------------------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", nargs="+", metavar="FILE", help="only load these .pt files with "
                     "torch.load(weights_only=True) and print what they hold")
+    ap.add_argument("--check-keras", nargs=2, action="append", metavar=("MODEL", "FILE"),
+                    help="load FILE (a .weights.h5 or .keras written by another program) into "
+                    "MODEL (cnn_11_1 or dense_bn) with Keras and compare its predictions on the "
+                    "fixture's input with Keras's own")
     ap.add_argument("--dis", action="store_true", help="also print the pickle opcodes of "
                     "nested.pt and dtypes.pt")
     ap.add_argument("--torch-only", action="store_true", help="skip the Keras fixtures")
     args = ap.parse_args()
-    if args.check:
-        for path in args.check:
+    if args.check or args.check_keras:
+        for path in args.check or []:
             check_tandem_pt(path)
+        for stem, path in args.check_keras or []:
+            check_tandem_keras(stem, path)
         return
     torch.set_num_threads(1)  # reduction order independent of the machine's core count
     torch_formats(args.dis)

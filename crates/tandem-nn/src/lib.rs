@@ -53,6 +53,8 @@ pub use resample::{
 };
 pub use rnn::{RNNBase, GRU, LSTM, RNN};
 pub use rnn_cells::{GRUCell, LSTMCell, RNNCell};
-pub use state_dict::{load_safetensors, save_safetensors, CheckpointError, LoadReport};
+pub use state_dict::{
+    load_safetensors, save_safetensors, write_atomic, CheckpointError, LoadReport,
+};
 pub use tandem_core::Tensor;
 pub use tandem_derive::Module;

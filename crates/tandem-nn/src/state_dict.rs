@@ -148,7 +148,7 @@ pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(),
 
 /// Writes a file through `write` into a temporary file beside `path`, syncs it and renames it
 /// over `path`, so a crash never leaves a half-written file in its place.
-pub(crate) fn write_atomic(
+pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), CheckpointError> {

@@ -119,6 +119,17 @@ impl Layer for Dense {
             .map(|l| l.parameters())
             .unwrap_or_default()
     }
+    fn keras_weights(&self) -> Vec<Tensor> {
+        // the kernel is kept as `nn::Linear`'s `[units, in]`; Keras's is its transpose
+        self.linear
+            .as_ref()
+            .map(|l| {
+                std::iter::once(l.weight.t())
+                    .chain(l.bias.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     fn regularization_loss(&self) -> Option<Tensor> {
         let (r, lin) = (self.kernel_regularizer?, self.linear.as_ref()?);
         Some(r.penalty(&lin.weight))

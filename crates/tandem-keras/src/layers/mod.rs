@@ -58,6 +58,14 @@ pub trait Layer: Send + Sync {
     fn non_trainable_weights(&self) -> Vec<Tensor> {
         Vec::new()
     }
+    /// The weights as Keras orders and lays them out (`layer.get_weights()`: trainable, then
+    /// non-trainable, a `Dense` kernel as `[in, units]`), as views of the layer's own tensors:
+    /// what a `.weights.h5` file stores, and what loading one copies into.
+    fn keras_weights(&self) -> Vec<Tensor> {
+        let mut w = self.trainable_weights();
+        w.extend(self.non_trainable_weights());
+        w
+    }
     /// Penalties added to the loss (`layer.losses`: kernel regularizers), if any.
     fn regularization_loss(&self) -> Option<Tensor> {
         None

@@ -438,6 +438,9 @@ impl Layer for TimeDistributed {
     fn non_trainable_weights(&self) -> Vec<Tensor> {
         self.inner.non_trainable_weights()
     }
+    fn keras_weights(&self) -> Vec<Tensor> {
+        self.inner.keras_weights()
+    }
     fn regularization_loss(&self) -> Option<Tensor> {
         self.inner.regularization_loss()
     }

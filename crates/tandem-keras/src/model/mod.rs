@@ -3,6 +3,7 @@
 //! [`summary`], `save_weights` / `load_weights` in [`weights`].
 
 mod fit;
+mod h5;
 mod summary;
 mod weights;
 

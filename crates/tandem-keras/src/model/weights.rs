@@ -1,5 +1,6 @@
-//! `save_weights` and `load_weights`: every weight (trainable first, then the moving
-//! statistics) in a safetensors file, named by position.
+//! `save_weights` and `load_weights`: Keras 3's `.weights.h5` (see [`super::h5`]) when the
+//! file name ends in `.h5`, else every weight (trainable first, then the moving statistics)
+//! in a safetensors file, named by position.
 
 use super::Model;
 use crate::error::KerasError;
@@ -17,15 +18,26 @@ pub(crate) fn named_weights(weights: &[Tensor]) -> Vec<(String, Tensor)> {
 }
 
 impl<L: Layer> Model<L> {
-    /// Saves the weights (safetensors, atomic write).
+    /// `model.save_weights(path)`, atomically: Keras 3's HDF5 layout for a `.weights.h5` (or
+    /// any `.h5`) path, which Keras's `load_weights` reads, else safetensors.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
+        let path = path.as_ref();
+        if is_h5(path) {
+            return Ok(super::h5::save_weights_h5(&self.net, &self.name, path)?);
+        }
         let named = named_weights(&self.weights());
-        Ok(tandem_nn::save_safetensors(&named, path.as_ref())?)
+        Ok(tandem_nn::save_safetensors(&named, path)?)
     }
 
-    /// Loads weights written by `save_weights` into this (built) model.
+    /// `model.load_weights(path)` into this (built) model: a `.weights.h5` written by Keras 3
+    /// (or by `save_weights`), or a safetensors file written by `save_weights`. Shapes and
+    /// names are checked before anything is copied.
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
-        let mut loaded = tandem_nn::load_safetensors(path.as_ref())?;
+        let path = path.as_ref();
+        if is_h5(path) {
+            return Ok(super::h5::load_weights_h5(&self.net, path)?);
+        }
+        let mut loaded = tandem_nn::load_safetensors(path)?;
         let vars = self.weights();
         let mut missing = Vec::new();
         let mut mismatched = Vec::new();
@@ -54,4 +66,8 @@ impl<L: Layer> Model<L> {
             .into())
         }
     }
+}
+
+fn is_h5(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "h5")
 }

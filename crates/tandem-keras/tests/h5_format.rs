@@ -1,0 +1,158 @@
+//! Keras 3 `.weights.h5` files (fixtures written by Keras 3.15.1 through
+//! `tools/goldens/gen_format_goldens.py`) load into tandem's Keras models and give Keras's
+//! predictions; what `save_weights` writes has Keras's layout and reads back; bad files are
+//! typed errors.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tandem_core::testing::{assert_close_json, load_json, tensor};
+use tandem_core::DType;
+use tandem_keras::layers::{BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D};
+use tandem_keras::{self as keras, KerasError, Sequential};
+use tandem_nn::CheckpointError;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(name)
+}
+
+fn goldens() -> Value {
+    load_json(fixture("keras_formats.json"))
+}
+
+/// The tf2 11-1 CNN, built for 28x28x1 inputs.
+fn cnn() -> Sequential {
+    let mut m = keras::Sequential::new(vec![
+        Box::new(
+            Conv2D::new(16, 3)
+                .activation("relu")
+                .input_shape(&[28, 28, 1]),
+        ),
+        Box::new(MaxPooling2D::new(2)),
+        Box::new(Conv2D::new(32, 3).activation("relu")),
+        Box::new(MaxPooling2D::new(2)),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(10)),
+    ]);
+    m.predict(&tandem_core::zeros(&[1, 28, 28, 1], DType::Float32));
+    m
+}
+
+/// Dense(16, relu) - BatchNormalization - Dense(3, softmax) on 20 features.
+fn dense_bn() -> Sequential {
+    let mut m = keras::Sequential::new(vec![
+        Box::new(Dense::new(16).activation("relu").input_dim(20)),
+        Box::new(BatchNormalization::new()),
+        Box::new(Dense::new(3).activation("softmax")),
+    ]);
+    m.predict(&tandem_core::zeros(&[1, 20], DType::Float32));
+    m
+}
+
+fn check_predictions(model: &mut Sequential, case: &str) {
+    let g = &goldens()[case];
+    let x = tensor(&g["input"]).to_dtype(DType::Float32);
+    assert_close_json(case, &model.predict(&x), &g["output"], 1e-5);
+}
+
+#[test]
+fn keras_cnn_weights_h5_gives_keras_predictions() {
+    let mut m = cnn();
+    m.load_weights(fixture("cnn_11_1.weights.h5")).unwrap();
+    check_predictions(&mut m, "cnn_11_1");
+}
+
+#[test]
+fn keras_dense_batchnorm_weights_h5_gives_keras_predictions() {
+    let mut m = dense_bn();
+    m.load_weights(fixture("dense_bn.weights.h5")).unwrap();
+    check_predictions(&mut m, "dense_bn");
+}
+
+#[test]
+fn save_weights_h5_has_keras_layout_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.weights.h5");
+    let source = dense_bn();
+    source.load_weights(fixture("dense_bn.weights.h5")).unwrap();
+    source.save_weights(&path).unwrap();
+    // every layer dataset Keras writes, with its shape (the optimizer's are not model weights)
+    let file = hdf5_pure::File::open(&path).unwrap();
+    for entry in goldens()["dense_bn"]["h5_datasets"].as_array().unwrap() {
+        let key = entry[0].as_str().unwrap();
+        if key.starts_with("optimizer/") {
+            continue;
+        }
+        let shape: Vec<u64> = entry[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect();
+        assert_eq!(file.dataset(key).unwrap().shape().unwrap(), shape, "{key}");
+    }
+    for (group, attrs) in goldens()["dense_bn"]["h5_attrs"].as_object().unwrap() {
+        if group.starts_with("optimizer") {
+            continue;
+        }
+        let name = file.group(group).unwrap().attrs().unwrap()["name"].clone();
+        assert!(
+            format!("{name:?}").contains(attrs["name"].as_str().unwrap()),
+            "{group}: {name:?}"
+        );
+    }
+    let mut back = dense_bn();
+    back.load_weights(&path).unwrap();
+    check_predictions(&mut back, "dense_bn");
+}
+
+#[test]
+fn a_model_that_does_not_match_the_file_is_a_typed_error_and_keeps_its_weights() {
+    let mut m = keras::Sequential::new(vec![
+        Box::new(Dense::new(8).input_dim(20)),
+        Box::new(Dense::new(3)),
+    ]);
+    m.predict(&tandem_core::zeros(&[1, 20], DType::Float32));
+    let before: Vec<Vec<f32>> = m.weights().iter().map(|w| w.to_vec::<f32>()).collect();
+    match m.load_weights(fixture("dense_bn.weights.h5")) {
+        Err(KerasError::Checkpoint(CheckpointError::Mismatch { mismatched, .. })) => {
+            assert_eq!(mismatched[0].0, "layers/dense/vars/0");
+            assert_eq!(mismatched[0].1, [20, 16]);
+            assert_eq!(mismatched[0].2, [20, 8]);
+        }
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    let after: Vec<Vec<f32>> = m.weights().iter().map(|w| w.to_vec::<f32>()).collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn truncated_and_corrupted_h5_files_are_typed_errors() {
+    let bytes = std::fs::read(fixture("dense_bn.weights.h5")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.weights.h5");
+    let m = dense_bn();
+    for cut in [0, 8, 100, 1000, bytes.len() / 2] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        assert!(
+            matches!(
+                m.load_weights(&path),
+                Err(KerasError::Checkpoint(CheckpointError::Format { .. }))
+                    | Err(KerasError::Checkpoint(CheckpointError::Mismatch { .. }))
+            ),
+            "truncated at {cut}"
+        );
+    }
+    let mut rng = 0x2545f4914f6cdd1du64;
+    for _ in 0..200 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut bad = bytes.clone();
+        let at = (rng as usize) % bad.len();
+        bad[at] ^= 1 << (rng >> 60 & 7);
+        std::fs::write(&path, &bad).unwrap();
+        let _ = m.load_weights(&path); // an error or a load, never a panic
+    }
+}
