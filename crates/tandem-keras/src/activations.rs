@@ -97,6 +97,30 @@ impl Activation {
         })
     }
 
+    /// The activation's Keras name (`"relu"`), as `get_config()` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+            Activation::Gelu => "gelu",
+            Activation::Softplus => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Silu => "silu",
+            Activation::Mish => "mish",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::HardSilu => "hard_silu",
+            Activation::Relu6 => "relu6",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Exponential => "exponential",
+            Activation::LogSoftmax => "log_softmax",
+        }
+    }
+
     /// Applies the function.
     pub fn apply(self, x: &Tensor) -> Tensor {
         match self {

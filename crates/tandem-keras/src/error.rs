@@ -48,6 +48,15 @@ pub enum KerasError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A `.keras` archive could not be written or read: not a zip, an entry missing, or a
+    /// layer, option or model type tandem cannot represent (named).
+    #[error("{path}: {reason}")]
+    Archive {
+        /// The archive.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A backup to resume from is unusable.
     #[error("BackupAndRestore: the backup in {path} is unusable: {reason}")]
     Backup {

@@ -38,6 +38,7 @@ pub mod optimizers;
 mod progress;
 
 pub mod regularizers;
+pub mod saving;
 
 pub use callbacks::{
     BackupAndRestore, CSVLogger, Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint,

@@ -156,3 +156,96 @@ fn truncated_and_corrupted_h5_files_are_typed_errors() {
         let _ = m.load_weights(&path); // an error or a load, never a panic
     }
 }
+
+#[test]
+fn keras_archives_from_keras_load_with_architecture_and_weights() {
+    for case in ["cnn_11_1", "dense_bn"] {
+        let mut m = keras::saving::load_model(fixture(&format!("{case}.keras"))).unwrap();
+        let names: Vec<String> = m.summary().lines().map(str::to_string).collect();
+        assert!(names.iter().any(|l| l.contains(if case == "dense_bn" {
+            "batch_normalization"
+        } else {
+            "max_pooling2d_1"
+        })));
+        check_predictions(&mut m, case);
+    }
+}
+
+#[test]
+fn a_saved_archive_loads_back_and_keeps_keras_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in ["cnn_11_1", "dense_bn"] {
+        let path = dir.path().join(format!("{case}.keras"));
+        let source = if case == "cnn_11_1" {
+            cnn()
+        } else {
+            dense_bn()
+        };
+        source
+            .load_weights(fixture(&format!("{case}.weights.h5")))
+            .unwrap();
+        source.save(&path).unwrap();
+        let mut back = keras::saving::load_model(&path).unwrap();
+        check_predictions(&mut back, case);
+        // the archive holds the three entries Keras writes, the config with Keras's classes
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let names: Vec<String> = zip.file_names().map(|n| n.unwrap().to_string()).collect();
+        for want in ["metadata.json", "config.json", "model.weights.h5"] {
+            assert!(names.iter().any(|n| n == want), "{names:?}");
+        }
+        let config: Value = serde_json::from_reader(zip.by_name("config.json").unwrap()).unwrap();
+        let classes: Vec<&str> = config["config"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["class_name"].as_str().unwrap())
+            .collect();
+        let g = goldens();
+        let want: Vec<&str> = g[case]["keras_archive"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l[0].as_str().unwrap())
+            .collect();
+        assert_eq!(classes, want);
+    }
+}
+
+#[test]
+fn archives_tandem_cannot_represent_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // a layer class tandem does not have
+    let bytes = std::fs::read(fixture("dense_bn.keras")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut config: Value = serde_json::from_reader(zip.by_name("config.json").unwrap()).unwrap();
+    config["config"]["layers"][2]["class_name"] = "LayerNormalization".into();
+    let path = dir.path().join("other.keras");
+    {
+        let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["metadata.json", "model.weights.h5"] {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut data).unwrap();
+            out.start_file(name, opts).unwrap();
+            std::io::Write::write_all(&mut out, &data).unwrap();
+        }
+        out.start_file("config.json", opts).unwrap();
+        std::io::Write::write_all(&mut out, config.to_string().as_bytes()).unwrap();
+        out.finish().unwrap();
+    }
+    match keras::saving::load_model(&path) {
+        Err(KerasError::Archive { reason, .. }) => {
+            assert!(reason.contains("LayerNormalization"), "{reason}")
+        }
+        other => panic!("expected an archive error, got {:?}", other.map(|_| ())),
+    }
+    // truncated archives
+    let bytes = std::fs::read(fixture("cnn_11_1.keras")).unwrap();
+    for cut in [0, 30, bytes.len() / 2, bytes.len() - 10] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        assert!(
+            keras::saving::load_model(&path).is_err(),
+            "truncated at {cut}"
+        );
+    }
+}

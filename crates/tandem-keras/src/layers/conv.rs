@@ -141,6 +141,19 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        let config = serde_json::json!({
+            "filters": self.filters,
+            "kernel_size": [self.kernel.0, self.kernel.1],
+            "strides": [self.strides.0, self.strides.1],
+            "padding": if self.same { "same" } else { "valid" },
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+        });
+        Some(("Conv2D", config))
+    }
     fn name(&self) -> String {
         "conv2d".into()
     }
@@ -228,6 +241,16 @@ impl MaxPooling2D {
 }
 
 impl Layer for MaxPooling2D {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        let a = &self.args;
+        let config = serde_json::json!({
+            "pool_size": [a.kernel.0, a.kernel.1],
+            "strides": [a.stride.0, a.stride.1],
+            "padding": "valid",
+            "data_format": "channels_last",
+        });
+        Some(("MaxPooling2D", config))
+    }
     fn name(&self) -> String {
         "max_pooling2d".into()
     }

@@ -84,6 +84,14 @@ impl Layer for Dense {
     fn name(&self) -> String {
         "dense".into()
     }
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        let config = serde_json::json!({
+            "units": self.units,
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+        });
+        Some(("Dense", config))
+    }
     fn build(&mut self, input_shape: &[usize]) {
         let fan_in = *input_shape.last().expect("Dense needs at least 1-D inputs");
         let lin = Linear::with_bias(fan_in, self.units, self.use_bias);
@@ -156,6 +164,9 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        Some(("Flatten", serde_json::json!({})))
+    }
     fn name(&self) -> String {
         "flatten".into()
     }
@@ -183,6 +194,9 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        Some(("Dropout", serde_json::json!({ "rate": self.rate })))
+    }
     fn name(&self) -> String {
         "dropout".into()
     }
@@ -205,6 +219,12 @@ impl ActivationLayer {
 }
 
 impl Layer for ActivationLayer {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        Some((
+            "Activation",
+            serde_json::json!({ "activation": self.0.name() }),
+        ))
+    }
     fn name(&self) -> String {
         "activation".into()
     }

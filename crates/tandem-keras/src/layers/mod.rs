@@ -66,6 +66,12 @@ pub trait Layer: Send + Sync {
         w.extend(self.non_trainable_weights());
         w
     }
+    /// Keras's class name and `get_config()` for a `.keras` archive (only the keys that
+    /// differ from Keras's defaults matter; the name is filled in by the model), or `None`
+    /// for a layer that cannot be saved in one.
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        None
+    }
     /// Penalties added to the loss (`layer.losses`: kernel regularizers), if any.
     fn regularization_loss(&self) -> Option<Tensor> {
         None

@@ -44,6 +44,16 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
+    fn keras_config(&self) -> Option<(&'static str, serde_json::Value)> {
+        let config = serde_json::json!({
+            "axis": -1,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": true,
+            "scale": true,
+        });
+        Some(("BatchNormalization", config))
+    }
     fn name(&self) -> String {
         "batch_normalization".into()
     }

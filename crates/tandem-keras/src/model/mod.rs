@@ -3,7 +3,7 @@
 //! [`summary`], `save_weights` / `load_weights` in [`weights`].
 
 mod fit;
-mod h5;
+pub(crate) mod h5;
 mod summary;
 mod weights;
 
@@ -23,6 +23,8 @@ use tandem_core::Tensor;
 #[derive(Default)]
 pub struct Stack {
     pub(crate) layers: Vec<Box<dyn Layer>>,
+    /// The per-sample input shape the stack was built for.
+    pub(crate) input_shape: Option<Vec<usize>>,
 }
 
 impl Layer for Stack {
@@ -30,6 +32,7 @@ impl Layer for Stack {
         "sequential".into()
     }
     fn build(&mut self, input_shape: &[usize]) {
+        self.input_shape = Some(input_shape.to_vec());
         let mut shape = input_shape.to_vec();
         for l in &mut self.layers {
             if !l.built() {
@@ -142,7 +145,10 @@ impl Sequential {
     /// `Sequential([layers...])`.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Sequential {
         let mut m = Model {
-            net: Stack { layers },
+            net: Stack {
+                layers,
+                input_shape: None,
+            },
             compiled: None,
             name: "sequential".into(),
         };
