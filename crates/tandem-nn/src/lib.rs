@@ -33,6 +33,7 @@ pub mod init;
 mod layers;
 mod loss;
 mod module;
+pub mod onnx;
 pub mod optim;
 pub mod pt;
 mod resample;

@@ -9,6 +9,7 @@ use crate::functional as F;
 use crate::init;
 use crate::module::{join_name, Module, Params};
 use crate::utils::rnn::PackedSequence;
+use tandem_core::autograd::trace::{self, Attr};
 use tandem_core::ops::recurrent::{recurrent_layer, RnnMode};
 use tandem_core::{DType, Tensor};
 
@@ -111,6 +112,52 @@ impl RNNBase {
     /// `[T, F]`), from the initial states `h0` (and `c0`), each `[layers · directions, B, H]`
     /// (or `[layers · directions, H]` unbatched); zeros when not given.
     fn run(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> RunOut {
+        if trace::is_tracing() {
+            return self.run_for_export(x, h0, c0);
+        }
+        self.run_layers(x, h0, c0)
+    }
+
+    /// Inside an export trace the whole layer is one op (ONNX's `RNN`, `GRU` and `LSTM` are
+    /// single ops), over the input and every parameter in PyTorch's order.
+    fn run_for_export(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> RunOut {
+        static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let o = tandem_core::autograd::no_grad(|| self.run_layers(x, h0, c0));
+        let mut inputs: Vec<&Tensor> = vec![x];
+        inputs.extend(self.params.iter().map(|(_, t)| t));
+        let attrs = |which: i64| {
+            let mode = match self.mode {
+                RnnMode::Tanh => "tanh",
+                RnnMode::Relu => "relu",
+                RnnMode::Lstm => "lstm",
+                RnnMode::Gru => "gru",
+            };
+            vec![
+                ("mode", Attr::Str(mode)),
+                ("hidden_size", Attr::Int(self.hidden_size as i64)),
+                ("num_layers", Attr::Int(self.num_layers as i64)),
+                ("directions", Attr::Int(self.directions() as i64)),
+                ("bias", Attr::Int(i64::from(self.bias))),
+                ("batch_first", Attr::Int(i64::from(self.batch_first))),
+                (
+                    "initial_state",
+                    Attr::Int(i64::from(h0.is_some() || c0.is_some())),
+                ),
+                ("layer_id", Attr::Int(id)),
+                ("which", Attr::Int(which)),
+            ]
+        };
+        RunOut {
+            output: trace::composite(o.output, "RnnExport", &inputs, attrs(0)),
+            h_n: trace::composite(o.h_n, "RnnExport", &inputs, attrs(1)),
+            c_n: o
+                .c_n
+                .map(|c| trace::composite(c, "RnnExport", &inputs, attrs(2))),
+        }
+    }
+
+    fn run_layers(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> RunOut {
         let name = self.name();
         let unbatched = x.ndim() == 2;
         assert!(

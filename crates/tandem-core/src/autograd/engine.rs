@@ -108,7 +108,9 @@ pub(crate) fn attach(
         input_fns: inputs.iter().map(|t| t.grad_fn()).collect(),
         needs,
         backward: parking_lot::Mutex::new(Some(f)),
+        traced: std::sync::OnceLock::new(),
     };
+    super::trace::on_attach(&node, &out);
     out.with_grad_fn(Arc::new(node))
 }
 

@@ -7,6 +7,7 @@ mod gradcheck;
 mod mode;
 mod node;
 mod tape;
+pub mod trace;
 
 pub(crate) use engine::attach;
 pub use engine::should_record;

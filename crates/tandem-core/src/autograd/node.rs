@@ -16,6 +16,8 @@ pub struct Node {
     pub(crate) input_fns: smallvec::SmallVec<[Option<triomphe::Arc<Node>>; 2]>,
     pub(crate) needs: smallvec::SmallVec<[bool; 2]>,
     pub(crate) backward: Mutex<Option<BackwardFn>>,
+    /// The output shape and export attributes, kept only while tracing.
+    pub(crate) traced: std::sync::OnceLock<Box<super::trace::Traced>>,
 }
 
 impl Node {

@@ -335,7 +335,7 @@ impl Tensor {
             ScalarArith::SubFrom => "RsubBackward1",
         };
         let from = self.dtype();
-        attach(out, name, &[self], move |g, _| {
+        let traced = attach(out, name, &[self], move |g, _| {
             let d = match kind {
                 ScalarArith::Add | ScalarArith::Sub => g.clone(),
                 ScalarArith::Mul => g.scalar_op(v, true, ScalarArith::Mul),
@@ -343,7 +343,11 @@ impl Tensor {
                 ScalarArith::SubFrom => g.neg(),
             };
             vec![Some(d.to_dtype(from))]
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![("scalar", crate::autograd::trace::Attr::Float(v))]
+        });
+        traced
     }
 
     /// `self + other` (`torch.add`, `tf.math.add`); `other` may be a tensor or a number.

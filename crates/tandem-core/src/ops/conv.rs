@@ -67,7 +67,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
     // Saved with their versions: modifying x or the weight in place before backward panics,
     // as it does in PyTorch.
     let (xs, ws) = (Saved::new(&xc.detach()), Saved::new(&wc.detach()));
-    attach(out, "ConvolutionBackward0", &inputs, move |gout, needs| {
+    let traced = attach(out, "ConvolutionBackward0", &inputs, move |gout, needs| {
         let go = gout.contiguous();
         let shape_x = [g.n, g.c, g.h, g.w];
         let shape_w = [g.o, g.cg(), g.kh, g.kw];
@@ -86,7 +86,38 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
             }
             grads
         }))
-    })
+    });
+    crate::autograd::trace::set_attrs(&traced, || {
+        vec![
+            ("layout", crate::autograd::trace::Attr::Str("nchw")),
+            (
+                "stride",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.stride.0 as i64,
+                    args.stride.1 as i64,
+                ]),
+            ),
+            (
+                "padding",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.padding.0 as i64,
+                    args.padding.1 as i64,
+                ]),
+            ),
+            (
+                "dilation",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.dilation.0 as i64,
+                    args.dilation.1 as i64,
+                ]),
+            ),
+            (
+                "groups",
+                crate::autograd::trace::Attr::Int(args.groups as i64),
+            ),
+        ]
+    });
+    traced
 }
 
 /// `torch.nn.functional.conv1d`: `x` is `[N, C, L]`, `weight` `[O, C/groups, K]`; computed as

@@ -100,7 +100,7 @@ pub fn conv2d_nhwc(
         "ConvolutionBackward0"
     };
     let (shape_x, shape_k) = (x.shape().to_vec(), kernel.shape().to_vec());
-    attach(out, name, &inputs, move |gout, needs| {
+    let traced = attach(out, name, &inputs, move |gout, needs| {
         let go = gout.contiguous();
         let want = Needs {
             input: needs[0],
@@ -123,7 +123,38 @@ pub fn conv2d_nhwc(
             }
             grads
         }))
-    })
+    });
+    crate::autograd::trace::set_attrs(&traced, || {
+        vec![
+            ("layout", crate::autograd::trace::Attr::Str("nhwc")),
+            (
+                "stride",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.stride.0 as i64,
+                    args.stride.1 as i64,
+                ]),
+            ),
+            (
+                "padding",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.padding.0 as i64,
+                    args.padding.1 as i64,
+                ]),
+            ),
+            (
+                "dilation",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.dilation.0 as i64,
+                    args.dilation.1 as i64,
+                ]),
+            ),
+            (
+                "groups",
+                crate::autograd::trace::Attr::Int(args.groups as i64),
+            ),
+        ]
+    });
+    traced
 }
 
 #[cfg(test)]

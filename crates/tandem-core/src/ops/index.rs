@@ -106,7 +106,7 @@ impl Tensor {
             return out;
         }
         let dtypes: Vec<DType> = tensors.iter().map(|t| t.dtype()).collect();
-        attach(out, "CatBackward0", &inputs, move |g, need| {
+        let traced = attach(out, "CatBackward0", &inputs, move |g, need| {
             let mut at = 0;
             sizes
                 .iter()
@@ -118,7 +118,11 @@ impl Tensor {
                     part
                 })
                 .collect()
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![("dim", crate::autograd::trace::Attr::Int(d as i64))]
+        });
+        traced
     }
 
     /// Joins tensors along a new dimension (`torch.stack`, `tf.stack`).

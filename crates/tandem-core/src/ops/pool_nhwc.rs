@@ -77,14 +77,45 @@ pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
         return out;
     }
     let in_shape = x.shape().to_vec();
-    attach(out, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
+    let traced = attach(out, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
         let g = g.contiguous();
         let dx = dispatch_float!(g.dtype(), "max_pool2d_nhwc backward", T => g.with_slice::<T, _>(|gs| {
             let dx = route_to_winners(gs, &idx, in_size, out_size);
             Tensor::from_vec(dx, &in_shape)
         }));
         vec![Some(dx)]
-    })
+    });
+    crate::autograd::trace::set_attrs(&traced, || {
+        vec![
+            ("layout", crate::autograd::trace::Attr::Str("nhwc")),
+            (
+                "kernel",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.kernel.0 as i64,
+                    args.kernel.1 as i64,
+                ]),
+            ),
+            (
+                "stride",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.stride.0 as i64,
+                    args.stride.1 as i64,
+                ]),
+            ),
+            (
+                "padding",
+                crate::autograd::trace::Attr::Ints(vec![
+                    args.padding.0 as i64,
+                    args.padding.1 as i64,
+                ]),
+            ),
+            (
+                "ceil_mode",
+                crate::autograd::trace::Attr::Int(i64::from(args.ceil_mode)),
+            ),
+        ]
+    });
+    traced
 }
 
 #[cfg(test)]

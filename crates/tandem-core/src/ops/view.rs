@@ -181,9 +181,16 @@ impl Tensor {
         for (i, &d) in p.iter().enumerate() {
             inv[d] = i as isize;
         }
-        attach(out, "PermuteBackward0", &[self], move |g, _| {
+        let traced = attach(out, "PermuteBackward0", &[self], move |g, _| {
             vec![Some(g.permute(&inv))]
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![(
+                "perm",
+                crate::autograd::trace::Attr::Ints(p.iter().map(|&d| d as i64).collect()),
+            )]
+        });
+        traced
     }
 
     /// Swaps two dimensions (`transpose`); a view.
@@ -278,9 +285,18 @@ impl Tensor {
             return out;
         }
         let orig = self.shape().to_vec();
-        attach(out, "SliceBackward0", &[self], move |g, _| {
+        let traced = attach(out, "SliceBackward0", &[self], move |g, _| {
             vec![Some(super::index::slice_backward(g, &orig, d, s, step))]
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![
+                ("dim", crate::autograd::trace::Attr::Int(d as i64)),
+                ("start", crate::autograd::trace::Attr::Int(s as i64)),
+                ("end", crate::autograd::trace::Attr::Int(e as i64)),
+                ("step", crate::autograd::trace::Attr::Int(step as i64)),
+            ]
+        });
+        traced
     }
 
     /// The sub-tensor at `index` along `dim`, removing that dimension (`select`, `x[i]`).

@@ -42,7 +42,7 @@ impl Tensor {
             return out;
         }
         let (sx, sy) = (Saved::new(self), Saved::output(&out));
-        attach(out, "SoftmaxBackward0", &[self], move |g, _| {
+        let traced = attach(out, "SoftmaxBackward0", &[self], move |g, _| {
             let y = if is_grad_enabled() {
                 sx.get().softmax(d as isize)
             } else {
@@ -50,7 +50,11 @@ impl Tensor {
             };
             let gy = g * &y;
             vec![Some(&gy - &(&y * &gy.sum_dims(&[d as isize], true)))]
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![("dim", crate::autograd::trace::Attr::Int(d as i64))]
+        });
+        traced
     }
 
     /// Log of the softmax along `dim`, computed stably (`torch.log_softmax`).
@@ -61,14 +65,18 @@ impl Tensor {
             return out;
         }
         let (sx, sy) = (Saved::new(self), Saved::output(&out));
-        attach(out, "LogSoftmaxBackward0", &[self], move |g, _| {
+        let traced = attach(out, "LogSoftmaxBackward0", &[self], move |g, _| {
             let y = if is_grad_enabled() {
                 sx.get().log_softmax(d as isize)
             } else {
                 sy.get().clone()
             };
             vec![Some(g - &(&y.exp() * &g.sum_dims(&[d as isize], true)))]
-        })
+        });
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![("dim", crate::autograd::trace::Attr::Int(d as i64))]
+        });
+        traced
     }
 }
 

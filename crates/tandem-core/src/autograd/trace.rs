@@ -1,0 +1,135 @@
+//! Tracing one forward pass for export (ONNX): inside [`trace`], every recorded op keeps its
+//! output shape and the attributes an exporter needs (a convolution's strides, a softmax's
+//! axis), and [`Tensor::traced_op`] walks the recorded graph back from an output. Outside a
+//! trace nothing extra is kept.
+
+use super::node::Node;
+use crate::tensor::Tensor;
+use parking_lot::Mutex;
+use std::cell::Cell;
+use triomphe::Arc;
+
+thread_local! {
+    static TRACING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// An attribute of a traced op.
+#[derive(Clone, Debug)]
+pub enum Attr {
+    /// An integer (an axis, a flag).
+    Int(i64),
+    /// Integers (strides, pads, a permutation).
+    Ints(Vec<i64>),
+    /// A number (a scalar operand).
+    Float(f64),
+    /// A name (the kind of a recurrent layer).
+    Str(&'static str),
+    /// A tensor the op holds besides its inputs (the indices of an `index_select`).
+    Tensor(Tensor),
+}
+
+/// What a node keeps while tracing.
+pub(crate) struct Traced {
+    shape: Vec<usize>,
+    attrs: Mutex<Vec<(&'static str, Attr)>>,
+}
+
+/// Runs `f` with tracing on (and gradients recorded, which is how ops reach the graph): a
+/// forward pass inside leaves a graph of [`TracedOp`]s behind its outputs.
+pub fn trace<R>(f: impl FnOnce() -> R) -> R {
+    let was = TRACING.with(|t| t.replace(true));
+    let out = super::enable_grad(f);
+    TRACING.with(|t| t.set(was));
+    out
+}
+
+/// Whether a trace is being recorded on this thread.
+#[inline]
+pub fn is_tracing() -> bool {
+    TRACING.with(Cell::get)
+}
+
+/// Keeps `out`'s shape on its node, when tracing.
+pub(crate) fn on_attach(node: &Node, out: &Tensor) {
+    if is_tracing() {
+        let _ = node.traced.set(Box::new(Traced {
+            shape: out.shape().to_vec(),
+            attrs: Mutex::new(Vec::new()),
+        }));
+    }
+}
+
+/// Adds attributes to the op that produced `out`, when tracing (`attrs` runs only then).
+pub(crate) fn set_attrs(out: &Tensor, attrs: impl FnOnce() -> Vec<(&'static str, Attr)>) {
+    if !is_tracing() {
+        return;
+    }
+    if let Some(t) = out.grad_fn().as_ref().and_then(|n| n.traced.get()) {
+        t.attrs.lock().extend(attrs());
+    }
+}
+
+/// Records `output` as one op `name` over `inputs` with `attrs`, for a layer that an exporter
+/// writes whole (a recurrent layer as ONNX's `LSTM`): the layer computes `output` without
+/// recording (under `no_grad`), then calls this. The node has no gradient; it exists only in
+/// traced graphs.
+pub fn composite(
+    output: Tensor,
+    name: &'static str,
+    inputs: &[&Tensor],
+    attrs: Vec<(&'static str, Attr)>,
+) -> Tensor {
+    let out = super::engine::attach(output, name, inputs, move |_, _| {
+        panic!("{name}: an op recorded for export has no gradient")
+    });
+    set_attrs(&out, || attrs);
+    out
+}
+
+/// One op of a traced graph.
+#[derive(Clone)]
+pub struct TracedOp(Arc<Node>);
+
+impl TracedOp {
+    /// The op's recorded name (PyTorch's backward name, `AddmmBackward0`).
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+    /// The op's inputs, in order.
+    pub fn inputs(&self) -> &[Tensor] {
+        &self.0.inputs
+    }
+    /// The op that produced input `i` (`None` for a leaf: a parameter, a constant, the graph's
+    /// input).
+    pub fn input_op(&self, i: usize) -> Option<TracedOp> {
+        self.0.input_fns.get(i).cloned().flatten().map(TracedOp)
+    }
+    /// The output's shape in the traced pass.
+    pub fn output_shape(&self) -> &[usize] {
+        self.0.traced.get().map_or(&[], |t| &t.shape)
+    }
+    /// Whether the op was recorded inside [`trace`].
+    pub fn is_traced(&self) -> bool {
+        self.0.traced.get().is_some()
+    }
+    /// The attribute `key`, if the op recorded it.
+    pub fn attr(&self, key: &str) -> Option<Attr> {
+        let t = self.0.traced.get()?;
+        let attrs = t.attrs.lock();
+        attrs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+    /// A key that identifies the op within one graph.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+impl Tensor {
+    /// The op that produced this tensor in a traced graph (`None` for a leaf).
+    pub fn traced_op(&self) -> Option<TracedOp> {
+        self.grad_fn().map(TracedOp)
+    }
+}

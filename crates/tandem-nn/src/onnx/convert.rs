@@ -1,0 +1,551 @@
+//! From a traced graph to ONNX nodes.
+
+use super::proto::{
+    attribute_type, data_type, tensor_shape_proto, type_proto, AttributeProto, GraphProto,
+    ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto,
+};
+use super::OnnxError;
+use std::collections::HashMap;
+use tandem_core::autograd::trace::{Attr, TracedOp};
+use tandem_core::{DType, Tensor};
+
+const OPSET: i64 = 17;
+const IR_VERSION: i64 = 8;
+
+fn unsupported(op: &str, detail: impl Into<String>) -> OnnxError {
+    OnnxError::Unsupported {
+        op: op.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn ints(name: &str, v: Vec<i64>) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        ints: v,
+        r#type: attribute_type::INTS,
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i: v,
+        r#type: attribute_type::INT,
+        ..Default::default()
+    }
+}
+
+fn strings(name: &str, v: &[&str]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        r#type: attribute_type::STRINGS,
+        ..Default::default()
+    }
+}
+
+fn attr_ints(op: &TracedOp, key: &str) -> Result<Vec<i64>, OnnxError> {
+    match op.attr(key) {
+        Some(Attr::Ints(v)) => Ok(v),
+        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
+    }
+}
+
+fn attr_int(op: &TracedOp, key: &str) -> Result<i64, OnnxError> {
+    match op.attr(key) {
+        Some(Attr::Int(v)) => Ok(v),
+        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
+    }
+}
+
+fn attr_str(op: &TracedOp, key: &str) -> Result<&'static str, OnnxError> {
+    match op.attr(key) {
+        Some(Attr::Str(v)) => Ok(v),
+        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
+    }
+}
+
+fn tensor_proto(name: &str, t: &Tensor) -> Result<TensorProto, OnnxError> {
+    let t = t.detach().contiguous();
+    let (data_type, raw_data): (i32, Vec<u8>) = match t.dtype() {
+        DType::Float32 => (
+            data_type::FLOAT,
+            t.to_vec::<f32>()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::Float64 => (
+            data_type::DOUBLE,
+            t.to_vec::<f64>()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::Int64 => (
+            data_type::INT64,
+            t.to_vec::<i64>()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::Int32 => (
+            data_type::INT32,
+            t.to_vec::<i32>()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        DType::UInt8 => (data_type::UINT8, t.to_vec::<u8>()),
+        DType::Bool => (
+            data_type::BOOL,
+            t.to_vec::<bool>().iter().map(|&b| u8::from(b)).collect(),
+        ),
+    };
+    Ok(TensorProto {
+        dims: t.shape().iter().map(|&d| d as i64).collect(),
+        data_type,
+        name: name.to_string(),
+        raw_data,
+    })
+}
+
+fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+    let dim = shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| tensor_shape_proto::Dimension {
+            value: Some(if i == 0 {
+                tensor_shape_proto::dimension::Value::DimParam("batch".into())
+            } else {
+                tensor_shape_proto::dimension::Value::DimValue(d as i64)
+            }),
+        })
+        .collect();
+    ValueInfoProto {
+        name: name.to_string(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto { dim }),
+            })),
+        }),
+    }
+}
+
+/// Builds the graph by walking back from the output.
+pub(super) struct Converter<'a> {
+    input: &'a Tensor,
+    names: &'a [(String, Tensor)],
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    /// Leaves already given a name (parameters, constants).
+    leaves: Vec<(Tensor, String)>,
+    /// Each visited op's output name, by op id.
+    done: HashMap<usize, String>,
+    /// Each exported recurrent layer's outputs (sequence, h_n, c_n), by layer id.
+    rnns: HashMap<i64, [String; 3]>,
+    uses_input: bool,
+    fresh: usize,
+}
+
+impl<'a> Converter<'a> {
+    pub(super) fn new(input: &'a Tensor, names: &'a [(String, Tensor)]) -> Self {
+        Converter {
+            input,
+            names,
+            nodes: Vec::new(),
+            initializers: Vec::new(),
+            leaves: Vec::new(),
+            done: HashMap::new(),
+            rnns: HashMap::new(),
+            uses_input: false,
+            fresh: 0,
+        }
+    }
+
+    pub(super) fn run(mut self, output: &Tensor) -> Result<ModelProto, OnnxError> {
+        let out = match output.traced_op() {
+            Some(op) => self.visit(&op)?,
+            None => return Err(OnnxError::Disconnected),
+        };
+        if !self.uses_input {
+            return Err(OnnxError::Disconnected);
+        }
+        self.node("Identity", vec![out], vec!["output".into()], vec![]);
+        let graph = GraphProto {
+            node: self.nodes,
+            name: "tandem".into(),
+            initializer: self.initializers,
+            input: vec![value_info("input", self.input.shape())],
+            output: vec![value_info("output", output.shape())],
+        };
+        Ok(ModelProto {
+            ir_version: IR_VERSION,
+            producer_name: "tandem".into(),
+            producer_version: env!("CARGO_PKG_VERSION").into(),
+            graph: Some(graph),
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: OPSET,
+            }],
+        })
+    }
+
+    fn name(&mut self, hint: &str) -> String {
+        self.fresh += 1;
+        format!("{hint}_{}", self.fresh)
+    }
+
+    fn node(
+        &mut self,
+        op_type: &str,
+        input: Vec<String>,
+        output: Vec<String>,
+        attribute: Vec<AttributeProto>,
+    ) {
+        let name = format!("{op_type}_{}", self.nodes.len());
+        self.nodes.push(NodeProto {
+            input,
+            output,
+            name,
+            op_type: op_type.into(),
+            attribute,
+        });
+    }
+
+    /// One-output node with a fresh output name.
+    fn emit(&mut self, op_type: &str, input: Vec<String>, attrs: Vec<AttributeProto>) -> String {
+        let out = self.name(&op_type.to_lowercase());
+        self.node(op_type, input, vec![out.clone()], attrs);
+        out
+    }
+
+    fn constant(&mut self, hint: &str, t: &Tensor) -> Result<String, OnnxError> {
+        let name = self.name(hint);
+        self.initializers.push(tensor_proto(&name, t)?);
+        Ok(name)
+    }
+
+    fn i64s(&mut self, hint: &str, v: &[i64]) -> Result<String, OnnxError> {
+        self.constant(hint, &Tensor::from_vec(v.to_vec(), &[v.len()]))
+    }
+
+    /// The value name of input `i` of `op`: another op's output, the graph input, or an
+    /// initializer.
+    fn operand(&mut self, op: &TracedOp, i: usize) -> Result<String, OnnxError> {
+        if let Some(src) = op.input_op(i) {
+            return self.visit(&src);
+        }
+        let t = &op.inputs()[i];
+        if t.same(self.input) {
+            self.uses_input = true;
+            return Ok("input".into());
+        }
+        if let Some((_, n)) = self.leaves.iter().find(|(l, _)| l.same(t)) {
+            return Ok(n.clone());
+        }
+        let known = self
+            .names
+            .iter()
+            .find(|(_, p)| p.same(t))
+            .map(|(n, _)| n.clone());
+        let name = match known {
+            Some(n) => {
+                self.initializers.push(tensor_proto(&n, t)?);
+                n
+            }
+            None => self.constant("const", t)?,
+        };
+        self.leaves.push((t.clone(), name.clone()));
+        Ok(name)
+    }
+
+    fn input_shape(op: &TracedOp, i: usize) -> Vec<usize> {
+        match op.input_op(i) {
+            Some(src) => src.output_shape().to_vec(),
+            None => op.inputs()[i].shape().to_vec(),
+        }
+    }
+
+    fn visit(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
+        if let Some(n) = self.done.get(&op.id()) {
+            return Ok(n.clone());
+        }
+        if !op.is_traced() {
+            return Err(unsupported(op.name(), "recorded outside the trace"));
+        }
+        let out = self.convert(op)?;
+        self.done.insert(op.id(), out.clone());
+        Ok(out)
+    }
+
+    fn convert(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
+        let name = op.name();
+        let unary = |onnx: &'static str| Some(onnx);
+        let simple = match name {
+            "ReluBackward0" => unary("Relu"),
+            "SigmoidBackward0" => unary("Sigmoid"),
+            "TanhBackward0" => unary("Tanh"),
+            "ExpBackward0" => unary("Exp"),
+            "LogBackward0" => unary("Log"),
+            "NegBackward0" => unary("Neg"),
+            "AbsBackward0" => unary("Abs"),
+            "SqrtBackward0" => unary("Sqrt"),
+            "ReciprocalBackward0" => unary("Reciprocal"),
+            "SinBackward0" => unary("Sin"),
+            "CosBackward0" => unary("Cos"),
+            "CloneBackward0" => unary("Identity"),
+            _ => None,
+        };
+        if let Some(onnx) = simple {
+            let x = self.operand(op, 0)?;
+            return Ok(self.emit(onnx, vec![x], vec![]));
+        }
+        match name {
+            "MmBackward0" | "AddBackward0" | "SubBackward0" | "MulBackward0" | "DivBackward0" => {
+                let onnx = match name {
+                    "MmBackward0" => "MatMul",
+                    "AddBackward0" => "Add",
+                    "SubBackward0" => "Sub",
+                    "MulBackward0" => "Mul",
+                    _ => "Div",
+                };
+                let (a, b) = (self.operand(op, 0)?, self.operand(op, 1)?);
+                Ok(self.emit(onnx, vec![a, b], vec![]))
+            }
+            "AddBackward1" | "SubBackward1" | "MulBackward1" | "DivBackward1" | "RsubBackward1" => {
+                let v = match op.attr("scalar") {
+                    Some(Attr::Float(v)) => v,
+                    _ => return Err(unsupported(name, "no recorded scalar")),
+                };
+                let x = self.operand(op, 0)?;
+                let c = self.constant("scalar", &Tensor::from_vec(vec![v as f32], &[]))?;
+                Ok(match name {
+                    "AddBackward1" => self.emit("Add", vec![x, c], vec![]),
+                    "SubBackward1" => self.emit("Sub", vec![x, c], vec![]),
+                    "MulBackward1" => self.emit("Mul", vec![x, c], vec![]),
+                    "DivBackward1" => self.emit("Div", vec![x, c], vec![]),
+                    _ => self.emit("Sub", vec![c, x], vec![]),
+                })
+            }
+            "SoftmaxBackward0" | "LogSoftmaxBackward0" => {
+                let axis = attr_int(op, "dim")?;
+                let x = self.operand(op, 0)?;
+                let onnx = if name == "SoftmaxBackward0" {
+                    "Softmax"
+                } else {
+                    "LogSoftmax"
+                };
+                Ok(self.emit(onnx, vec![x], vec![int("axis", axis)]))
+            }
+            "ViewBackward0" | "SqueezeBackward0" | "UnsqueezeBackward0" => {
+                let x = self.operand(op, 0)?;
+                let (from, to) = (Self::input_shape(op, 0), op.output_shape().to_vec());
+                // The batch dimension stays dynamic: copied (0) when it stays first, else the
+                // one inferred extent (-1).
+                let mut target: Vec<i64> = to.iter().map(|&d| d as i64).collect();
+                if !target.is_empty() {
+                    target[0] = if from.first() == to.first() { 0 } else { -1 };
+                }
+                let shape = self.i64s("shape", &target)?;
+                Ok(self.emit("Reshape", vec![x, shape], vec![]))
+            }
+            "PermuteBackward0" => {
+                let perm = attr_ints(op, "perm")?;
+                let x = self.operand(op, 0)?;
+                Ok(self.emit("Transpose", vec![x], vec![ints("perm", perm)]))
+            }
+            "SliceBackward0" => {
+                let (dim, start, end, step) = (
+                    attr_int(op, "dim")?,
+                    attr_int(op, "start")?,
+                    attr_int(op, "end")?,
+                    attr_int(op, "step")?,
+                );
+                let size = Self::input_shape(op, 0)[dim as usize] as i64;
+                let end = if end >= size { i64::MAX } else { end };
+                let x = self.operand(op, 0)?;
+                let starts = self.i64s("starts", &[start])?;
+                let ends = self.i64s("ends", &[end])?;
+                let axes = self.i64s("axes", &[dim])?;
+                let steps = self.i64s("steps", &[step])?;
+                Ok(self.emit("Slice", vec![x, starts, ends, axes, steps], vec![]))
+            }
+            "CatBackward0" => {
+                let axis = attr_int(op, "dim")?;
+                let parts = (0..op.inputs().len())
+                    .map(|i| self.operand(op, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(self.emit("Concat", parts, vec![int("axis", axis)]))
+            }
+            "ConvolutionBackward0" | "ConvolutionReluBackward" => self.convolution(op),
+            "MaxPool2DWithIndicesBackward0" => self.max_pool(op),
+            "RnnExport" => self.recurrent(op),
+            other => Err(unsupported(other, "no ONNX form for this op")),
+        }
+    }
+
+    fn to_nchw(&mut self, x: String) -> String {
+        self.emit("Transpose", vec![x], vec![ints("perm", vec![0, 3, 1, 2])])
+    }
+
+    fn to_nhwc(&mut self, x: String) -> String {
+        self.emit("Transpose", vec![x], vec![ints("perm", vec![0, 2, 3, 1])])
+    }
+
+    fn convolution(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
+        let nhwc = attr_str(op, "layout")? == "nhwc";
+        let (stride, pad, dilation, groups) = (
+            attr_ints(op, "stride")?,
+            attr_ints(op, "padding")?,
+            attr_ints(op, "dilation")?,
+            attr_int(op, "groups")?,
+        );
+        let mut x = self.operand(op, 0)?;
+        let mut w = self.operand(op, 1)?;
+        let wshape = Self::input_shape(op, 1);
+        let kernel = if nhwc {
+            // Keras's [KH, KW, C, O] kernel to ONNX's [O, C, KH, KW]
+            x = self.to_nchw(x);
+            w = self.emit("Transpose", vec![w], vec![ints("perm", vec![3, 2, 0, 1])]);
+            vec![wshape[0] as i64, wshape[1] as i64]
+        } else {
+            vec![wshape[2] as i64, wshape[3] as i64]
+        };
+        let mut inputs = vec![x, w];
+        if op.inputs().len() > 2 {
+            inputs.push(self.operand(op, 2)?);
+        }
+        let mut y = self.emit(
+            "Conv",
+            inputs,
+            vec![
+                ints("kernel_shape", kernel),
+                ints("strides", stride),
+                ints("pads", vec![pad[0], pad[1], pad[0], pad[1]]),
+                ints("dilations", dilation),
+                int("group", groups),
+            ],
+        );
+        if op.name() == "ConvolutionReluBackward" {
+            y = self.emit("Relu", vec![y], vec![]);
+        }
+        Ok(if nhwc { self.to_nhwc(y) } else { y })
+    }
+
+    fn max_pool(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
+        let nhwc = attr_str(op, "layout")? == "nhwc";
+        let (kernel, stride, pad, ceil) = (
+            attr_ints(op, "kernel")?,
+            attr_ints(op, "stride")?,
+            attr_ints(op, "padding")?,
+            attr_int(op, "ceil_mode")?,
+        );
+        let mut x = self.operand(op, 0)?;
+        if nhwc {
+            x = self.to_nchw(x);
+        }
+        let y = self.emit(
+            "MaxPool",
+            vec![x],
+            vec![
+                ints("kernel_shape", kernel),
+                ints("strides", stride),
+                ints("pads", vec![pad[0], pad[1], pad[0], pad[1]]),
+                int("ceil_mode", ceil),
+            ],
+        );
+        Ok(if nhwc { self.to_nhwc(y) } else { y })
+    }
+
+    /// A recurrent layer (all its layers) as a chain of ONNX `RNN` / `GRU` / `LSTM` nodes;
+    /// `which` picks the sequence output, `h_n` or `c_n`.
+    fn recurrent(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
+        let id = attr_int(op, "layer_id")?;
+        let which = attr_int(op, "which")? as usize;
+        if let Some(outs) = self.rnns.get(&id) {
+            return Ok(outs[which].clone());
+        }
+        let mode = attr_str(op, "mode")?;
+        let (h, layers, dirs, bias, batch_first) = (
+            attr_int(op, "hidden_size")?,
+            attr_int(op, "num_layers")? as usize,
+            attr_int(op, "directions")?,
+            attr_int(op, "bias")? == 1,
+            attr_int(op, "batch_first")? == 1,
+        );
+        if dirs != 1 {
+            return Err(unsupported(mode, "bidirectional recurrent layers"));
+        }
+        if attr_int(op, "initial_state")? == 1 {
+            return Err(unsupported(mode, "an initial state passed to the layer"));
+        }
+        if Self::input_shape(op, 0).len() != 3 {
+            return Err(unsupported(mode, "unbatched (2-D) input"));
+        }
+        let (onnx, blocks): (&str, Vec<usize>) = match mode {
+            // PyTorch's gate order to ONNX's: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h
+            "lstm" => ("LSTM", vec![0, 3, 1, 2]),
+            "gru" => ("GRU", vec![1, 0, 2]),
+            _ => ("RNN", vec![0]),
+        };
+        let reorder = |t: &Tensor| -> Tensor {
+            let n = t.shape()[0] / blocks.len();
+            let parts: Vec<Tensor> = blocks.iter().map(|&b| t.narrow(0, b * n, n)).collect();
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            Tensor::cat(&refs, 0).unsqueeze(0).contiguous()
+        };
+        let mut x = self.operand(op, 0)?;
+        if batch_first {
+            x = self.emit("Transpose", vec![x], vec![ints("perm", vec![1, 0, 2])]);
+        }
+        let per_layer = if bias { 4 } else { 2 };
+        let (mut hs, mut cs) = (Vec::new(), Vec::new());
+        for layer in 0..layers {
+            let p = |k: usize| op.inputs()[1 + layer * per_layer + k].detach();
+            let w = self.constant("W", &reorder(&p(0)))?;
+            let r = self.constant("R", &reorder(&p(1)))?;
+            let mut inputs = vec![x.clone(), w, r];
+            if bias {
+                let b = Tensor::cat(&[&reorder(&p(2)), &reorder(&p(3))], 1);
+                inputs.push(self.constant("B", &b)?);
+            }
+            let mut attrs = vec![int("hidden_size", h)];
+            match mode {
+                "gru" => attrs.push(int("linear_before_reset", 1)),
+                "tanh" => attrs.push(strings("activations", &["Tanh"])),
+                "relu" => attrs.push(strings("activations", &["Relu"])),
+                _ => {}
+            }
+            let (y, yh, yc) = (self.name("Y"), self.name("Y_h"), self.name("Y_c"));
+            let mut outs = vec![y.clone(), yh.clone()];
+            if mode == "lstm" {
+                outs.push(yc.clone());
+            }
+            self.node(onnx, inputs, outs, attrs);
+            let axes = self.i64s("axes", &[1])?;
+            x = self.emit("Squeeze", vec![y, axes], vec![]);
+            hs.push(yh);
+            cs.push(yc);
+        }
+        let seq = if batch_first {
+            self.emit("Transpose", vec![x], vec![ints("perm", vec![1, 0, 2])])
+        } else {
+            x
+        };
+        let h_n = self.emit("Concat", hs, vec![int("axis", 0)]);
+        let c_n = if mode == "lstm" {
+            self.emit("Concat", cs, vec![int("axis", 0)])
+        } else {
+            String::new()
+        };
+        let outs = [seq, h_n, c_n];
+        let out = outs[which].clone();
+        self.rnns.insert(id, outs);
+        Ok(out)
+    }
+}
