@@ -125,7 +125,7 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
-    /// Write a trained run's best weights as a PyTorch .pt file or as safetensors
+    /// Write a trained run's best model as ONNX, or its weights as a PyTorch .pt file or safetensors
     Export {
         /// Directory written by `tandem train`
         #[arg(long)]

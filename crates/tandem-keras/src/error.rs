@@ -57,6 +57,9 @@ pub enum KerasError {
         /// What is wrong.
         reason: String,
     },
+    /// The model could not be exported (ONNX).
+    #[error("{0}")]
+    Export(String),
     /// A backup to resume from is unusable.
     #[error("BackupAndRestore: the backup in {path} is unusable: {reason}")]
     Backup {

@@ -2,15 +2,33 @@
 //! Rust) and give tandem's outputs within 1e-5 at two batch sizes; an op without an ONNX form
 //! is an error naming it.
 
+use std::path::Path;
 use tandem_core::Tensor;
 use tandem_nn::functional as F;
 use tandem_nn::*;
 use tract_onnx::prelude::*;
 
+/// With `TANDEM_ONNX_CHECK_DIR` set, keeps each exported file there with an input and
+/// tandem's output (`NAME.onnx`, `NAME.json`), for `tools/goldens/check_onnx_runtime.py` to run
+/// in onnxruntime.
+fn keep_for_onnxruntime(name: &str, path: &Path, x: &Tensor, y: &[f32]) {
+    let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(path, dir.join(format!("{name}.onnx"))).unwrap();
+    let json = serde_json::json!({
+        "input": {"shape": x.shape(), "data": x.to_vec::<f32>()},
+        "output": y,
+    });
+    std::fs::write(dir.join(format!("{name}.json")), json.to_string()).unwrap();
+}
+
 /// Runs the ONNX file at `path` on `x` with tract and returns the output. tract plans its
 /// recurrent ops for a known batch size, so for those the input's shape is given to it first
 /// (`concrete`); the other models run with the file's symbolic batch dimension.
-fn run_tract_with(path: &std::path::Path, x: &Tensor, concrete: bool) -> Vec<f32> {
+fn run_tract_with(path: &Path, x: &Tensor, concrete: bool) -> Vec<f32> {
     let mut model = tract_onnx::onnx().model_for_path(path).unwrap();
     if concrete {
         model = model
@@ -31,7 +49,7 @@ fn run_tract_with(path: &std::path::Path, x: &Tensor, concrete: bool) -> Vec<f32
 }
 
 /// The file's input and output have a symbolic first dimension and static others.
-fn assert_dynamic_batch(path: &std::path::Path) {
+fn assert_dynamic_batch(path: &Path) {
     use prost::Message;
     use tandem_nn::onnx::proto::{tensor_shape_proto::dimension::Value, type_proto, ModelProto};
     let model = ModelProto::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
@@ -67,6 +85,7 @@ fn check(name: &str, model: &mut impl Module, sample: &[usize], concrete: bool) 
         let x = tandem_core::rand(&shape(b));
         let want = tandem_core::autograd::no_grad(|| model.forward(&x));
         let got = run_tract_with(&path, &x, concrete);
+        keep_for_onnxruntime(&format!("{name}_b{b}"), &path, &x, &want.to_vec::<f32>());
         assert_eq!(got.len(), want.numel(), "{name}: batch {b}");
         for (i, (g, w)) in got.iter().zip(want.to_vec::<f32>()).enumerate() {
             assert!(
@@ -197,6 +216,7 @@ fn gru_exports_as_onnx_gru_with_its_final_state() {
         let x = tandem_core::rand(&[b, 9, 6]);
         let want = tandem_core::autograd::no_grad(|| m.forward(&x.transpose(0, 1)));
         let got = run_tract_with(&path, &x, true);
+        keep_for_onnxruntime(&format!("gru_b{b}"), &path, &x, &want.to_vec::<f32>());
         for (g, w) in got.iter().zip(want.to_vec::<f32>()) {
             assert!((g - w).abs() <= 1e-5, "gru batch {b}: {g} vs {w}");
         }

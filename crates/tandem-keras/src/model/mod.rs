@@ -2,6 +2,7 @@
 //! verbs have a file each: `fit`, `evaluate` and `predict` in [`fit`], `summary()` in
 //! [`summary`], `save_weights` / `load_weights` in [`weights`].
 
+mod export;
 mod fit;
 pub(crate) mod h5;
 mod summary;
