@@ -137,6 +137,15 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Download a dataset into the cache (or --dir), each file checked against its published MD5
+    Download {
+        /// Dataset
+        #[arg(value_enum)]
+        dataset: Dataset,
+        /// Directory to download into (default: where `tandem train` looks, the user cache)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Evaluate a checkpoint: test accuracy and the confusion matrix
     Eval {
         /// Directory written by `tandem train`
@@ -195,6 +204,32 @@ fn lessons(list: bool, name: Option<String>, args: &[String]) -> Result<(), trai
     }
 }
 
+/// `tandem download`: the dataset's four files, with a progress bar on a terminal.
+fn download(dataset: Dataset, dir: Option<&std::path::Path>) -> Result<(), train::CliError> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:28} [{bar:30}] {bytes}/{total_bytes}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let mut file = String::new();
+    let mut progress = |p: tandem::data::download::Progress<'_>| {
+        if p.file != file {
+            file = p.file.to_string();
+            bar.set_message(file.clone());
+            bar.set_length(p.total.unwrap_or(0));
+        }
+        bar.set_position(p.done);
+    };
+    let dir = match dataset {
+        Dataset::Mnist => tandem::data::mnist::download(dir, &mut progress)?,
+        Dataset::FashionMnist => tandem::data::fashion_mnist::download(dir, &mut progress)?,
+    };
+    bar.finish_and_clear();
+    println!("verified files in {}", dir.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     if let Ok(name) = std::env::var(programs::PROGRAM_VAR) {
         return run_program(&name);
@@ -244,6 +279,7 @@ fn main() -> ExitCode {
             out,
         } => export::export(&checkpoint, format, out.as_deref())
             .map(|path| println!("wrote {}", path.display())),
+        Command::Download { dataset, dir } => download(dataset, dir.as_deref()),
         Command::Lessons { list, name, args } => lessons(list, name, &args),
         Command::Bench {
             only,

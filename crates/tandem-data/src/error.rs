@@ -117,6 +117,28 @@ pub enum DataError {
         hint: String,
     },
 
+    /// A downloaded file's digest is not the published one; no file was kept.
+    #[error("{file}: checksum mismatch: expected {expected}, got {actual} (tried: {})", attempts.join("; "))]
+    Checksum {
+        /// The file.
+        file: String,
+        /// The published digest.
+        expected: String,
+        /// The digest of what was received.
+        actual: String,
+        /// Each mirror tried, with what went wrong there.
+        attempts: Vec<String>,
+    },
+
+    /// No mirror delivered a file; no partial file was kept.
+    #[error("{file}: download failed:\n{}", attempts.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    Download {
+        /// The file.
+        file: String,
+        /// Each mirror tried, with what went wrong there.
+        attempts: Vec<String>,
+    },
+
     /// Loaded arrays do not have the shapes a dataset needs.
     #[error("{name}: expected {expected}, found {found}")]
     Shape {

@@ -19,7 +19,9 @@
 //! # Ok::<(), tandem_data::DataError>(())
 //! ```
 
+use crate::download::{Digest, Remote, RemoteFile};
 use crate::error::Result;
+use crate::idx_sets::download_dir;
 use crate::idx_sets::{load_dir, Spec};
 pub use crate::idx_sets::{KerasSplit, Loaded, Source};
 use std::path::{Path, PathBuf};
@@ -47,6 +49,45 @@ const SPEC: Spec = Spec {
     system_dirs: &[DEBIAN_DIR],
     hint: "On Debian or Ubuntu install it with `sudo apt-get install dataset-fashion-mnist`.",
 };
+
+/// Where torchvision downloads Fashion-MNIST from, with its published MD5s
+/// (`torchvision/datasets/mnist.py`); `TANDEM_FASHION_MNIST_MIRRORS` replaces the mirror.
+pub const REMOTE: Remote = Remote {
+    dataset: "Fashion-MNIST",
+    mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+    mirror_var: "TANDEM_FASHION_MNIST_MIRRORS",
+    files: &[
+        RemoteFile {
+            name: "train-images-idx3-ubyte.gz",
+            digest: Digest::Md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        },
+        RemoteFile {
+            name: "train-labels-idx1-ubyte.gz",
+            digest: Digest::Md5("25c81989df183df01b3e8a0aad5dffbe"),
+        },
+        RemoteFile {
+            name: "t10k-images-idx3-ubyte.gz",
+            digest: Digest::Md5("bef4ecab320f06d8554ea6380940ec79"),
+        },
+        RemoteFile {
+            name: "t10k-labels-idx1-ubyte.gz",
+            digest: Digest::Md5("bb300cfdad3c16e7a12a480ee83cd310"),
+        },
+    ],
+};
+
+/// Downloads the four Fashion-MNIST files into `dir` (default: the user cache, where
+/// [`load_data`] looks), verifying each against torchvision's MD5, and returns the directory.
+///
+/// # Errors
+/// [`DataError::Checksum`](crate::DataError::Checksum) or
+/// [`DataError::Download`](crate::DataError::Download) naming the file and every mirror tried.
+pub fn download(
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(crate::download::Progress<'_>),
+) -> Result<PathBuf> {
+    REMOTE.fetch(&download_dir(&SPEC, dir)?, progress)
+}
 
 /// `keras.datasets.fashion_mnist.load_data()`: images uint8 `[N, 28, 28]`, labels int64 `[N]`
 /// (60,000 train, 10,000 test). Errors when the files are not found (listing where it looked and

@@ -53,6 +53,20 @@ impl Loaded {
     }
 }
 
+/// Where a download goes: `dir` when given, else the user cache's directory for the dataset.
+pub(crate) fn download_dir(spec: &Spec, dir: Option<&Path>) -> Result<PathBuf> {
+    match dir {
+        Some(d) => Ok(d.to_path_buf()),
+        None => dirs::cache_dir()
+            .map(|c| c.join("tandem").join(spec.subdir))
+            .ok_or_else(|| DataError::NotFound {
+                dataset: spec.name,
+                searched: vec!["the user cache directory (none on this system)".into()],
+                hint: "Pass a directory to download into.".into(),
+            }),
+    }
+}
+
 /// How one dataset is looked up.
 pub(crate) struct Spec {
     /// The name in messages, e.g. `"Fashion-MNIST"`.

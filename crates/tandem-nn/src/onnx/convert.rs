@@ -389,11 +389,11 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn to_nchw(&mut self, x: String) -> String {
+    fn transpose_to_nchw(&mut self, x: String) -> String {
         self.emit("Transpose", vec![x], vec![ints("perm", vec![0, 3, 1, 2])])
     }
 
-    fn to_nhwc(&mut self, x: String) -> String {
+    fn transpose_to_nhwc(&mut self, x: String) -> String {
         self.emit("Transpose", vec![x], vec![ints("perm", vec![0, 2, 3, 1])])
     }
 
@@ -410,7 +410,7 @@ impl<'a> Converter<'a> {
         let wshape = Self::input_shape(op, 1);
         let kernel = if nhwc {
             // Keras's [KH, KW, C, O] kernel to ONNX's [O, C, KH, KW]
-            x = self.to_nchw(x);
+            x = self.transpose_to_nchw(x);
             w = self.emit("Transpose", vec![w], vec![ints("perm", vec![3, 2, 0, 1])]);
             vec![wshape[0] as i64, wshape[1] as i64]
         } else {
@@ -434,7 +434,7 @@ impl<'a> Converter<'a> {
         if op.name() == "ConvolutionReluBackward" {
             y = self.emit("Relu", vec![y], vec![]);
         }
-        Ok(if nhwc { self.to_nhwc(y) } else { y })
+        Ok(if nhwc { self.transpose_to_nhwc(y) } else { y })
     }
 
     fn max_pool(&mut self, op: &TracedOp) -> Result<String, OnnxError> {
@@ -447,7 +447,7 @@ impl<'a> Converter<'a> {
         );
         let mut x = self.operand(op, 0)?;
         if nhwc {
-            x = self.to_nchw(x);
+            x = self.transpose_to_nchw(x);
         }
         let y = self.emit(
             "MaxPool",
@@ -459,7 +459,7 @@ impl<'a> Converter<'a> {
                 int("ceil_mode", ceil),
             ],
         );
-        Ok(if nhwc { self.to_nhwc(y) } else { y })
+        Ok(if nhwc { self.transpose_to_nhwc(y) } else { y })
     }
 
     /// A recurrent layer (all its layers) as a chain of ONNX `RNN` / `GRU` / `LSTM` nodes;
