@@ -27,6 +27,8 @@ To check a .pt file written by another program (tandem's writer) loads in PyTorc
     /tmp/anchors-venv/bin/python tools/goldens/gen_format_goldens.py --check FILE.pt [...]
 """
 import argparse
+import gzip
+import hashlib
 import io
 import json
 import os
@@ -53,6 +55,7 @@ import torch.nn.functional as F  # noqa: E402
 from goldens_io import ROOT, tensor_json, write_json  # noqa: E402
 TORCH_FIXTURES = ROOT / "crates" / "tandem-nn" / "tests" / "fixtures" / "formats"
 KERAS_FIXTURES = ROOT / "crates" / "tandem-keras" / "tests" / "fixtures" / "formats"
+DATA_FIXTURES = ROOT / "crates" / "tandem-data" / "tests" / "fixtures" / "npz"
 MAX_BYTES = 3_500_000  # all fixtures together; seed_mlp.pt alone is 2.73 MB
 
 # ------------------------------------------------------------------------------------- helpers
@@ -587,6 +590,50 @@ def check_tandem_keras(stem, path):
           f"Keras's own predictions {diff:.3g}")
     assert diff < 1e-5, f"{path}: predictions differ by {diff}"
 
+# ------------------------------------------------------------------------------------- .npz
+def npz_case():
+    """`np.savez_compressed` of small arrays of every dtype tandem reads (and one it widens),
+    named like Keras's mnist.npz, plus a stored `np.savez` copy; the values go in arrays.json."""
+    DATA_FIXTURES.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (3, 4, 4), dtype=np.uint8),
+        "y_train": np.array([5, 0, 4], dtype=np.uint8),
+        "f32": rng.standard_normal((2, 3)).astype(np.float32),
+        "f64": np.array([0.1, -0.0, 1e300]),
+        "i64": np.array([[-(2**40), 7]], dtype=np.int64),
+        "i32": np.array([-5, 2**31 - 1], dtype=np.int32),
+        "i16": np.array([-300, 300], dtype=np.int16),
+        "flags": np.array([True, False, True]),
+        "scalar": np.float32(2.5),
+    }
+    np.savez_compressed(DATA_FIXTURES / "arrays.npz", **arrays)
+    np.savez(DATA_FIXTURES / "arrays_stored.npz", **arrays)
+    back = np.load(DATA_FIXTURES / "arrays.npz")
+    assert all(np.array_equal(back[k], v) for k, v in arrays.items())
+    out = {k: {"dtype": str(np.asarray(v).dtype), "shape": list(np.shape(v)),
+               "data": np.asarray(v).reshape(-1).tolist()} for k, v in arrays.items()}
+    out["order"] = list(arrays)
+    out["numpy_version"] = np.__version__
+    # a Keras-style mnist.npz of the first digits of the embedded sample (real MNIST)
+    sample = ROOT / "crates" / "tandem-data" / "data" / "mnist-sample"
+    def idx(name, n):
+        raw = gzip.decompress((sample / name).read_bytes())
+        ndim = raw[3]
+        dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+        data = np.frombuffer(raw[4 + 4 * ndim:], dtype=np.uint8).reshape(dims)
+        return data[:n].copy()
+    mini = {"x_train": idx("train-images-idx3-ubyte.gz", 3), "y_train": idx("train-labels-idx1-ubyte.gz", 3),
+            "x_test": idx("t10k-images-idx3-ubyte.gz", 2), "y_test": idx("t10k-labels-idx1-ubyte.gz", 2)}
+    np.savez_compressed(DATA_FIXTURES / "mnist_mini.npz", **mini)
+    out["mnist_mini"] = {"y_train": mini["y_train"].tolist(), "y_test": mini["y_test"].tolist(),
+                         "x_train_sum": int(mini["x_train"].astype(np.int64).sum())}
+    out["sha256"] = {name: hashlib.sha256((DATA_FIXTURES / name).read_bytes()).hexdigest()
+                     for name in ("arrays.npz", "arrays_stored.npz", "mnist_mini.npz")}
+    write_json(DATA_FIXTURES / "arrays.json", out)
+    for name in ("arrays.npz", "arrays_stored.npz", "mnist_mini.npz"):
+        report_written(DATA_FIXTURES / name)
+
 # ------------------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -607,10 +654,11 @@ def main():
             check_tandem_keras(stem, path)
         return
     torch.set_num_threads(1)  # reduction order independent of the machine's core count
+    npz_case()
     torch_formats(args.dis)
     if not args.torch_only:
         keras_formats()
-    total = sum(p.stat().st_size for d in (TORCH_FIXTURES, KERAS_FIXTURES) if d.is_dir()
+    total = sum(p.stat().st_size for d in (TORCH_FIXTURES, KERAS_FIXTURES, DATA_FIXTURES) if d.is_dir()
                 for p in d.iterdir())
     print(f"fixtures {total / 1024:.1f} KiB in all")
     assert total < MAX_BYTES, f"fixtures must stay under {MAX_BYTES} bytes"

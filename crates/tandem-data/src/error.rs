@@ -117,6 +117,15 @@ pub enum DataError {
         hint: String,
     },
 
+    /// A `.npz` archive or one of its arrays is corrupt, truncated or of an unsupported dtype.
+    #[error("{name}: not a valid .npz archive: {problem}")]
+    Npz {
+        /// The file, with the entry in brackets when one entry is at fault.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// A downloaded file's digest is not the published one; no file was kept.
     #[error("{file}: checksum mismatch: expected {expected}, got {actual} (tried: {})", attempts.join("; "))]
     Checksum {

@@ -201,7 +201,7 @@ pub(crate) fn load_bytes(files: [(&str, &[u8]); 4], source: Source) -> Result<Lo
     assemble(arr, source)
 }
 
-fn assemble(files: [(String, Tensor); 4], source: Source) -> Result<Loaded> {
+pub(crate) fn assemble(files: [(String, Tensor); 4], source: Source) -> Result<Loaded> {
     let [(xn, x_train), (yn, y_train), (xtn, x_test), (ytn, y_test)] = files;
     check_images(&xn, &x_train)?;
     check_images(&xtn, &x_test)?;

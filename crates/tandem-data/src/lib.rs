@@ -51,6 +51,7 @@ pub mod idx;
 mod idx_sets;
 mod loader;
 pub mod mnist;
+pub mod npz;
 pub mod preprocessing;
 
 pub use bytes::read_text;

@@ -69,8 +69,74 @@ pub fn load_data() -> Result<KerasSplit> {
 pub fn load() -> Result<Loaded> {
     match SPEC.locate()? {
         Ok(dir) => load_dir(SPEC.name, &dir),
-        Err(_) => Ok(sample()),
+        Err(_) => match find_npz() {
+            Some(path) => load_npz(path),
+            None => Ok(sample()),
+        },
     }
+}
+
+/// Keras's `mnist.npz` in one of the [`search_paths`], when the IDX files are in none.
+fn find_npz() -> Option<PathBuf> {
+    search_paths()
+        .into_iter()
+        .map(|d| d.join(KERAS_NPZ.files[0].name))
+        .find(|p| p.is_file())
+}
+
+/// Where Keras downloads `mnist.npz` from, with the SHA-256 `keras.datasets.mnist.load_data`
+/// checks; `TANDEM_MNIST_NPZ_MIRRORS` replaces the mirror.
+pub const KERAS_NPZ: Remote = Remote {
+    dataset: "MNIST (mnist.npz)",
+    mirrors: &["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"],
+    mirror_var: "TANDEM_MNIST_NPZ_MIRRORS",
+    files: &[RemoteFile {
+        name: "mnist.npz",
+        digest: Digest::Sha256("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
+    }],
+};
+
+/// Downloads Keras's `mnist.npz` into `dir` (default: the user cache, where [`load_data`]
+/// finds it), verified against Keras's SHA-256, and returns the file's path.
+///
+/// # Errors
+/// As [`download`].
+pub fn download_npz(
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(crate::download::Progress<'_>),
+) -> Result<PathBuf> {
+    let dir = KERAS_NPZ.fetch(&download_dir(&SPEC, dir)?, progress)?;
+    Ok(dir.join(KERAS_NPZ.files[0].name))
+}
+
+/// MNIST from a Keras `mnist.npz` (arrays `x_train`, `y_train`, `x_test`, `y_test`), with
+/// [`Source::Directory`] of its folder; labels become int64.
+///
+/// # Errors
+/// The file's read or format errors, or [`DataError::Shape`](crate::DataError::Shape) when an
+/// array is missing or misshapen.
+pub fn load_npz(path: impl AsRef<Path>) -> Result<Loaded> {
+    let path = path.as_ref();
+    let mut arrays = crate::npz::read_npz(path)?;
+    let mut take = |key: &str| -> Result<(String, tandem_core::Tensor)> {
+        let i = arrays
+            .iter()
+            .position(|(k, _)| k == key)
+            .ok_or_else(|| crate::DataError::Npz {
+                name: path.display().to_string(),
+                problem: format!("no array '{key}' (expected x_train, y_train, x_test, y_test)"),
+            })?;
+        let (k, t) = arrays.swap_remove(i);
+        Ok((format!("{}[{k}]", path.display()), t))
+    };
+    let files = [
+        take("x_train")?,
+        take("y_train")?,
+        take("x_test")?,
+        take("y_test")?,
+    ];
+    let folder = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    crate::idx_sets::assemble(files, Source::Directory(folder))
 }
 
 /// The full MNIST, or an error listing where it looked and how to get it (no sample fallback).

@@ -29,6 +29,10 @@ fn debian_md5s() -> HashMap<String, String> {
 /// Serves `/good/NAME`, `/bad/NAME` (one byte changed) and `/cut/NAME` (half the bytes
 /// under the full Content-Length, then the connection closes); returns the base URL.
 fn serve() -> String {
+    serve_from(Path::new(DEBIAN).to_path_buf())
+}
+
+fn serve_from(root: std::path::PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -48,7 +52,7 @@ fn serve() -> String {
             let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
             let mut parts = path.trim_start_matches('/').splitn(2, '/');
             let (mode, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let Ok(mut body) = std::fs::read(Path::new(DEBIAN).join(name)) else {
+            let Ok(mut body) = std::fs::read(root.join(name)) else {
                 let _ = stream.write_all(
                     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 );
@@ -198,4 +202,35 @@ fn offline_is_a_download_error_naming_the_mirror_and_the_variable_replaces_mirro
     );
     let r = remote(vec!["http://c.example/".into()], "TANDEM_TEST_MIRRORS_ENV");
     assert_eq!(r.mirrors(), ["http://a.example/x/", "http://b.example/y/"]);
+}
+
+#[test]
+fn a_sha256_verified_npz_downloads_and_loads_as_mnist() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npz");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("arrays.json")).unwrap())
+            .unwrap();
+    let sha = json["sha256"]["mnist_mini.npz"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = serve_from(fixtures);
+    let r = Remote {
+        dataset: "MNIST (mnist.npz)",
+        mirrors: Box::leak(
+            vec![&*Box::leak(format!("{base}/good/").into_boxed_str())].into_boxed_slice(),
+        ),
+        mirror_var: "TANDEM_TEST_MIRRORS_NPZ",
+        files: Box::leak(
+            vec![RemoteFile {
+                name: "mnist_mini.npz",
+                digest: Digest::Sha256(Box::leak(sha.into_boxed_str())),
+            }]
+            .into_boxed_slice(),
+        ),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    r.fetch(dir.path(), &mut |_| {}).unwrap();
+    let loaded = tandem_data::mnist::load_npz(dir.path().join("mnist_mini.npz")).unwrap();
+    assert_eq!(loaded.y_test.to_vec::<i64>(), [1, 3]);
 }
