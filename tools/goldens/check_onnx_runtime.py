@@ -28,7 +28,8 @@ def main(folder):
         model = onnx.load(path)
         onnx.checker.check_model(model, full_check=True)
         case = json.loads(path.with_suffix(".json").read_text())
-        x = np.array(case["input"]["data"], dtype=np.float32).reshape(case["input"]["shape"])
+        dtype = np.int64 if case["input"].get("dtype") == "int64" else np.float32
+        x = np.array(case["input"]["data"], dtype=dtype).reshape(case["input"]["shape"])
         want = np.array(case["output"], dtype=np.float32)
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = sess.run(None, {"input": x})[0].reshape(-1)

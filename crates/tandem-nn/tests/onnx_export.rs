@@ -250,3 +250,70 @@ fn an_op_without_an_onnx_form_is_an_error_naming_it() {
         "no file is written for a graph that cannot be expressed"
     );
 }
+
+#[derive(Module)]
+struct CharRnn {
+    embed: Embedding,
+    rnn: RNN,
+    fc: Linear,
+}
+
+impl Module for CharRnn {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (out, _) = self.rnn.forward_with(&self.embed.forward(x), None);
+        self.fc.forward(&out)
+    }
+}
+
+#[test]
+fn embedding_exports_as_gather_and_rnn_as_onnx_rnn() {
+    let mut m = CharRnn {
+        embed: Embedding::new(20, 8),
+        rnn: RNN::new(8, 10).batch_first(true),
+        fc: Linear::new(10, 20),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("char_rnn.onnx");
+    let ids = |b: usize| {
+        let v: Vec<i64> = (0..b * 6).map(|i| ((i * 7 + b) % 20) as i64).collect();
+        Tensor::from_vec(v, &[b, 6])
+    };
+    onnx::export(&mut m, &ids(3), &path).unwrap();
+    for b in [3, 5] {
+        let x = ids(b);
+        let want = tandem_core::autograd::no_grad(|| m.forward(&x)).to_vec::<f32>();
+        let model = tract_onnx::onnx()
+            .model_for_path(&path)
+            .unwrap()
+            .with_input_fact(0, i64::fact([b, 6]).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let input = tract_ndarray::ArrayD::from_shape_vec(vec![b, 6], x.to_vec::<i64>()).unwrap();
+        let out = model
+            .run(tvec!(tract_onnx::prelude::Tensor::from(input).into()))
+            .unwrap();
+        let got: Vec<f32> = out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5, "char rnn batch {b}: {g} vs {w}");
+        }
+        if let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") {
+            let dir = Path::new(&dir);
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::copy(&path, dir.join(format!("char_rnn_b{b}.onnx"))).unwrap();
+            let json = serde_json::json!({
+                "input": {"shape": x.shape(), "data": x.to_vec::<i64>(), "dtype": "int64"},
+                "output": want,
+            });
+            std::fs::write(dir.join(format!("char_rnn_b{b}.json")), json.to_string()).unwrap();
+        }
+    }
+}

@@ -81,6 +81,11 @@ pub mod nn {
 /// nested checkpoint, and `torch.save(model.state_dict(), path)`; see [`tandem_nn::pt`].
 pub use tandem_nn::pt::{load, load_key, save, StateDict};
 
+/// `torch.onnx`: `torch::onnx::export(&mut model, &example_input, "m.onnx")`.
+pub mod onnx {
+    pub use tandem_nn::onnx::*;
+}
+
 /// `torch.optim`.
 /// `torch::optim::lr_scheduler::StepLR` as PyTorch spells it, and the short `torch::optim::StepLR`.
 pub mod optim {

@@ -117,7 +117,8 @@ pub(crate) fn attach(
 /// Whether an op over `inputs` records (grad mode on and some input needs a gradient).
 #[inline]
 pub fn should_record(inputs: &[&Tensor]) -> bool {
-    super::mode::is_grad_enabled() && inputs.iter().any(|t| super::mode::input_needs_grad(t))
+    (super::mode::is_grad_enabled() && inputs.iter().any(|t| super::mode::input_needs_grad(t)))
+        || super::trace::from_root(inputs)
 }
 
 /// The key of a node in one backward pass (leaves are keyed by their tensor).

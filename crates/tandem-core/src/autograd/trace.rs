@@ -11,6 +11,9 @@ use triomphe::Arc;
 
 thread_local! {
     static TRACING: Cell<bool> = const { Cell::new(false) };
+    /// The traced input when it cannot require a gradient (integer indices): ops on it record
+    /// anyway while tracing.
+    static ROOT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// An attribute of a traced op.
@@ -31,6 +34,7 @@ pub enum Attr {
 /// What a node keeps while tracing.
 pub(crate) struct Traced {
     shape: Vec<usize>,
+    dtype: crate::DType,
     attrs: Mutex<Vec<(&'static str, Attr)>>,
 }
 
@@ -41,6 +45,22 @@ pub fn trace<R>(f: impl FnOnce() -> R) -> R {
     let out = super::enable_grad(f);
     TRACING.with(|t| t.set(was));
     out
+}
+
+/// Like [`trace`], for an input that cannot require a gradient (integer indices for an
+/// embedding): ops on `root` record while `f` runs, so the graph reaches back to it.
+pub fn trace_from<R>(root: &Tensor, f: impl FnOnce() -> R) -> R {
+    let was = ROOT.with(|r| r.replace(root.key()));
+    let out = trace(f);
+    ROOT.with(|r| r.set(was));
+    out
+}
+
+/// Whether an op over `inputs` reads the integer root of a trace.
+#[inline]
+pub(crate) fn from_root(inputs: &[&Tensor]) -> bool {
+    let root = ROOT.with(Cell::get);
+    root != 0 && is_tracing() && inputs.iter().any(|t| t.key() == root)
 }
 
 /// Whether a trace is being recorded on this thread.
@@ -54,6 +74,7 @@ pub(crate) fn on_attach(node: &Node, out: &Tensor) {
     if is_tracing() {
         let _ = node.traced.set(Box::new(Traced {
             shape: out.shape().to_vec(),
+            dtype: out.dtype(),
             attrs: Mutex::new(Vec::new()),
         }));
     }
@@ -107,6 +128,10 @@ impl TracedOp {
     /// The output's shape in the traced pass.
     pub fn output_shape(&self) -> &[usize] {
         self.0.traced.get().map_or(&[], |t| &t.shape)
+    }
+    /// The output's dtype in the traced pass.
+    pub fn output_dtype(&self) -> Option<crate::DType> {
+        self.0.traced.get().map(|t| t.dtype)
     }
     /// Whether the op was recorded inside [`trace`].
     pub fn is_traced(&self) -> bool {

@@ -281,15 +281,23 @@ impl Tensor {
         let size = self.shape()[d] as i64;
         if d == 0 && self.ndim() > 0 {
             let out = select_rows(self, &idx);
-            if !should_record(&[self]) {
+            if !should_record(&[self, index]) {
                 return out;
             }
             let (shape, index) = (self.shape().to_vec(), index.clone());
-            return attach(out, "IndexSelectBackward0", &[self], move |g, _| {
+            let traced_index = index.clone();
+            let out = attach(out, "IndexSelectBackward0", &[self], move |g, _| {
                 vec![Some(
                     super::create::zeros(&shape, g.dtype()).index_add(0, &index, g),
                 )]
             });
+            crate::autograd::trace::set_attrs(&out, || {
+                vec![
+                    ("dim", crate::autograd::trace::Attr::Int(0)),
+                    ("index", crate::autograd::trace::Attr::Tensor(traced_index)),
+                ]
+            });
+            return out;
         }
         let parts: Vec<Tensor> = idx
             .iter()
@@ -310,15 +318,23 @@ impl Tensor {
             let refs: Vec<&Tensor> = parts.iter().collect();
             Tensor::cat(&refs, d as isize)
         };
-        if !should_record(&[self]) {
+        if !should_record(&[self, index]) {
             return out;
         }
         let (shape, index) = (self.shape().to_vec(), index.clone());
-        attach(out, "IndexSelectBackward0", &[self], move |g, _| {
+        let traced_index = index.clone();
+        let out = attach(out, "IndexSelectBackward0", &[self], move |g, _| {
             vec![Some(
                 super::create::zeros(&shape, g.dtype()).index_add(d as isize, &index, g),
             )]
-        })
+        });
+        crate::autograd::trace::set_attrs(&out, || {
+            vec![
+                ("dim", crate::autograd::trace::Attr::Int(d as i64)),
+                ("index", crate::autograd::trace::Attr::Tensor(traced_index)),
+            ]
+        });
+        out
     }
 
     /// Adds slices of `src` into a copy of `self` at the 1-D `index` along `dim` (`index_add`).

@@ -68,6 +68,17 @@ fn attr_str(op: &TracedOp, key: &str) -> Result<&'static str, OnnxError> {
     }
 }
 
+fn onnx_type(d: DType) -> i32 {
+    match d {
+        DType::Float32 => data_type::FLOAT,
+        DType::Float64 => data_type::DOUBLE,
+        DType::Int64 => data_type::INT64,
+        DType::Int32 => data_type::INT32,
+        DType::UInt8 => data_type::UINT8,
+        DType::Bool => data_type::BOOL,
+    }
+}
+
 fn tensor_proto(name: &str, t: &Tensor) -> Result<TensorProto, OnnxError> {
     let t = t.detach().contiguous();
     let (data_type, raw_data): (i32, Vec<u8>) = match t.dtype() {
@@ -113,7 +124,7 @@ fn tensor_proto(name: &str, t: &Tensor) -> Result<TensorProto, OnnxError> {
     })
 }
 
-fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+fn value_info(name: &str, shape: &[usize], dtype: DType) -> ValueInfoProto {
     let dim = shape
         .iter()
         .enumerate()
@@ -129,7 +140,7 @@ fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
         name: name.to_string(),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: data_type::FLOAT,
+                elem_type: onnx_type(dtype),
                 shape: Some(TensorShapeProto { dim }),
             })),
         }),
@@ -180,8 +191,8 @@ impl<'a> Converter<'a> {
             node: self.nodes,
             name: "tandem".into(),
             initializer: self.initializers,
-            input: vec![value_info("input", self.input.shape())],
-            output: vec![value_info("output", output.shape())],
+            input: vec![value_info("input", self.input.shape(), self.input.dtype())],
+            output: vec![value_info("output", output.shape(), output.dtype())],
         };
         Ok(ModelProto {
             ir_version: IR_VERSION,
@@ -262,6 +273,19 @@ impl<'a> Converter<'a> {
         };
         self.leaves.push((t.clone(), name.clone()));
         Ok(name)
+    }
+
+    /// The value name of a tensor an op holds as an attribute (an index): traced, the graph's
+    /// input, or a constant.
+    fn value_of(&mut self, t: &Tensor) -> Result<String, OnnxError> {
+        if let Some(op) = t.traced_op() {
+            return self.visit(&op);
+        }
+        if t.same(self.input) {
+            self.uses_input = true;
+            return Ok("input".into());
+        }
+        self.constant("const", t)
     }
 
     fn input_shape(op: &TracedOp, i: usize) -> Vec<usize> {
@@ -381,6 +405,23 @@ impl<'a> Converter<'a> {
                     .map(|i| self.operand(op, i))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(self.emit("Concat", parts, vec![int("axis", axis)]))
+            }
+            "IndexSelectBackward0" => {
+                let axis = attr_int(op, "dim")?;
+                let Some(Attr::Tensor(index)) = op.attr("index") else {
+                    return Err(unsupported(name, "no recorded index"));
+                };
+                let data = self.operand(op, 0)?;
+                let index = self.value_of(&index)?;
+                Ok(self.emit("Gather", vec![data, index], vec![int("axis", axis)]))
+            }
+            "ToCopyBackward0" => {
+                let to = match op.output_dtype() {
+                    Some(d) => onnx_type(d),
+                    None => return Err(unsupported(name, "no recorded dtype")),
+                };
+                let x = self.operand(op, 0)?;
+                Ok(self.emit("Cast", vec![x], vec![int("to", i64::from(to))]))
             }
             "ConvolutionBackward0" | "ConvolutionReluBackward" => self.convolution(op),
             "MaxPool2DWithIndicesBackward0" => self.max_pool(op),

@@ -75,8 +75,18 @@ pub fn export_fn(
     example_input: &Tensor,
     names: &[(String, Tensor)],
 ) -> Result<Vec<u8>, OnnxError> {
-    let input = example_input.detach().requires_grad_(true);
-    let output = tandem_core::autograd::trace::trace(|| forward(&input));
+    use tandem_core::autograd::trace;
+    // A float input is traced through its gradient; integer indices (an embedding's) as the
+    // trace's root.
+    let (input, output) = if example_input.dtype().is_float() {
+        let input = example_input.detach().requires_grad_(true);
+        let output = trace::trace(|| forward(&input));
+        (input, output)
+    } else {
+        let input = example_input.detach();
+        let output = trace::trace_from(&input, || forward(&input));
+        (input, output)
+    };
     let model = convert::Converter::new(&input, names).run(&output)?;
     Ok(model.encode_to_vec())
 }
