@@ -310,7 +310,17 @@ def unsafe_global_case():
         raise AssertionError("weights_only=True accepted argparse.Namespace")
     except pickle.UnpicklingError as e:
         refused = str(e).splitlines()[0]
-    return {"file": path.name, "global": "argparse.Namespace", "torch_message": refused}
+    # a whole model pickled with torch.save(model): its class is a global too
+    whole = TORCH_FIXTURES / "whole_module.pt"
+    torch.manual_seed(0)
+    save_pt(SmallMLP(), whole)
+    try:
+        torch.load(whole, weights_only=True)
+        raise AssertionError("weights_only=True accepted a pickled module")
+    except pickle.UnpicklingError:
+        pass
+    return {"file": path.name, "global": "argparse.Namespace", "torch_message": refused,
+            "whole_module": {"file": whole.name, "global": f"{SmallMLP.__module__}.SmallMLP"}}
 
 def torch_formats(dis):
     TORCH_FIXTURES.mkdir(parents=True, exist_ok=True)

@@ -100,6 +100,7 @@ impl Remote {
         match std::env::var(self.mirror_var) {
             Ok(v) if !v.trim().is_empty() => v
                 .split(',')
+                .filter(|m| !m.trim().is_empty())
                 .map(|m| {
                     let m = m.trim();
                     if m.ends_with('/') {
@@ -167,8 +168,11 @@ pub fn fetch_file(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<PathBuf> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        // a stalled connection fails; a slow one that keeps delivering does not
         .timeout_connect(Some(Duration::from_secs(15)))
-        .timeout_recv_body(Some(Duration::from_secs(60)))
+        .timeout_send_request(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .into();
     let dir = dest.parent().unwrap_or(Path::new("."));

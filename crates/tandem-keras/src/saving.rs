@@ -219,8 +219,14 @@ fn pair(path: &Path, v: &Value, what: &str) -> Result<(usize, usize), KerasError
     .ok_or_else(|| archive_error(path, format!("config.json: {what} is {v}")))
 }
 
+/// The activation's name; `linear` when absent. A serialized function object (a dict) is not
+/// a name tandem can map, and `check_activation` refuses it.
 fn activation(c: &Value) -> &str {
-    c["activation"].as_str().unwrap_or("linear")
+    match &c["activation"] {
+        Value::Null => "linear",
+        Value::String(s) => s,
+        _ => "(a serialized function)",
+    }
 }
 
 /// Refuses an option tandem's layer does not have, rather than build a different model.

@@ -105,7 +105,7 @@ pub trait Module: Params {
     /// let (a, b) = (Linear::new(3, 2), Linear::new(3, 2));
     /// let report = b.load_state_dict(&a.state_dict(), true).unwrap();
     /// assert!(report.missing.is_empty() && report.unexpected.is_empty());
-    /// assert_eq!(a.bias.to_vec::<f32>(), b.bias.to_vec::<f32>());
+    /// assert_eq!(a.weight.to_vec::<f32>(), b.weight.to_vec::<f32>());
     /// ```
     fn load_state_dict(
         &self,

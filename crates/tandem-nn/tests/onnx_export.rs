@@ -317,3 +317,60 @@ fn embedding_exports_as_gather_and_rnn_as_onnx_rnn() {
         }
     }
 }
+
+#[derive(Module)]
+struct Centered {
+    fc: Linear,
+}
+
+impl Module for Centered {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        // the mean is taken outside the recorded ops: its value depends on the input
+        let mean = x.detach().mean();
+        self.fc.forward(&(x - &mean))
+    }
+}
+
+#[derive(Module)]
+struct FlattenAll {
+    fc: Linear,
+}
+
+impl Module for FlattenAll {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.fc.forward(x).view(&[-1]).relu()
+    }
+}
+
+#[test]
+fn values_computed_off_the_graph_are_refused_and_batch_merging_reshapes_stay_dynamic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Centered {
+        fc: Linear::new(4, 3),
+    };
+    match onnx::export(
+        &mut m,
+        &tandem_core::rand(&[2, 4]),
+        dir.path().join("c.onnx"),
+    ) {
+        Err(onnx::OnnxError::Unsupported { detail, .. }) => {
+            assert!(detail.contains("outside the recorded ops"), "{detail}")
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    // [B, 3] -> [B * 3]: the target must be -1, not a copy of B
+    let mut f = FlattenAll {
+        fc: Linear::new(4, 3),
+    };
+    let path = dir.path().join("f.onnx");
+    onnx::export(&mut f, &tandem_core::rand(&[2, 4]), &path).unwrap();
+    for b in [2, 5] {
+        let x = tandem_core::rand(&[b, 4]);
+        let want = tandem_core::autograd::no_grad(|| f.forward(&x)).to_vec::<f32>();
+        let got = run_tract_with(&path, &x, true);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5);
+        }
+    }
+}

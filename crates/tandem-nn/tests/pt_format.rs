@@ -321,6 +321,14 @@ fn a_global_outside_the_weights_only_set_is_refused_by_name() {
         }
         other => panic!("expected UnsafeGlobal, got {other:?}"),
     }
+    // torch.save(model): the model's own class is a global PyTorch's weights-only load refuses
+    let whole = &g["whole_module"];
+    match pt::load(fixture(whole["file"].as_str().unwrap())) {
+        Err(CheckpointError::UnsafeGlobal { global, .. }) => {
+            assert_eq!(global, whole["global"].as_str().unwrap())
+        }
+        other => panic!("expected UnsafeGlobal, got {other:?}"),
+    }
 }
 
 #[test]

@@ -41,19 +41,28 @@ pub(crate) struct Traced {
 /// Runs `f` with tracing on (and gradients recorded, which is how ops reach the graph): a
 /// forward pass inside leaves a graph of [`TracedOp`]s behind its outputs.
 pub fn trace<R>(f: impl FnOnce() -> R) -> R {
-    let was = TRACING.with(|t| t.replace(true));
-    let out = super::enable_grad(f);
-    TRACING.with(|t| t.set(was));
-    out
+    /// Restores the previous state even when `f` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TRACING.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(TRACING.with(|t| t.replace(true)));
+    super::enable_grad(f)
 }
 
 /// Like [`trace`], for an input that cannot require a gradient (integer indices for an
 /// embedding): ops on `root` record while `f` runs, so the graph reaches back to it.
 pub fn trace_from<R>(root: &Tensor, f: impl FnOnce() -> R) -> R {
-    let was = ROOT.with(|r| r.replace(root.key()));
-    let out = trace(f);
-    ROOT.with(|r| r.set(was));
-    out
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ROOT.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(ROOT.with(|r| r.replace(root.key())));
+    trace(f)
 }
 
 /// Whether an op over `inputs` reads the integer root of a trace.

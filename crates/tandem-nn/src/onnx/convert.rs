@@ -124,13 +124,36 @@ fn tensor_proto(name: &str, t: &Tensor) -> Result<TensorProto, OnnxError> {
     })
 }
 
-fn value_info(name: &str, shape: &[usize], dtype: DType) -> ValueInfoProto {
+/// The one axis whose extent differs between the two traces, if any.
+fn batch_axis(a: &[usize], b: &[usize], what: &str) -> Result<Option<usize>, OnnxError> {
+    if a.len() != b.len() {
+        return Err(unsupported(what, "its rank depends on the batch size"));
+    }
+    let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    match differ.as_slice() {
+        [] => Ok(None),
+        [i] => Ok(Some(*i)),
+        _ => Err(unsupported(
+            what,
+            "more than one axis depends on the batch size",
+        )),
+    }
+}
+
+/// A graph input or output: `batch` names its batch axis with the symbol `symbol`.
+fn value_info(
+    name: &str,
+    shape: &[usize],
+    batch: Option<usize>,
+    symbol: &str,
+    dtype: DType,
+) -> ValueInfoProto {
     let dim = shape
         .iter()
         .enumerate()
         .map(|(i, &d)| tensor_shape_proto::Dimension {
-            value: Some(if i == 0 {
-                tensor_shape_proto::dimension::Value::DimParam("batch".into())
+            value: Some(if Some(i) == batch {
+                tensor_shape_proto::dimension::Value::DimParam(symbol.into())
             } else {
                 tensor_shape_proto::dimension::Value::DimValue(d as i64)
             }),
@@ -148,8 +171,16 @@ fn value_info(name: &str, shape: &[usize], dtype: DType) -> ValueInfoProto {
 }
 
 /// Builds the graph by walking back from the output.
+///
+/// The forward pass is traced twice, on the example batch and on one row more; the two graphs
+/// must have the same ops, and comparing their shapes tells which axis of each value is the
+/// batch axis (what a `Reshape` or `Slice` must keep dynamic). A leaf that is neither a
+/// parameter nor the same in both passes was computed from the input outside the recorded ops,
+/// and is refused rather than frozen into the graph.
 pub(super) struct Converter<'a> {
     input: &'a Tensor,
+    /// Each op of the first trace's twin in the second.
+    twins: HashMap<usize, TracedOp>,
     names: &'a [(String, Tensor)],
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
@@ -167,6 +198,7 @@ impl<'a> Converter<'a> {
     pub(super) fn new(input: &'a Tensor, names: &'a [(String, Tensor)]) -> Self {
         Converter {
             input,
+            twins: HashMap::new(),
             names,
             nodes: Vec::new(),
             initializers: Vec::new(),
@@ -178,21 +210,45 @@ impl<'a> Converter<'a> {
         }
     }
 
-    pub(super) fn run(mut self, output: &Tensor) -> Result<ModelProto, OnnxError> {
-        let out = match output.traced_op() {
-            Some(op) => self.visit(&op)?,
-            None => return Err(OnnxError::Disconnected),
+    pub(super) fn run(
+        mut self,
+        output: &Tensor,
+        twin_input: &Tensor,
+        twin_output: &Tensor,
+    ) -> Result<ModelProto, OnnxError> {
+        let (Some(op), Some(twin)) = (output.traced_op(), twin_output.traced_op()) else {
+            return Err(OnnxError::Disconnected);
         };
+        self.pair(&op, &twin, twin_input)?;
+        let out = self.visit(&op)?;
         if !self.uses_input {
             return Err(OnnxError::Disconnected);
         }
         self.node("Identity", vec![out], vec!["output".into()], vec![]);
+        let out_axis = batch_axis(output.shape(), twin_output.shape(), "the output")?;
         let graph = GraphProto {
             node: self.nodes,
             name: "tandem".into(),
             initializer: self.initializers,
-            input: vec![value_info("input", self.input.shape(), self.input.dtype())],
-            output: vec![value_info("output", output.shape(), output.dtype())],
+            input: vec![value_info(
+                "input",
+                self.input.shape(),
+                Some(0),
+                "batch",
+                self.input.dtype(),
+            )],
+            output: vec![value_info(
+                "output",
+                output.shape(),
+                out_axis,
+                // the same symbol only when the extent is the batch size itself
+                if out_axis.is_some_and(|a| output.shape()[a] == self.input.shape()[0]) {
+                    "batch"
+                } else {
+                    "output_batch"
+                },
+                output.dtype(),
+            )],
         };
         Ok(ModelProto {
             ir_version: IR_VERSION,
@@ -204,6 +260,96 @@ impl<'a> Converter<'a> {
                 version: OPSET,
             }],
         })
+    }
+
+    /// Walks the two traces in step, recording each op's twin; refuses graphs whose ops differ
+    /// and leaves that depend on the input without being recorded.
+    fn pair(&mut self, a: &TracedOp, b: &TracedOp, twin_input: &Tensor) -> Result<(), OnnxError> {
+        if self.twins.contains_key(&a.id()) {
+            return Ok(());
+        }
+        if a.name() != b.name() || a.inputs().len() != b.inputs().len() {
+            return Err(unsupported(
+                a.name(),
+                format!(
+                    "the graph changes with the batch size ({} vs {})",
+                    a.name(),
+                    b.name()
+                ),
+            ));
+        }
+        self.twins.insert(a.id(), b.clone());
+        for i in 0..a.inputs().len() {
+            match (a.input_op(i), b.input_op(i)) {
+                (Some(x), Some(y)) => self.pair(&x, &y, twin_input)?,
+                (None, None) => self.pair_leaves(a, &a.inputs()[i], &b.inputs()[i], twin_input)?,
+                _ => {
+                    return Err(unsupported(
+                        a.name(),
+                        "the graph changes with the batch size",
+                    ))
+                }
+            }
+        }
+        if let (Some(Attr::Tensor(x)), Some(Attr::Tensor(y))) = (a.attr("index"), b.attr("index")) {
+            match (x.traced_op(), y.traced_op()) {
+                (Some(p), Some(q)) => self.pair(&p, &q, twin_input)?,
+                (None, None) => self.pair_leaves(a, &x, &y, twin_input)?,
+                _ => {
+                    return Err(unsupported(
+                        a.name(),
+                        "the graph changes with the batch size",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pair_leaves(
+        &self,
+        op: &TracedOp,
+        x: &Tensor,
+        y: &Tensor,
+        twin_input: &Tensor,
+    ) -> Result<(), OnnxError> {
+        if x.same(self.input) && y.same(twin_input) {
+            return Ok(());
+        }
+        if x.same(y) {
+            return Ok(()); // a parameter or a constant held by the model
+        }
+        let same_value = x.shape() == y.shape()
+            && x.dtype() == y.dtype()
+            && x.detach().to_dtype(DType::Float64).to_vec::<f64>()
+                == y.detach().to_dtype(DType::Float64).to_vec::<f64>();
+        if same_value {
+            Ok(())
+        } else {
+            Err(unsupported(
+                op.name(),
+                "an operand computed from the input outside the recorded ops (a comparison, a \
+                 detached or integer value): it cannot be written as a constant",
+            ))
+        }
+    }
+
+    /// The batch axis of `op`'s output.
+    fn out_batch(&self, op: &TracedOp) -> Result<Option<usize>, OnnxError> {
+        let twin = self
+            .twins
+            .get(&op.id())
+            .expect("every visited op was paired");
+        batch_axis(op.output_shape(), twin.output_shape(), op.name())
+    }
+
+    /// The batch axis of input `i` of `op`.
+    fn in_batch(&self, op: &TracedOp, i: usize) -> Result<Option<usize>, OnnxError> {
+        match op.input_op(i) {
+            Some(src) => self.out_batch(&src),
+            None if op.inputs()[i].same(self.input) => Ok(Some(0)),
+            None => Ok(None),
+        }
     }
 
     fn name(&mut self, hint: &str) -> String {
@@ -347,7 +493,21 @@ impl<'a> Converter<'a> {
                     _ => return Err(unsupported(name, "no recorded scalar")),
                 };
                 let x = self.operand(op, 0)?;
-                let c = self.constant("scalar", &Tensor::from_vec(vec![v as f32], &[]))?;
+                let dtype = op.output_dtype().unwrap_or(DType::Float32);
+                let c = self.constant("scalar", &tandem_core::full(&[], v, dtype))?;
+                let from = match op.input_op(0) {
+                    Some(src) => src.output_dtype().unwrap_or(dtype),
+                    None => op.inputs()[0].dtype(),
+                };
+                let x = if from == dtype {
+                    x
+                } else {
+                    self.emit(
+                        "Cast",
+                        vec![x],
+                        vec![int("to", i64::from(onnx_type(dtype)))],
+                    )
+                };
                 Ok(match name {
                     "AddBackward1" => self.emit("Add", vec![x, c], vec![]),
                     "SubBackward1" => self.emit("Sub", vec![x, c], vec![]),
@@ -368,12 +528,19 @@ impl<'a> Converter<'a> {
             }
             "ViewBackward0" | "SqueezeBackward0" | "UnsqueezeBackward0" => {
                 let x = self.operand(op, 0)?;
-                let (from, to) = (Self::input_shape(op, 0), op.output_shape().to_vec());
-                // The batch dimension stays dynamic: copied (0) when it stays first, else the
+                let to = op.output_shape().to_vec();
+                // The batch axis stays dynamic: copied (0) when it keeps its place, else the
                 // one inferred extent (-1).
+                let (from_axis, to_axis) = (self.in_batch(op, 0)?, self.out_batch(op)?);
                 let mut target: Vec<i64> = to.iter().map(|&d| d as i64).collect();
-                if !target.is_empty() {
-                    target[0] = if from.first() == to.first() { 0 } else { -1 };
+                let from = Self::input_shape(op, 0);
+                match (from_axis, to_axis) {
+                    // 0 copies the input's extent at the same place: only when it is the same
+                    (Some(f), Some(t)) => {
+                        target[t] = if f == t && from[f] == to[t] { 0 } else { -1 }
+                    }
+                    (None, None) => {}
+                    _ => return Err(unsupported(name, "a reshape that drops the batch axis")),
                 }
                 let shape = self.i64s("shape", &target)?;
                 Ok(self.emit("Reshape", vec![x, shape], vec![]))
@@ -390,9 +557,38 @@ impl<'a> Converter<'a> {
                     attr_int(op, "end")?,
                     attr_int(op, "step")?,
                 );
-                let size = Self::input_shape(op, 0)[dim as usize] as i64;
-                let end = if end >= size { i64::MAX } else { end };
                 let x = self.operand(op, 0)?;
+                let size = Self::input_shape(op, 0)[dim as usize] as i64;
+                let twin = self.twins[&op.id()].clone();
+                let same = |k: &str| attr_int(&twin, k).ok() == attr_int(op, k).ok();
+                let end = if self.in_batch(op, 0)? == Some(dim as usize) {
+                    // along the batch axis only a slice to its end stays correct
+                    let twin_size = Self::input_shape(&twin, 0)[dim as usize] as i64;
+                    if end >= size
+                        && attr_int(&twin, "end")? >= twin_size
+                        && same("start")
+                        && start >= 0
+                    {
+                        i64::MAX
+                    } else {
+                        return Err(unsupported(
+                            name,
+                            "a slice of the batch axis that does not run to its end",
+                        ));
+                    }
+                } else {
+                    if !(same("start") && same("end")) {
+                        return Err(unsupported(
+                            name,
+                            "slice bounds that change with the batch size",
+                        ));
+                    }
+                    if end >= size {
+                        i64::MAX
+                    } else {
+                        end
+                    }
+                };
                 let starts = self.i64s("starts", &[start])?;
                 let ends = self.i64s("ends", &[end])?;
                 let axes = self.i64s("axes", &[dim])?;

@@ -71,23 +71,35 @@ pub fn export(
 /// # Errors
 /// As [`export`], without the file.
 pub fn export_fn(
-    forward: impl FnOnce(&Tensor) -> Tensor,
+    forward: impl Fn(&Tensor) -> Tensor,
     example_input: &Tensor,
     names: &[(String, Tensor)],
 ) -> Result<Vec<u8>, OnnxError> {
     use tandem_core::autograd::trace;
     // A float input is traced through its gradient; integer indices (an embedding's) as the
     // trace's root.
-    let (input, output) = if example_input.dtype().is_float() {
-        let input = example_input.detach().requires_grad_(true);
-        let output = trace::trace(|| forward(&input));
-        (input, output)
-    } else {
-        let input = example_input.detach();
-        let output = trace::trace_from(&input, || forward(&input));
-        (input, output)
+    let run = |x: &Tensor| {
+        if x.dtype().is_float() {
+            let input = x.detach().requires_grad_(true);
+            let output = trace::trace(|| forward(&input));
+            (input, output)
+        } else {
+            let input = x.detach();
+            let output = trace::trace_from(&input, || forward(&input));
+            (input, output)
+        }
     };
-    let model = convert::Converter::new(&input, names).run(&output)?;
+    if example_input.ndim() == 0 {
+        return Err(OnnxError::Unsupported {
+            op: "input".into(),
+            detail: "the example input needs a batch dimension".into(),
+        });
+    }
+    let (input, output) = run(example_input);
+    // The same pass on one row more tells the batch axis of every value apart.
+    let longer = Tensor::cat(&[example_input, &example_input.narrow(0, 0, 1)], 0);
+    let (twin_input, twin_output) = run(&longer);
+    let model = convert::Converter::new(&input, names).run(&output, &twin_input, &twin_output)?;
     Ok(model.encode_to_vec())
 }
 

@@ -20,6 +20,7 @@
 //! assert_eq!(a.weight.to_vec::<f32>(), b.weight.to_vec::<f32>());
 //! ```
 
+mod globals;
 mod pickle;
 mod read;
 

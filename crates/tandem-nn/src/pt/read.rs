@@ -42,11 +42,27 @@ fn load_at(path: &Path, key: Option<&str>) -> Result<StateDict, CheckpointError>
         format: "PyTorch checkpoint",
         reason,
     };
-    if let Err(source) = std::fs::metadata(path) {
+    if let Err(source) = std::fs::File::open(path).and_then(|f| {
+        if f.metadata()?.is_dir() {
+            Err(std::io::Error::other("is a directory"))
+        } else {
+            Ok(())
+        }
+    }) {
         return Err(CheckpointError::Io {
             path: path.to_path_buf(),
             source,
         });
+    }
+    // Every global the file's pickle names is checked first, from its opcodes: the reader
+    // maps some objects (modules) to plain values, which would hide them.
+    if let Some(pickle) = zipped_pickle(path).map_err(format)? {
+        if let Some(global) = super::globals::first_disallowed(&pickle).map_err(format)? {
+            return Err(CheckpointError::UnsafeGlobal {
+                path: path.to_path_buf(),
+                global,
+            });
+        }
     }
     let value = PytorchReader::read_pickle_data(path, key).map_err(|e| format(e.to_string()))?;
     if let Some(global) = first_disallowed(&value) {
@@ -77,12 +93,31 @@ fn load_at(path: &Path, key: Option<&str>) -> Result<StateDict, CheckpointError>
     Ok(StateDict(entries))
 }
 
+/// The `data.pkl` of a zip checkpoint (PyTorch ≥ 1.6); `None` for the older layouts, which
+/// the reader's own checks and the value walk below cover.
+fn zipped_pickle(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let Ok(mut zip) = zip::ZipArchive::new(file) else {
+        return Ok(None);
+    };
+    let name = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.into_owned())
+        .find(|n| n == "data.pkl" || n.ends_with("/data.pkl"))
+        .ok_or("no data.pkl in the archive")?;
+    let mut entry = zip.by_name(&name).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
+    Ok(Some(bytes))
+}
+
 /// The types a weights-only unpickler lets through, as the reader names them; plain values
 /// (numbers, strings, lists, dicts) are never `Unsupported`.
 fn allowed(name: &str) -> bool {
-    const DTYPES: [&str; 12] = [
+    const DTYPES: [&str; 15] = [
         "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
-        "bool", "float", "long",
+        "uint16", "uint32", "uint64", "bool", "float", "long",
     ];
     match name.strip_prefix("torch.") {
         Some(rest) => {
@@ -91,8 +126,9 @@ fn allowed(name: &str) -> bool {
                 "Tensor" | "TypedStorage" | "UntypedStorage" | "device" | "Size"
             ) || DTYPES.contains(&rest)
         }
-        // an `int` wider than 64 bits is still a plain Python int
-        None => name == "int",
+        // an `int` wider than 64 bits is still a plain Python int; protocol 2 pickles `bytes`
+        // as `_codecs.encode(...)`, and `Counter` is a dict; both are in PyTorch's set
+        None => matches!(name, "int" | "_codecs.encode" | "collections.Counter"),
     }
 }
 
