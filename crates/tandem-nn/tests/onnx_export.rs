@@ -374,3 +374,30 @@ fn values_computed_off_the_graph_are_refused_and_batch_merging_reshapes_stay_dyn
         }
     }
 }
+
+#[derive(Module)]
+struct InceptionBranch {
+    conv: Conv2d,
+}
+
+impl Module for InceptionBranch {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        // lesson 11's pooling branch: F.avg_pool2d(x, 3, stride=1, padding=1), then a 1x1 conv
+        let args = tandem_core::ops::pool::Pool2dArgs {
+            kernel: (3, 3),
+            stride: (1, 1),
+            padding: (1, 1),
+            ceil_mode: false,
+        };
+        let pooled = F::avg_pool2d(x, args, true);
+        Tensor::cat(&[&self.conv.forward(&pooled), &pooled], 1)
+    }
+}
+
+#[test]
+fn average_pooling_and_concatenation_export() {
+    let mut m = InceptionBranch {
+        conv: Conv2d::new(3, 4, 1),
+    };
+    check("inception_branch", &mut m, &[3, 6, 6], false);
+}

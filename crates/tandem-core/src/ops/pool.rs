@@ -216,7 +216,27 @@ pub fn avg_pool2d(x: &Tensor, args: Pool2dArgs, count_include_pad: bool) -> Tens
             })
         })
         .collect();
-    pool_by_windows(x, &p, wins, div, "AvgPool2DBackward0")
+    let out = pool_by_windows(x, &p, wins, div, "AvgPool2DBackward0");
+    crate::autograd::trace::set_attrs(&out, || {
+        use crate::autograd::trace::Attr;
+        vec![
+            (
+                "kernel",
+                Attr::Ints(vec![args.kernel.0 as i64, args.kernel.1 as i64]),
+            ),
+            (
+                "stride",
+                Attr::Ints(vec![args.stride.0 as i64, args.stride.1 as i64]),
+            ),
+            (
+                "padding",
+                Attr::Ints(vec![args.padding.0 as i64, args.padding.1 as i64]),
+            ),
+            ("ceil_mode", Attr::Int(i64::from(args.ceil_mode))),
+            ("count_include_pad", Attr::Int(i64::from(count_include_pad))),
+        ]
+    });
+    out
 }
 
 /// `torch.nn.functional.adaptive_avg_pool2d(x, (oh, ow))`: windows from `floor(i * H / oh)` to

@@ -621,6 +621,27 @@ impl<'a> Converter<'a> {
             }
             "ConvolutionBackward0" | "ConvolutionReluBackward" => self.convolution(op),
             "MaxPool2DWithIndicesBackward0" => self.max_pool(op),
+            "AvgPool2DBackward0" => {
+                let (kernel, stride, pad, ceil, include) = (
+                    attr_ints(op, "kernel")?,
+                    attr_ints(op, "stride")?,
+                    attr_ints(op, "padding")?,
+                    attr_int(op, "ceil_mode")?,
+                    attr_int(op, "count_include_pad")?,
+                );
+                let x = self.operand(op, 0)?;
+                Ok(self.emit(
+                    "AveragePool",
+                    vec![x],
+                    vec![
+                        ints("kernel_shape", kernel),
+                        ints("strides", stride),
+                        ints("pads", vec![pad[0], pad[1], pad[0], pad[1]]),
+                        int("ceil_mode", ceil),
+                        int("count_include_pad", include),
+                    ],
+                ))
+            }
             "RnnExport" => self.recurrent(op),
             other => Err(unsupported(other, "no ONNX form for this op")),
         }

@@ -3,7 +3,7 @@
 //! the parameters as initializers, and the input and output named `input` and `output`.
 //!
 //! The ops of the lessons' models are covered: matrix products (`Linear`), convolutions and
-//! max-pooling in either layout, elementwise arithmetic (which is how `BatchNorm` in eval mode
+//! max-pooling in either layout, average pooling, `Embedding` (as `Gather`), elementwise arithmetic (which is how `BatchNorm` in eval mode
 //! and Keras's `BatchNormalization` are computed), activations, softmax and log-softmax,
 //! views and reshapes (`Flatten`), slices and transposes, concatenation, and the recurrent
 //! layers as ONNX's `RNN`, `GRU` and `LSTM` ops. Dropout in eval mode records nothing. Any
