@@ -319,7 +319,18 @@ def unsafe_global_case():
         raise AssertionError("weights_only=True accepted a pickled module")
     except pickle.UnpicklingError:
         pass
+    # the same checkpoint in the legacy (pre-1.6, not zip) layout
+    legacy = TORCH_FIXTURES / "unsafe_global_legacy.pt"
+    torch.save({"w": torch.ones(2), "args": argparse.Namespace(lr=0.1)}, legacy,
+               _use_new_zipfile_serialization=False)
+    report_written(legacy)
+    try:
+        torch.load(legacy, weights_only=True)
+        raise AssertionError("weights_only=True accepted argparse.Namespace (legacy layout)")
+    except pickle.UnpicklingError:
+        pass
     return {"file": path.name, "global": "argparse.Namespace", "torch_message": refused,
+            "legacy_file": legacy.name,
             "whole_module": {"file": whole.name, "global": f"{SmallMLP.__module__}.SmallMLP"}}
 
 def torch_formats(dis):

@@ -93,6 +93,42 @@ pub fn assert_close_slice(what: &str, got: &Tensor, want: &[f64], tol: f64) {
     }
 }
 
+/// With `TANDEM_ONNX_CHECK_DIR` set, keeps an exported ONNX file there as `NAME.onnx` with
+/// its input (float32 or int64) and tandem's output as `NAME.json`, for
+/// `tools/goldens/check_onnx_runtime.py` to run in onnxruntime; does nothing otherwise.
+pub fn keep_for_onnxruntime(name: &str, onnx: &Path, input: &Tensor, output: &[f32]) {
+    let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir).expect("the check directory");
+    std::fs::copy(onnx, dir.join(format!("{name}.onnx"))).expect("a copy of the ONNX file");
+    let data = match input.dtype() {
+        DType::Int64 => serde_json::json!(input.to_vec::<i64>()),
+        _ => serde_json::json!(input.to_dtype(DType::Float32).to_vec::<f32>()),
+    };
+    let json = serde_json::json!({
+        "input": {"shape": input.shape(), "data": data, "dtype": input.dtype().tf_name()},
+        "output": output,
+    });
+    std::fs::write(dir.join(format!("{name}.json")), json.to_string()).expect("the JSON file");
+}
+
+/// `count` copies of `bytes`, each with one bit flipped at a place drawn by a xorshift
+/// generator from `seed`: inputs for the tests that a corrupt file is an error, never a panic.
+pub fn bit_flips(bytes: &[u8], count: usize, seed: u64) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let mut rng = seed.max(1);
+    (0..count).map(move |_| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut bad = bytes.to_vec();
+        let at = (rng as usize) % bad.len();
+        bad[at] ^= 1 << (rng >> 60 & 7);
+        bad
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use tandem_core::testing::bit_flips;
 use tandem_core::DType;
 use tandem_data::{npz, DataError};
 
@@ -131,14 +132,7 @@ fn truncated_and_corrupted_archives_are_typed_errors() {
                 "{file} cut at {cut}"
             );
         }
-        let mut rng = 0x853c49e6748fea9bu64;
-        for _ in 0..300 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let mut bad = bytes.clone();
-            let at = (rng as usize) % bad.len();
-            bad[at] ^= 1 << (rng >> 60 & 7);
+        for bad in bit_flips(&bytes, 300, 0x853c49e6748fea9b) {
             let _ = npz::read_npz_bytes(file, &bad); // an error or arrays, never a panic
         }
     }

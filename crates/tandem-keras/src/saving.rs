@@ -22,10 +22,9 @@ use crate::layers::{
     ActivationLayer, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input, Layer,
     MaxPooling2D,
 };
-use crate::model::h5::{load_weights_h5_bytes, weights_h5_bytes};
+use crate::model::h5::{load_weights_h5_bytes, named_layers, weights_h5_bytes};
 use crate::Sequential;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use zip::write::SimpleFileOptions;
@@ -62,9 +61,9 @@ impl Sequential {
             "config": {"batch_shape": batch_shape, "dtype": "float32", "name": "input_layer"},
             "registered_name": null,
         })];
-        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut shape = input_shape.clone();
-        for layer in self.net.layers.iter().filter(|l| !l.is_input()) {
+        // the names Keras gives the layers, which are also their groups in model.weights.h5
+        for (name, layer) in named_layers(&self.net) {
             let Some((class, mut config)) = layer.keras_config() else {
                 return Err(archive_error(
                     path,
@@ -74,12 +73,6 @@ impl Sequential {
                     ),
                 ));
             };
-            let n = seen.entry(layer.name()).or_insert(0);
-            let name = match *n {
-                0 => layer.name(),
-                k => format!("{}_{k}", layer.name()),
-            };
-            *n += 1;
             config["name"] = json!(name);
             config["dtype"] = json!("float32");
             config["trainable"] = json!(true);

@@ -4,39 +4,17 @@
 //! typed errors.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use tandem_core::testing::{assert_close_json, load_json, tensor};
+use tandem_core::testing::{assert_close_json, bit_flips, load_json, tensor};
 use tandem_core::DType;
-use tandem_keras::layers::{BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D};
+use tandem_keras::layers::{BatchNormalization, Dense};
 use tandem_keras::{self as keras, KerasError, Sequential};
 use tandem_nn::CheckpointError;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/formats")
-        .join(name)
-}
+mod common;
+use common::{cnn_11_1 as cnn, format_fixture as fixture};
 
 fn goldens() -> Value {
     load_json(fixture("keras_formats.json"))
-}
-
-/// The tf2 11-1 CNN, built for 28x28x1 inputs.
-fn cnn() -> Sequential {
-    let mut m = keras::Sequential::new(vec![
-        Box::new(
-            Conv2D::new(16, 3)
-                .activation("relu")
-                .input_shape(&[28, 28, 1]),
-        ),
-        Box::new(MaxPooling2D::new(2)),
-        Box::new(Conv2D::new(32, 3).activation("relu")),
-        Box::new(MaxPooling2D::new(2)),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(10)),
-    ]);
-    m.predict(&tandem_core::zeros(&[1, 28, 28, 1], DType::Float32));
-    m
 }
 
 /// Dense(16, relu) - BatchNormalization - Dense(3, softmax) on 20 features.
@@ -144,14 +122,7 @@ fn truncated_and_corrupted_h5_files_are_typed_errors() {
             "truncated at {cut}"
         );
     }
-    let mut rng = 0x2545f4914f6cdd1du64;
-    for _ in 0..200 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let mut bad = bytes.clone();
-        let at = (rng as usize) % bad.len();
-        bad[at] ^= 1 << (rng >> 60 & 7);
+    for bad in bit_flips(&bytes, 200, 0x2545f4914f6cdd1d) {
         std::fs::write(&path, &bad).unwrap();
         let _ = m.load_weights(&path); // an error or a load, never a panic
     }
@@ -250,14 +221,7 @@ fn archives_tandem_cannot_represent_are_refused_by_name() {
     }
     // bit flips anywhere (zip headers, config.json, the HDF5 inside): an error or a model,
     // never a panic
-    let mut rng = 0x9e3779b97f4a7c15u64;
-    for _ in 0..200 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let mut bad = bytes.clone();
-        let at = (rng as usize) % bad.len();
-        bad[at] ^= 1 << (rng >> 60 & 7);
+    for bad in bit_flips(&bytes, 200, 0x9e3779b97f4a7c15) {
         std::fs::write(&path, &bad).unwrap();
         let _ = keras::saving::load_model(&path);
     }

@@ -3,33 +3,14 @@
 //! BatchNormalization and Dropout, with the weights Keras 3 wrote.
 
 use std::path::Path;
+use tandem_core::testing::keep_for_onnxruntime;
 use tandem_core::{DType, Tensor};
-use tandem_keras::layers::{BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
+use tandem_keras::layers::{BatchNormalization, Dense, Dropout};
 use tandem_keras::Sequential;
 use tract_onnx::prelude::*;
 
-/// With `TANDEM_ONNX_CHECK_DIR` set, keeps each exported file there with an input and
-/// tandem's output (`NAME.onnx`, `NAME.json`), for `tools/goldens/check_onnx_runtime.py` to run
-/// in onnxruntime.
-fn keep_for_onnxruntime(name: &str, path: &Path, x: &Tensor, y: &[f32]) {
-    let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") else {
-        return;
-    };
-    let dir = Path::new(&dir);
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(path, dir.join(format!("{name}.onnx"))).unwrap();
-    let json = serde_json::json!({
-        "input": {"shape": x.shape(), "data": x.to_vec::<f32>()},
-        "output": y,
-    });
-    std::fs::write(dir.join(format!("{name}.json")), json.to_string()).unwrap();
-}
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/formats")
-        .join(name)
-}
+mod common;
+use common::{cnn_11_1, format_fixture as fixture};
 
 fn run_tract(path: &Path, x: &Tensor) -> Vec<f32> {
     let model = tract_onnx::onnx()
@@ -72,18 +53,7 @@ fn check(name: &str, model: &mut Sequential, sample: &[usize]) {
 
 #[test]
 fn keras_cnn_exports_channels_last_and_runs_in_tract() {
-    let mut m = Sequential::new(vec![
-        Box::new(
-            Conv2D::new(16, 3)
-                .activation("relu")
-                .input_shape(&[28, 28, 1]),
-        ),
-        Box::new(MaxPooling2D::new(2)),
-        Box::new(Conv2D::new(32, 3).activation("relu")),
-        Box::new(MaxPooling2D::new(2)),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(10)),
-    ]);
+    let mut m = cnn_11_1();
     m.load_weights(fixture("cnn_11_1.weights.h5")).unwrap();
     check("cnn_11_1", &mut m, &[28, 28, 1]);
 }

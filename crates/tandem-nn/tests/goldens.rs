@@ -7,6 +7,9 @@ use tandem_nn::functional::{self as F, CrossEntropyOptions, Reduction};
 use tandem_nn::optim::{self, Optimizer};
 use tandem_nn::{Linear, Module, ReLU, Sequential};
 
+mod common;
+use common::SeedMlp;
+
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -232,35 +235,9 @@ fn ten_optimizer_steps_match_pytorch() {
     }
 }
 
-#[derive(tandem_nn::Module)]
-struct Seed {
-    l1: Linear,
-    l2: Linear,
-    l3: Linear,
-    l4: Linear,
-    l5: Linear,
-}
-
-impl Module for Seed {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let x = x.view(&[-1, 784]);
-        let x = F::relu(&self.l1.forward(&x));
-        let x = F::relu(&self.l2.forward(&x));
-        let x = F::relu(&self.l3.forward(&x));
-        let x = F::relu(&self.l4.forward(&x));
-        self.l5.forward(&x)
-    }
-}
-
 #[test]
 fn a_pytorch_state_dict_loads_and_gives_pytorch_logits() {
-    let net = Seed {
-        l1: Linear::new(784, 32),
-        l2: Linear::new(32, 24),
-        l3: Linear::new(24, 16),
-        l4: Linear::new(16, 12),
-        l5: Linear::new(12, 10),
-    };
+    let net = SeedMlp::new([784, 32, 24, 16, 12, 10]);
     let report = net
         .load(fixture("interop_state_dict.safetensors"), true)
         .unwrap();

@@ -6,24 +6,11 @@ use std::path::Path;
 use tandem_core::Tensor;
 use tandem_nn::functional as F;
 use tandem_nn::*;
-use tract_onnx::prelude::*;
 
-/// With `TANDEM_ONNX_CHECK_DIR` set, keeps each exported file there with an input and
-/// tandem's output (`NAME.onnx`, `NAME.json`), for `tools/goldens/check_onnx_runtime.py` to run
-/// in onnxruntime.
-fn keep_for_onnxruntime(name: &str, path: &Path, x: &Tensor, y: &[f32]) {
-    let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") else {
-        return;
-    };
-    let dir = Path::new(&dir);
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(path, dir.join(format!("{name}.onnx"))).unwrap();
-    let json = serde_json::json!({
-        "input": {"shape": x.shape(), "data": x.to_vec::<f32>()},
-        "output": y,
-    });
-    std::fs::write(dir.join(format!("{name}.json")), json.to_string()).unwrap();
-}
+mod common;
+use common::SeedMlp;
+use tandem_core::testing::keep_for_onnxruntime;
+use tract_onnx::prelude::*;
 
 /// Runs the ONNX file at `path` on `x` with tract and returns the output. tract plans its
 /// recurrent ops for a known batch size, so for those the input's shape is given to it first
@@ -96,35 +83,9 @@ fn check(name: &str, model: &mut impl Module, sample: &[usize], concrete: bool) 
     }
 }
 
-#[derive(Module)]
-struct SeedMlp {
-    l1: Linear,
-    l2: Linear,
-    l3: Linear,
-    l4: Linear,
-    l5: Linear,
-}
-
-impl Module for SeedMlp {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let x = x.view(&[-1, 784]);
-        let x = F::relu(&self.l1.forward(&x));
-        let x = F::relu(&self.l2.forward(&x));
-        let x = F::relu(&self.l3.forward(&x));
-        let x = F::relu(&self.l4.forward(&x));
-        self.l5.forward(&x)
-    }
-}
-
 #[test]
 fn seed_mlp_exports_and_runs_in_tract() {
-    let mut m = SeedMlp {
-        l1: Linear::new(784, 520),
-        l2: Linear::new(520, 320),
-        l3: Linear::new(320, 240),
-        l4: Linear::new(240, 120),
-        l5: Linear::new(120, 10),
-    };
+    let mut m = SeedMlp::seed();
     check("seed_mlp", &mut m, &[1, 28, 28], false);
 }
 
@@ -305,16 +266,7 @@ fn embedding_exports_as_gather_and_rnn_as_onnx_rnn() {
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() <= 1e-5, "char rnn batch {b}: {g} vs {w}");
         }
-        if let Ok(dir) = std::env::var("TANDEM_ONNX_CHECK_DIR") {
-            let dir = Path::new(&dir);
-            std::fs::create_dir_all(dir).unwrap();
-            std::fs::copy(&path, dir.join(format!("char_rnn_b{b}.onnx"))).unwrap();
-            let json = serde_json::json!({
-                "input": {"shape": x.shape(), "data": x.to_vec::<i64>(), "dtype": "int64"},
-                "output": want,
-            });
-            std::fs::write(dir.join(format!("char_rnn_b{b}.json")), json.to_string()).unwrap();
-        }
+        keep_for_onnxruntime(&format!("char_rnn_b{b}"), &path, &x, &want);
     }
 }
 

@@ -4,10 +4,13 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tandem_core::testing::{assert_close_json, load_json, numbers, shape, tensor};
+use tandem_core::testing::{assert_close_json, bit_flips, load_json, numbers, shape, tensor};
 use tandem_core::{DType, Tensor};
 use tandem_nn::functional as F;
 use tandem_nn::*;
+
+mod common;
+use common::SeedMlp;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,38 +20,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn goldens() -> Value {
     load_json(fixture("torch_formats.json"))
-}
-
-#[derive(Module)]
-struct SeedMlp {
-    l1: Linear,
-    l2: Linear,
-    l3: Linear,
-    l4: Linear,
-    l5: Linear,
-}
-
-impl SeedMlp {
-    fn new() -> Self {
-        SeedMlp {
-            l1: Linear::new(784, 520),
-            l2: Linear::new(520, 320),
-            l3: Linear::new(320, 240),
-            l4: Linear::new(240, 120),
-            l5: Linear::new(120, 10),
-        }
-    }
-}
-
-impl Module for SeedMlp {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let x = x.view(&[-1, 784]);
-        let x = F::relu(&self.l1.forward(&x));
-        let x = F::relu(&self.l2.forward(&x));
-        let x = F::relu(&self.l3.forward(&x));
-        let x = F::relu(&self.l4.forward(&x));
-        self.l5.forward(&x)
-    }
 }
 
 #[derive(Module)]
@@ -116,7 +87,7 @@ fn check_model(model: &impl Module, case: &str) {
 
 #[test]
 fn seed_mlp_from_torch_save_gives_pytorchs_outputs() {
-    check_model(&SeedMlp::new(), "seed_mlp");
+    check_model(&SeedMlp::seed(), "seed_mlp");
 }
 
 #[test]
@@ -321,6 +292,13 @@ fn a_global_outside_the_weights_only_set_is_refused_by_name() {
         }
         other => panic!("expected UnsafeGlobal, got {other:?}"),
     }
+    // the legacy (not zip) layout is checked through the values the reader makes
+    match pt::load(fixture(g["legacy_file"].as_str().unwrap())) {
+        Err(CheckpointError::UnsafeGlobal { global, .. }) => {
+            assert_eq!(global, g["global"].as_str().unwrap())
+        }
+        other => panic!("expected UnsafeGlobal, got {other:?}"),
+    }
     // torch.save(model): the model's own class is a global PyTorch's weights-only load refuses
     let whole = &g["whole_module"];
     match pt::load(fixture(whole["file"].as_str().unwrap())) {
@@ -349,14 +327,7 @@ fn truncated_and_corrupted_files_are_typed_errors() {
     }
     // flip one bit at a time over the pickle and the headers: an error or a state dict, never
     // a panic; the stored crc32 catches flips inside a storage
-    let mut rng = 0x9e3779b97f4a7c15u64;
-    for _ in 0..200 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let mut bad = bytes.clone();
-        let at = (rng as usize) % bad.len();
-        bad[at] ^= 1 << (rng >> 60 & 7);
+    for bad in bit_flips(&bytes, 200, 0x9e3779b97f4a7c15) {
         std::fs::write(&path, &bad).unwrap();
         let _ = pt::load(&path);
     }

@@ -31,6 +31,13 @@ pub enum Attr {
     Tensor(Tensor),
 }
 
+impl Attr {
+    /// A `(rows, columns)` pair (a stride, a kernel size) as two integers.
+    pub fn pair((a, b): (usize, usize)) -> Attr {
+        Attr::Ints(vec![a as i64, b as i64])
+    }
+}
+
 /// What a node keeps while tracing.
 pub(crate) struct Traced {
     shape: Vec<usize>,

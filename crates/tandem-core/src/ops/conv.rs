@@ -6,6 +6,7 @@
 //! the same unfolding: the weight gradient is `grad_out · colsᵀ` summed over the batch (one
 //! partial sum per thread), the input gradient folds `Wᵀ · grad_out` back (col2im).
 
+use crate::autograd::trace::Attr;
 use crate::autograd::{attach, should_record, Saved};
 use crate::kernels::conv::{forward, grad_bias, grad_input, grad_weight, Geometry};
 use crate::ops::dispatch::dispatch_float;
@@ -22,6 +23,19 @@ pub struct Conv2dArgs {
     pub dilation: (usize, usize),
     /// Channel groups: input and output channels are split into this many independent parts.
     pub groups: usize,
+}
+
+impl Conv2dArgs {
+    /// The attributes a traced convolution keeps for export, with its `layout`.
+    pub(crate) fn trace_attrs(&self, layout: &'static str) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("layout", Attr::Str(layout)),
+            ("stride", Attr::pair(self.stride)),
+            ("padding", Attr::pair(self.padding)),
+            ("dilation", Attr::pair(self.dilation)),
+            ("groups", Attr::Int(self.groups as i64)),
+        ]
+    }
 }
 
 impl Default for Conv2dArgs {
@@ -87,36 +101,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
             grads
         }))
     });
-    crate::autograd::trace::set_attrs(&traced, || {
-        vec![
-            ("layout", crate::autograd::trace::Attr::Str("nchw")),
-            (
-                "stride",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.stride.0 as i64,
-                    args.stride.1 as i64,
-                ]),
-            ),
-            (
-                "padding",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.padding.0 as i64,
-                    args.padding.1 as i64,
-                ]),
-            ),
-            (
-                "dilation",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.dilation.0 as i64,
-                    args.dilation.1 as i64,
-                ]),
-            ),
-            (
-                "groups",
-                crate::autograd::trace::Attr::Int(args.groups as i64),
-            ),
-        ]
-    });
+    crate::autograd::trace::set_attrs(&traced, || args.trace_attrs("nchw"));
     traced
 }
 

@@ -124,36 +124,7 @@ pub fn conv2d_nhwc(
             grads
         }))
     });
-    crate::autograd::trace::set_attrs(&traced, || {
-        vec![
-            ("layout", crate::autograd::trace::Attr::Str("nhwc")),
-            (
-                "stride",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.stride.0 as i64,
-                    args.stride.1 as i64,
-                ]),
-            ),
-            (
-                "padding",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.padding.0 as i64,
-                    args.padding.1 as i64,
-                ]),
-            ),
-            (
-                "dilation",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.dilation.0 as i64,
-                    args.dilation.1 as i64,
-                ]),
-            ),
-            (
-                "groups",
-                crate::autograd::trace::Attr::Int(args.groups as i64),
-            ),
-        ]
-    });
+    crate::autograd::trace::set_attrs(&traced, || args.trace_attrs("nhwc"));
     traced
 }
 

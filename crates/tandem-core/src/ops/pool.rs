@@ -2,6 +2,7 @@
 //! PyTorch's divisor rules) and adaptive average.
 
 use super::dispatch::dispatch_float;
+use crate::autograd::trace::Attr;
 use crate::autograd::{attach, should_record};
 use crate::dtype::{Element, Float};
 use crate::kernels::pool::{max_2x2, route_to_winners};
@@ -18,6 +19,19 @@ pub struct Pool2dArgs {
     pub padding: (usize, usize),
     /// Round the output size up, keeping a last partial window that starts inside the input.
     pub ceil_mode: bool,
+}
+
+impl Pool2dArgs {
+    /// The attributes a traced pooling op keeps for export, with its `layout`.
+    pub(crate) fn trace_attrs(&self, layout: &'static str) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("layout", Attr::Str(layout)),
+            ("kernel", Attr::pair(self.kernel)),
+            ("stride", Attr::pair(self.stride)),
+            ("padding", Attr::pair(self.padding)),
+            ("ceil_mode", Attr::Int(i64::from(self.ceil_mode))),
+        ]
+    }
 }
 
 impl From<usize> for Pool2dArgs {
@@ -153,36 +167,7 @@ pub fn max_pool2d(x: &Tensor, args: Pool2dArgs) -> Tensor {
         }));
         vec![Some(dx)]
     });
-    crate::autograd::trace::set_attrs(&traced, || {
-        vec![
-            ("layout", crate::autograd::trace::Attr::Str("nchw")),
-            (
-                "kernel",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.kernel.0 as i64,
-                    args.kernel.1 as i64,
-                ]),
-            ),
-            (
-                "stride",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.stride.0 as i64,
-                    args.stride.1 as i64,
-                ]),
-            ),
-            (
-                "padding",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.padding.0 as i64,
-                    args.padding.1 as i64,
-                ]),
-            ),
-            (
-                "ceil_mode",
-                crate::autograd::trace::Attr::Int(i64::from(args.ceil_mode)),
-            ),
-        ]
-    });
+    crate::autograd::trace::set_attrs(&traced, || args.trace_attrs("nchw"));
     traced
 }
 
@@ -218,23 +203,12 @@ pub fn avg_pool2d(x: &Tensor, args: Pool2dArgs, count_include_pad: bool) -> Tens
         .collect();
     let out = pool_by_windows(x, &p, wins, div, "AvgPool2DBackward0");
     crate::autograd::trace::set_attrs(&out, || {
-        use crate::autograd::trace::Attr;
-        vec![
-            (
-                "kernel",
-                Attr::Ints(vec![args.kernel.0 as i64, args.kernel.1 as i64]),
-            ),
-            (
-                "stride",
-                Attr::Ints(vec![args.stride.0 as i64, args.stride.1 as i64]),
-            ),
-            (
-                "padding",
-                Attr::Ints(vec![args.padding.0 as i64, args.padding.1 as i64]),
-            ),
-            ("ceil_mode", Attr::Int(i64::from(args.ceil_mode))),
-            ("count_include_pad", Attr::Int(i64::from(count_include_pad))),
-        ]
+        let mut attrs = args.trace_attrs("nchw");
+        attrs.push((
+            "count_include_pad",
+            crate::autograd::trace::Attr::Int(i64::from(count_include_pad)),
+        ));
+        attrs
     });
     out
 }

@@ -85,36 +85,7 @@ pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
         }));
         vec![Some(dx)]
     });
-    crate::autograd::trace::set_attrs(&traced, || {
-        vec![
-            ("layout", crate::autograd::trace::Attr::Str("nhwc")),
-            (
-                "kernel",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.kernel.0 as i64,
-                    args.kernel.1 as i64,
-                ]),
-            ),
-            (
-                "stride",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.stride.0 as i64,
-                    args.stride.1 as i64,
-                ]),
-            ),
-            (
-                "padding",
-                crate::autograd::trace::Attr::Ints(vec![
-                    args.padding.0 as i64,
-                    args.padding.1 as i64,
-                ]),
-            ),
-            (
-                "ceil_mode",
-                crate::autograd::trace::Attr::Int(i64::from(args.ceil_mode)),
-            ),
-        ]
-    });
+    crate::autograd::trace::set_attrs(&traced, || args.trace_attrs("nhwc"));
     traced
 }
 

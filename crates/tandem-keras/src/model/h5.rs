@@ -12,8 +12,8 @@ use std::path::Path;
 use tandem_core::{autograd, DType, Tensor};
 use tandem_nn::CheckpointError;
 
-/// Each weight-carrying layer of `net` with the group name Keras gives it.
-fn named_layers(net: &dyn Layer) -> Vec<(String, &dyn Layer)> {
+/// Each layer of `net` with the name Keras gives it (its group in `.weights.h5`).
+pub(crate) fn named_layers(net: &dyn Layer) -> Vec<(String, &dyn Layer)> {
     let layers = match net.sublayers() {
         subs if subs.is_empty() => vec![net],
         subs => subs,

@@ -6,6 +6,7 @@ use super::proto::{
     ValueInfoProto,
 };
 use super::OnnxError;
+use crate::state_dict::le_bytes;
 use std::collections::HashMap;
 use tandem_core::autograd::trace::{Attr, TracedOp};
 use tandem_core::{DType, Tensor};
@@ -47,25 +48,32 @@ fn strings(name: &str, v: &[&str]) -> AttributeProto {
     }
 }
 
+/// The recorded attribute `key` of `op`, when `pick` accepts its kind.
+fn attr<T>(op: &TracedOp, key: &str, pick: fn(Attr) -> Option<T>) -> Result<T, OnnxError> {
+    op.attr(key)
+        .and_then(pick)
+        .ok_or_else(|| unsupported(op.name(), format!("no recorded {key}")))
+}
+
 fn attr_ints(op: &TracedOp, key: &str) -> Result<Vec<i64>, OnnxError> {
-    match op.attr(key) {
-        Some(Attr::Ints(v)) => Ok(v),
-        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
-    }
+    attr(op, key, |a| match a {
+        Attr::Ints(v) => Some(v),
+        _ => None,
+    })
 }
 
 fn attr_int(op: &TracedOp, key: &str) -> Result<i64, OnnxError> {
-    match op.attr(key) {
-        Some(Attr::Int(v)) => Ok(v),
-        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
-    }
+    attr(op, key, |a| match a {
+        Attr::Int(v) => Some(v),
+        _ => None,
+    })
 }
 
 fn attr_str(op: &TracedOp, key: &str) -> Result<&'static str, OnnxError> {
-    match op.attr(key) {
-        Some(Attr::Str(v)) => Ok(v),
-        _ => Err(unsupported(op.name(), format!("no recorded {key}"))),
-    }
+    attr(op, key, |a| match a {
+        Attr::Str(v) => Some(v),
+        _ => None,
+    })
 }
 
 fn onnx_type(d: DType) -> i32 {
@@ -79,49 +87,13 @@ fn onnx_type(d: DType) -> i32 {
     }
 }
 
-fn tensor_proto(name: &str, t: &Tensor) -> Result<TensorProto, OnnxError> {
-    let t = t.detach().contiguous();
-    let (data_type, raw_data): (i32, Vec<u8>) = match t.dtype() {
-        DType::Float32 => (
-            data_type::FLOAT,
-            t.to_vec::<f32>()
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::Float64 => (
-            data_type::DOUBLE,
-            t.to_vec::<f64>()
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::Int64 => (
-            data_type::INT64,
-            t.to_vec::<i64>()
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::Int32 => (
-            data_type::INT32,
-            t.to_vec::<i32>()
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::UInt8 => (data_type::UINT8, t.to_vec::<u8>()),
-        DType::Bool => (
-            data_type::BOOL,
-            t.to_vec::<bool>().iter().map(|&b| u8::from(b)).collect(),
-        ),
-    };
-    Ok(TensorProto {
+fn tensor_proto(name: &str, t: &Tensor) -> TensorProto {
+    TensorProto {
         dims: t.shape().iter().map(|&d| d as i64).collect(),
-        data_type,
+        data_type: onnx_type(t.dtype()),
         name: name.to_string(),
-        raw_data,
-    })
+        raw_data: le_bytes(&t.detach().contiguous()),
+    }
 }
 
 /// The one axis whose extent differs between the two traces, if any.
@@ -383,7 +355,7 @@ impl<'a> Converter<'a> {
 
     fn constant(&mut self, hint: &str, t: &Tensor) -> Result<String, OnnxError> {
         let name = self.name(hint);
-        self.initializers.push(tensor_proto(&name, t)?);
+        self.initializers.push(tensor_proto(&name, t));
         Ok(name)
     }
 
@@ -394,44 +366,37 @@ impl<'a> Converter<'a> {
     /// The value name of input `i` of `op`: another op's output, the graph input, or an
     /// initializer.
     fn operand(&mut self, op: &TracedOp, i: usize) -> Result<String, OnnxError> {
-        if let Some(src) = op.input_op(i) {
-            return self.visit(&src);
+        match op.input_op(i) {
+            Some(src) => self.visit(&src),
+            None => Ok(self.leaf(&op.inputs()[i])),
         }
-        let t = &op.inputs()[i];
-        if t.same(self.input) {
-            self.uses_input = true;
-            return Ok("input".into());
-        }
-        if let Some((_, n)) = self.leaves.iter().find(|(l, _)| l.same(t)) {
-            return Ok(n.clone());
-        }
-        let known = self
-            .names
-            .iter()
-            .find(|(_, p)| p.same(t))
-            .map(|(n, _)| n.clone());
-        let name = match known {
-            Some(n) => {
-                self.initializers.push(tensor_proto(&n, t)?);
-                n
-            }
-            None => self.constant("const", t)?,
-        };
-        self.leaves.push((t.clone(), name.clone()));
-        Ok(name)
     }
 
-    /// The value name of a tensor an op holds as an attribute (an index): traced, the graph's
-    /// input, or a constant.
+    /// The value name of a tensor an op holds as an attribute (an index).
     fn value_of(&mut self, t: &Tensor) -> Result<String, OnnxError> {
-        if let Some(op) = t.traced_op() {
-            return self.visit(&op);
+        match t.traced_op() {
+            Some(op) => self.visit(&op),
+            None => Ok(self.leaf(t)),
         }
+    }
+
+    /// A tensor no traced op produced: the graph input, or an initializer (named by its
+    /// parameter name when it has one), each written once.
+    fn leaf(&mut self, t: &Tensor) -> String {
         if t.same(self.input) {
             self.uses_input = true;
-            return Ok("input".into());
+            return "input".into();
         }
-        self.constant("const", t)
+        if let Some((_, n)) = self.leaves.iter().find(|(l, _)| l.same(t)) {
+            return n.clone();
+        }
+        let name = match self.names.iter().find(|(_, p)| p.same(t)) {
+            Some((n, _)) => n.clone(),
+            None => self.name("const"),
+        };
+        self.initializers.push(tensor_proto(&name, t));
+        self.leaves.push((t.clone(), name.clone()));
+        name
     }
 
     fn input_shape(op: &TracedOp, i: usize) -> Vec<usize> {

@@ -1,6 +1,12 @@
 //! The Python globals a pickle names, found by walking its opcodes without running it, and
 //! the weights-only set they are checked against (`torch.load(..., weights_only=True)`).
 
+/// The dtypes a pickle may name (`torch.float32`), as PyTorch's weights-only set allows them.
+pub(super) const TORCH_DTYPES: [&str; 15] = [
+    "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
+    "uint16", "uint32", "uint64", "bool", "float", "long",
+];
+
 /// The globals PyTorch's weights-only unpickler accepts for a state dict or checkpoint dict.
 fn allowed(global: &str) -> bool {
     const STORAGES: [&str; 10] = [
@@ -15,13 +21,11 @@ fn allowed(global: &str) -> bool {
         "ByteStorage",
         "BoolStorage",
     ];
-    const DTYPES: [&str; 15] = [
-        "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
-        "uint16", "uint32", "uint64", "bool", "float", "long",
-    ];
     match global.split_once(' ') {
         Some(("torch", name)) => {
-            STORAGES.contains(&name) || DTYPES.contains(&name) || matches!(name, "Size" | "device")
+            STORAGES.contains(&name)
+                || TORCH_DTYPES.contains(&name)
+                || matches!(name, "Size" | "device")
         }
         Some(("torch._utils", name)) => {
             matches!(

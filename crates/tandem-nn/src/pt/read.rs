@@ -54,18 +54,16 @@ fn load_at(path: &Path, key: Option<&str>) -> Result<StateDict, CheckpointError>
             source,
         });
     }
-    // Every global the file's pickle names is checked first, from its opcodes: the reader
-    // maps some objects (modules) to plain values, which would hide them.
-    if let Some(pickle) = zipped_pickle(path).map_err(format)? {
-        if let Some(global) = super::globals::first_disallowed(&pickle).map_err(format)? {
-            return Err(CheckpointError::UnsafeGlobal {
-                path: path.to_path_buf(),
-                global,
-            });
-        }
-    }
-    let value = PytorchReader::read_pickle_data(path, key).map_err(|e| format(e.to_string()))?;
-    if let Some(global) = first_disallowed(&value) {
+    // Every global the pickle names is checked before the reader parses it: from the opcodes
+    // of a zip checkpoint's `data.pkl` (the reader maps some objects, such as modules, to plain
+    // values, which would hide them), else from the values the reader makes of older layouts.
+    let global = match zipped_pickle(path).map_err(format)? {
+        Some(pickle) => super::globals::first_disallowed(&pickle).map_err(format)?,
+        None => first_disallowed(
+            &PytorchReader::read_pickle_data(path, key).map_err(|e| format(e.to_string()))?,
+        ),
+    };
+    if let Some(global) = global {
         return Err(CheckpointError::UnsafeGlobal {
             path: path.to_path_buf(),
             global,
@@ -93,8 +91,7 @@ fn load_at(path: &Path, key: Option<&str>) -> Result<StateDict, CheckpointError>
     Ok(StateDict(entries))
 }
 
-/// The `data.pkl` of a zip checkpoint (PyTorch ≥ 1.6); `None` for the older layouts, which
-/// the reader's own checks and the value walk below cover.
+/// The `data.pkl` of a zip checkpoint (PyTorch ≥ 1.6); `None` for the older layouts.
 fn zipped_pickle(path: &Path) -> Result<Option<Vec<u8>>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let Ok(mut zip) = zip::ZipArchive::new(file) else {
@@ -115,16 +112,12 @@ fn zipped_pickle(path: &Path) -> Result<Option<Vec<u8>>, String> {
 /// The types a weights-only unpickler lets through, as the reader names them; plain values
 /// (numbers, strings, lists, dicts) are never `Unsupported`.
 fn allowed(name: &str) -> bool {
-    const DTYPES: [&str; 15] = [
-        "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
-        "uint16", "uint32", "uint64", "bool", "float", "long",
-    ];
     match name.strip_prefix("torch.") {
         Some(rest) => {
             matches!(
                 rest,
                 "Tensor" | "TypedStorage" | "UntypedStorage" | "device" | "Size"
-            ) || DTYPES.contains(&rest)
+            ) || super::globals::TORCH_DTYPES.contains(&rest)
         }
         // an `int` wider than 64 bits is still a plain Python int; protocol 2 pickles `bytes`
         // as `_codecs.encode(...)`, and `Counter` is a dict; both are in PyTorch's set
