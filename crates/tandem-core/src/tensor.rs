@@ -68,6 +68,8 @@ pub(crate) struct AutogradMeta {
     pub(crate) trainable_variable: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) name: Mutex<Option<String>>,
+    /// Hooks run after `backward()` accumulates into `.grad` (only leaves have any).
+    pub(crate) post_accumulate_hooks: Mutex<Option<Box<crate::autograd::Hooks>>>,
 }
 
 impl Tensor {

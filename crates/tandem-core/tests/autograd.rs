@@ -226,3 +226,30 @@ fn seed_linear_regression_matches_pytorch_in_both_idioms() {
         }
     }
 }
+
+/// A post-accumulate hook runs as soon as its leaf's gradient is complete (summed over every
+/// use), before leaves deeper in the graph have theirs.
+#[test]
+fn post_accumulate_hook_runs_when_the_leaf_is_done() {
+    use std::sync::{Arc, Mutex};
+    let deep = Tensor::new([1.0f32, 2.0]).requires_grad_(true);
+    let near = Tensor::new([3.0f32, 4.0]).requires_grad_(true);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (log, deep_then) = (seen.clone(), deep.clone());
+    let _h = near.register_post_accumulate_grad_hook(move |t| {
+        // `near` is used twice; both uses are in its gradient. `deep` has none yet.
+        log.lock()
+            .unwrap()
+            .push((t.grad().unwrap().to_vec::<f32>(), deep_then.grad().is_none()));
+    });
+    let h = (&deep * 2.0).exp();
+    let y = (&h * &near + &near * 10.0).sum();
+    y.backward();
+    let e2 = (2.0f32).exp();
+    let e4 = (4.0f32).exp();
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, vec![e2 + 10.0, e4 + 10.0]);
+    assert!(got[0].1, "the deeper leaf was accumulated before the hook ran");
+    assert_eq!(deep.grad().unwrap().to_vec::<f32>(), vec![2.0 * e2 * 3.0, 2.0 * e4 * 4.0]);
+}

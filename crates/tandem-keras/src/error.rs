@@ -3,6 +3,9 @@
 /// What went wrong configuring or training a Keras model.
 #[derive(Debug, thiserror::Error)]
 pub enum KerasError {
+    /// A distribution strategy failed (the workers' models differ, a worker stopped).
+    #[error("distribution strategy: {0}")]
+    Distribution(String),
     /// A name not in Keras's list (optimizer, loss, metric, activation, initializer).
     #[error("unknown {kind} '{name}'; valid names: {}", valid.join(", "))]
     UnknownName {

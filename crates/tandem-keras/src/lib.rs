@@ -27,6 +27,7 @@
 
 pub mod activations;
 pub mod callbacks;
+pub mod distribute;
 mod error;
 mod functional;
 pub mod initializers;

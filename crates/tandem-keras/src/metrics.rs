@@ -73,6 +73,11 @@ impl Metric {
         })
     }
 
+    /// The running totals, to be summed over workers.
+    pub(crate) fn totals_mut(&mut self) -> [&mut f64; 2] {
+        [&mut self.total, &mut self.count]
+    }
+
     pub(crate) fn reset(&mut self) {
         self.total = 0.0;
         self.count = 0.0;

@@ -177,6 +177,29 @@ fn add_grad(map: &mut KeyMap<Tensor>, key: usize, g: Tensor) {
     }
 }
 
+/// A leaf's gradient while edges into it are still to be visited.
+struct PendingLeaf<'a> {
+    leaf: &'a Tensor,
+    edges: usize,
+    sum: Option<Tensor>,
+}
+
+fn pending_edge<'a>(leaves: &mut KeyMap<PendingLeaf<'a>>, leaf: &'a Tensor) {
+    match leaves.get_mut(leaf.key()) {
+        Some(p) => p.edges += 1,
+        None => {
+            leaves.insert_new(
+                leaf.key(),
+                PendingLeaf {
+                    leaf,
+                    edges: 1,
+                    sum: None,
+                },
+            );
+        }
+    }
+}
+
 /// Runs reverse mode from `roots` seeded with `seeds`. Returns one entry per `Collect` target.
 pub(crate) fn run_backward(
     roots: &[&Tensor],
@@ -204,7 +227,6 @@ pub(crate) fn run_backward(
         .collect();
     let accumulate = matches!(sink, Sink::Accumulate);
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
-    let mut leaf_grads: SmallVec<[(&Tensor, Tensor); 4]> = SmallVec::new();
 
     let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
         collected[i] = Some(match collected[i].take() {
@@ -213,9 +235,61 @@ pub(crate) fn run_backward(
         });
     };
 
+    // A leaf's gradient is complete once every edge into it has been visited: it is then
+    // accumulated at once (and its post-accumulate hooks run) while the rest of the graph is
+    // still being differentiated, as PyTorch's AccumulateGrad nodes do.
+    let mut leaves: KeyMap<PendingLeaf<'_>> = KeyMap::new();
+    for &(_, node) in &order {
+        for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
+            if *need && input_fn.is_none() {
+                pending_edge(&mut leaves, input);
+            }
+        }
+    }
+    // Roots that are leaves themselves take their seed last.
+    for (&r, f) in roots.iter().zip(&root_fns) {
+        if f.is_none() && r.is_leaf() {
+            pending_edge(&mut leaves, r);
+        }
+    }
+    let finish_leaf = |leaf: &Tensor, g: Tensor, collected: &mut Vec<Option<Tensor>>| {
+        for (i, target) in targets.iter().enumerate() {
+            if target_nodes[i].is_none() && target.same(leaf) {
+                record(i, &g, collected);
+            }
+        }
+        if accumulate && leaf.requires_grad_flag() {
+            leaf.accumulate_grad(&g, create_graph);
+            leaf.run_post_accumulate_grad_hooks();
+        }
+    };
+    let mut arrive = |leaf: &Tensor, g: Option<Tensor>, collected: &mut Vec<Option<Tensor>>| {
+        let key = leaf.key();
+        let entry = leaves.get_mut(key).expect("every leaf edge was counted");
+        if let Some(g) = g {
+            entry.sum = Some(match entry.sum.take() {
+                Some(prev) => &prev + &g,
+                None => g,
+            });
+        }
+        entry.edges -= 1;
+        if entry.edges == 0 {
+            let done = leaves.remove(key).expect("present");
+            if let Some(g) = done.sum {
+                finish_leaf(done.leaf, g, collected);
+            }
+        }
+    };
+
     for &(t, node) in &order {
         let key = node_key(node);
         let Some(g) = grads.remove(key) else {
+            // No gradient reached this node: its edges into leaves carry nothing.
+            for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
+                if *need && input_fn.is_none() {
+                    arrive(input, None, &mut collected);
+                }
+            }
             continue;
         };
         for (i, tn) in target_nodes.iter().enumerate() {
@@ -245,26 +319,27 @@ pub(crate) fn run_backward(
             let f = node.backward.lock().take().unwrap_or_else(|| freed());
             f(&g, &node.needs)
         };
-        for (((input, input_fn), need), ig) in node
-            .inputs
-            .iter()
-            .zip(&node.input_fns)
-            .zip(&node.needs)
-            .zip(input_grads)
-        {
-            let Some(ig) = ig else { continue };
+        let mut input_grads = input_grads.into_iter();
+        for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
+            let ig = input_grads.next().flatten();
             if !*need {
                 continue;
             }
-            debug_assert_eq!(
-                ig.shape(),
-                input.shape(),
-                "{}: gradient shape mismatch",
-                node.name
-            );
+            if let Some(ig) = &ig {
+                debug_assert_eq!(
+                    ig.shape(),
+                    input.shape(),
+                    "{}: gradient shape mismatch",
+                    node.name
+                );
+            }
             match input_fn {
-                Some(n) => add_grad(&mut grads, node_key(n), ig),
-                None => leaf_grads.push((input, ig)),
+                Some(n) => {
+                    if let Some(ig) = ig {
+                        add_grad(&mut grads, node_key(n), ig)
+                    }
+                }
+                None => arrive(input, ig, &mut collected),
             }
         }
     }
@@ -272,18 +347,8 @@ pub(crate) fn run_backward(
     for (k, g) in grads.drain() {
         for &r in roots {
             if r.key() == k && r.is_leaf() {
-                leaf_grads.push((r, g.clone()));
+                arrive(r, Some(g.clone()), &mut collected);
             }
-        }
-    }
-    for (leaf, g) in leaf_grads {
-        for (i, target) in targets.iter().enumerate() {
-            if target_nodes[i].is_none() && target.same(leaf) {
-                record(i, &g, &mut collected);
-            }
-        }
-        if accumulate && leaf.requires_grad_flag() {
-            leaf.accumulate_grad(&g, create_graph);
         }
     }
     collected

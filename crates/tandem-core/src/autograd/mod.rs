@@ -4,6 +4,7 @@
 mod engine;
 mod function;
 mod gradcheck;
+mod hooks;
 mod mode;
 mod node;
 mod tape;
@@ -39,6 +40,8 @@ pub fn record_op(
     }
 }
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError};
+pub(crate) use hooks::Hooks;
+pub use hooks::RemovableHandle;
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use node::Node;
 pub(crate) use node::Saved;

@@ -96,6 +96,10 @@ impl Callback for BackupAndRestore {
         _logs: &[(String, f64)],
         state: &mut TrainingState<'_>,
     ) -> Result<bool, KerasError> {
+        // Under a distribution strategy only the chief worker writes files.
+        if !state.is_chief() {
+            return Ok(false);
+        }
         std::fs::create_dir_all(&self.dir).map_err(|source| KerasError::CallbackIo {
             callback: "BackupAndRestore",
             path: self.dir.clone(),
@@ -122,8 +126,8 @@ impl Callback for BackupAndRestore {
         Ok(false)
     }
 
-    fn on_train_end(&mut self, _state: &mut TrainingState<'_>) -> Result<(), KerasError> {
-        if self.delete_checkpoint {
+    fn on_train_end(&mut self, state: &mut TrainingState<'_>) -> Result<(), KerasError> {
+        if self.delete_checkpoint && state.is_chief() {
             let _ = std::fs::remove_file(self.path());
         }
         Ok(())

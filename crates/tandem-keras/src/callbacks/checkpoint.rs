@@ -75,6 +75,10 @@ impl Callback for ModelCheckpoint {
             }
             self.best = Some(v);
         }
+        // Under a distribution strategy only the chief worker writes files.
+        if !state.is_chief() {
+            return Ok(false);
+        }
         let path = self.path_for(epoch);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| KerasError::CallbackIo {

@@ -50,7 +50,11 @@ impl CSVLogger {
 }
 
 impl Callback for CSVLogger {
-    fn on_train_begin(&mut self, _state: &mut TrainingState<'_>) -> Result<(), KerasError> {
+    fn on_train_begin(&mut self, state: &mut TrainingState<'_>) -> Result<(), KerasError> {
+        // Under a distribution strategy only the chief worker writes files.
+        if !state.is_chief() {
+            return Ok(());
+        }
         let had_rows = self.append
             && std::fs::metadata(&self.path)
                 .map(|m| m.len() > 0)
@@ -83,8 +87,12 @@ impl Callback for CSVLogger {
         &mut self,
         epoch: usize,
         logs: &[(String, f64)],
-        _state: &mut TrainingState<'_>,
+        state: &mut TrainingState<'_>,
     ) -> Result<bool, KerasError> {
+        // Under a distribution strategy only the chief worker writes files.
+        if !state.is_chief() {
+            return Ok(false);
+        }
         if self.columns.is_empty() {
             let mut names: Vec<String> = logs.iter().map(|(k, _)| k.clone()).collect();
             names.sort();

@@ -20,6 +20,7 @@ pub struct TrainingState<'a> {
     pub(crate) weights: Vec<Tensor>,
     pub(crate) optimizer: &'a mut dyn tandem_nn::optim::Optimizer,
     pub(crate) initial_epoch: usize,
+    pub(crate) chief: bool,
 }
 
 impl TrainingState<'_> {
@@ -41,6 +42,12 @@ impl TrainingState<'_> {
     /// Sets the optimizer's learning rate (what `LearningRateScheduler` does).
     pub fn set_learning_rate(&mut self, lr: f64) {
         self.optimizer.set_lr(lr);
+    }
+
+    /// Whether this worker writes files: always, except on the other workers of a
+    /// distribution strategy.
+    pub fn is_chief(&self) -> bool {
+        self.chief
     }
 
     /// The epoch `fit` starts from; a callback may move it forward in `on_train_begin`.

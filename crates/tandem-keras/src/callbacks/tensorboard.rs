@@ -149,6 +149,10 @@ impl Callback for TensorBoard {
         logs: &[(String, f64)],
         state: &mut TrainingState<'_>,
     ) -> Result<bool, KerasError> {
+        // Under a distribution strategy only the chief worker writes files.
+        if !state.is_chief() {
+            return Ok(false);
+        }
         let mut train: Vec<(String, f64)> = logs
             .iter()
             .filter(|(k, _)| !k.starts_with("val_"))
@@ -211,6 +215,7 @@ mod tests {
             weights: vec![w],
             optimizer: &mut opt,
             initial_epoch: 0,
+            chief: true,
         };
         let mut tb = TensorBoard::new(&dir);
         for epoch in 0..3 {

@@ -4,6 +4,7 @@
 
 use super::{Head, Model};
 use crate::callbacks::Callback;
+use crate::distribute::{shard, Replicas};
 use crate::error::KerasError;
 use crate::layers::{as_float, Layer, Logits};
 use crate::progress::Progress;
@@ -137,6 +138,42 @@ impl Arrays {
 
     fn narrow(&self, start: usize, len: usize) -> Vec<Tensor> {
         self.0.iter().map(|t| t.narrow(0, start, len)).collect()
+    }
+}
+
+/// Sums an epoch's loss, sample count, per-output losses and metric totals over the workers,
+/// and averages the non-trainable weights, so every worker logs and keeps the same values.
+fn reduce_epoch<L: Layer>(
+    r: &dyn Replicas,
+    loss_sum: &mut f64,
+    seen: &mut usize,
+    part_sums: &mut [f64],
+    model: &mut Model<L>,
+) {
+    let heads = &mut model.compiled.as_mut().expect("compiled").heads;
+    let mut values = vec![*loss_sum, *seen as f64];
+    values.extend_from_slice(part_sums);
+    for m in heads.iter_mut().flat_map(|h| h.metrics.iter_mut()) {
+        values.extend(m.totals_mut().map(|v| *v));
+    }
+    r.all_reduce_sum(&mut values);
+    *loss_sum = values[0];
+    *seen = values[1] as usize;
+    part_sums.copy_from_slice(&values[2..2 + part_sums.len()]);
+    let mut rest = values[2 + part_sums.len()..].iter();
+    for m in heads.iter_mut().flat_map(|h| h.metrics.iter_mut()) {
+        for v in m.totals_mut() {
+            *v = *rest.next().expect("one total per metric value");
+        }
+    }
+    let trainable = model.net.trainable_weights();
+    let frozen: Vec<Tensor> = model
+        .weights()
+        .into_iter()
+        .filter(|w| !trainable.iter().any(|t| t.same(w)))
+        .collect();
+    if !frozen.is_empty() {
+        r.average(&frozen);
     }
 }
 
@@ -305,6 +342,13 @@ impl<L: Layer> Model<L> {
         let mut history = History::default();
         let steps = source.len();
         self.prepare(&x.0[0].shape()[1..]);
+        let replicas = self.compiled.as_ref().expect("compiled").replicas.clone();
+        if let Some(r) = &replicas {
+            r.replicate(&self.net.trainable_weights(), &self.weights())?;
+            if r.rank() != 0 {
+                args.verbose = 0;
+            }
+        }
         let mut callbacks = std::mem::take(&mut args.callbacks);
         let (initial_epoch, _) =
             self.run_callbacks(&mut callbacks, args.initial_epoch, |cb, st| {
@@ -325,7 +369,20 @@ impl<L: Layer> Model<L> {
             let mut part_sums = vec![0.0; heads.len()];
             let (mut loss_sum, mut seen) = (0.0, 0usize);
             for (s, (xb, yb)) in source.epoch(epoch as u64).enumerate() {
-                let (loss, parts, outs) = self.train_batch(&xb, &yb);
+                // Under a strategy each worker trains on its shard of the global batch.
+                let (xb, yb) = match &replicas {
+                    Some(r) => {
+                        let global = xb[0].shape()[0];
+                        let part = shard(global, r.rank(), r.world_size());
+                        r.begin_step(part.len() as f64 / global as f64);
+                        let cut = |ts: &[Tensor]| -> Vec<Tensor> {
+                            ts.iter().map(|t| t.narrow(0, part.start, part.len())).collect()
+                        };
+                        (cut(&xb), cut(&yb))
+                    }
+                    None => (xb, yb),
+                };
+                let (loss, parts, outs) = self.train_batch(&xb, &yb, replicas.as_deref());
                 let rows = xb[0].shape()[0];
                 loss_sum += loss * rows as f64;
                 for (sum, p) in part_sums.iter_mut().zip(&parts) {
@@ -345,6 +402,9 @@ impl<L: Layer> Model<L> {
                         &running_logs(loss_sum / seen as f64, &parts, &c.heads),
                     );
                 }
+            }
+            if let Some(r) = &replicas {
+                reduce_epoch(r.as_ref(), &mut loss_sum, &mut seen, &mut part_sums, self);
             }
             let c = self.compiled.as_ref().expect("compiled");
             let parts: Vec<f64> = part_sums.iter().map(|p| p / seen as f64).collect();

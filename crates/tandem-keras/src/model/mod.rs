@@ -18,6 +18,7 @@ use crate::layers::{as_float, Layer, Logits};
 use crate::losses::{IntoLoss, Loss};
 use crate::metrics::Metric;
 use crate::optimizers::{IntoOptimizer, OptimizerSpec};
+use std::sync::Arc;
 use tandem_core::Tensor;
 
 /// A stack of layers applied in order (what `Sequential` holds).
@@ -116,6 +117,8 @@ pub(crate) struct Compiled {
     pub(crate) optimizer: OptimizerSpec,
     pub(crate) state: Option<Box<dyn tandem_nn::optim::Optimizer + Send>>,
     pub(crate) heads: Vec<Head>,
+    /// The distribution strategy whose scope `compile` ran in.
+    pub(crate) replicas: Option<Arc<dyn crate::distribute::Replicas>>,
 }
 
 /// A trainable Keras model around any [`Layer`]: a [`Sequential`] stack, or a subclassed model
@@ -281,6 +284,7 @@ impl<L: Layer> Model<L> {
             optimizer,
             state: None,
             heads,
+            replicas: crate::distribute::current(),
         });
         Ok(())
     }
@@ -342,6 +346,7 @@ impl<L: Layer> Model<L> {
             optimizer,
             state: None,
             heads,
+            replicas: crate::distribute::current(),
         });
         Ok(())
     }
@@ -373,11 +378,13 @@ impl<L: Layer> Model<L> {
     ) -> Result<(usize, bool), KerasError> {
         let weights = self.weights();
         let c = self.compiled.as_mut().expect("compiled");
+        let chief = c.replicas.as_ref().is_none_or(|r| r.rank() == 0);
         let optimizer = c.state.as_mut().expect("prepared").as_mut();
         let mut state = TrainingState {
             weights,
             optimizer,
             initial_epoch,
+            chief,
         };
         let mut stop = false;
         for cb in callbacks.iter_mut() {
@@ -391,7 +398,20 @@ impl<L: Layer> Model<L> {
         &mut self,
         xs: &[Tensor],
         ys: &[Tensor],
+        replicas: Option<&dyn crate::distribute::Replicas>,
     ) -> (f64, Vec<f64>, Vec<Tensor>) {
+        if xs[0].shape()[0] == 0 {
+            // A worker whose shard of a short last batch is empty still takes part in the
+            // reduction and the step, with no gradient of its own.
+            let c = self.compiled.as_mut().expect("compiled");
+            let opt = c.state.as_mut().expect("prepared");
+            opt.zero_grad();
+            if let Some(r) = replicas {
+                r.end_step();
+            }
+            opt.step();
+            return (0.0, vec![0.0; c.heads.len()], Vec::new());
+        }
         if !self.net.built() {
             self.net.build(&xs[0].shape()[1..]);
         }
@@ -420,6 +440,9 @@ impl<L: Layer> Model<L> {
             loss = &loss + &penalty;
         }
         loss.backward();
+        if let Some(r) = replicas {
+            r.end_step();
+        }
         opt.step();
         let outs = outs.into_iter().map(|(o, _)| o.detach()).collect();
         (loss.item::<f32>() as f64, parts, outs)
