@@ -12,6 +12,8 @@ pub enum CliError {
     Checkpoint(#[from] tandem::nn::CheckpointError),
     #[error(transparent)]
     Keras(#[from] keras::KerasError),
+    #[error(transparent)]
+    Distributed(#[from] tandem::torch::distributed::DistError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

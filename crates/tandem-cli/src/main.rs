@@ -6,6 +6,7 @@
 mod bench;
 mod error;
 mod export;
+mod job;
 mod models;
 mod plot;
 mod predict;

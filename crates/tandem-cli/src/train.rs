@@ -5,6 +5,7 @@
 //! only used to report the best model's accuracy at the end.
 
 pub(crate) use crate::error::{io_error, CliError};
+use crate::job::{Job, Replicated};
 use crate::models::{self, ModelKind, RunInfo};
 use crate::{plot, Dataset, Idiom};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ use tandem::tf::keras::{self, callbacks::BackupAndRestore, FitArgs};
 use tandem::torch::nn::Module;
 use tandem::torch::optim::lr_scheduler::{ExponentialLR, LrScheduler};
 use tandem::torch::optim::{Adam, Optimizer};
-use tandem::torch::utils::data::{DataLoader, TensorDataset};
+use tandem::torch::utils::data::{DataLoader, DistributedSampler, TensorDataset};
 use tandem::{torch, Tensor};
 
 /// Everything `tandem train` needs.
@@ -226,10 +227,30 @@ fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
 /// checkpoint, `metrics.json` and `training.png` in `out` after every epoch; the best epoch's
 /// weights are kept and scored on the test split at the end. Rerun with the same `out` to
 /// continue from the last finished epoch.
+///
+/// Under `mpirun -np N` the ranks train data-parallel: each global batch of `batch_size` is
+/// split across them, and only rank 0 prints and writes the run directory.
 pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
+    let job = Job::start()?;
+    if job.size > 1 && cfg.batch_size % job.size != 0 {
+        return Err(CliError::Usage(format!(
+            "--batch-size {} must split evenly over {} ranks",
+            cfg.batch_size, job.size
+        )));
+    }
     let (split, source) = load(cfg.dataset, cfg.data.as_deref())?;
-    println!("data: {source}");
-    println!("kernels: {}", tandem::kernel_path());
+    if job.is_chief() {
+        println!("data: {source}");
+        println!("kernels: {}", tandem::kernel_path());
+        if job.size > 1 {
+            println!(
+                "ranks: {} (each global batch of {} split across them; rank 0 writes {})",
+                job.size,
+                cfg.batch_size,
+                cfg.out.display()
+            );
+        }
+    }
     std::fs::create_dir_all(&cfg.out).map_err(io_error(&cfg.out))?;
     let info = RunInfo {
         idiom: cfg.idiom,
@@ -238,9 +259,12 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
     let metrics = Metrics::resume(&cfg.out, info, &source)?;
     let t0 = Instant::now();
     let (start, metrics) = match cfg.idiom {
-        Idiom::Torch => train_torch(cfg, &split.0, metrics)?,
-        Idiom::Keras => train_keras(cfg, &split.0, metrics)?,
+        Idiom::Torch => train_torch(cfg, &split.0, metrics, &job)?,
+        Idiom::Keras => train_keras(cfg, &split.0, metrics, &job)?,
     };
+    if !job.is_chief() {
+        return job.finish();
+    }
     let elapsed = t0.elapsed().as_secs_f64();
     let (best_epoch, val_acc) = metrics
         .best()
@@ -264,7 +288,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
         "wrote {} (best weights, last checkpoint, metrics.json, training.png)",
         cfg.out.display()
     );
-    Ok(())
+    job.finish()
 }
 
 /// The torch idiom: `nn.Sequential`, `CrossEntropyLoss`, `optim.Adam` with `ExponentialLR`, a
@@ -274,6 +298,7 @@ fn train_torch(
     cfg: &TrainConfig,
     (x_all, y_all): &(Tensor, Tensor),
     mut metrics: Metrics,
+    job: &Job,
 ) -> Result<(usize, Metrics), CliError> {
     torch::manual_seed(cfg.seed);
     let ((x_train, y_train), (x_val, y_val)) = hold_out(x_all, y_all, cfg.validation_split)?;
@@ -296,17 +321,28 @@ fn train_torch(
         for _ in 0..start {
             scheduler.step(&mut opt);
         }
-        println!("resuming after epoch {start} from {}", cfg.out.display());
+        if job.is_chief() {
+            println!("resuming after epoch {start} from {}", cfg.out.display());
+        }
     }
-    let loader = DataLoader::new(
-        Arc::new(TensorDataset::new(x_train, y_train)?),
-        cfg.batch_size,
-    )
-    .shuffle(true)
-    .seed(cfg.seed);
+    // With several ranks: rank 0's weights everywhere, gradients averaged in backward, and
+    // each rank's share of every epoch from a DistributedSampler.
+    let model = Replicated::new(model, job)?;
+    let n_train = x_train.shape()[0];
+    let data = Arc::new(TensorDataset::new(x_train, y_train)?);
+    let sampler =
+        Arc::new(DistributedSampler::with_replicas(n_train, job.size, job.rank).seed(cfg.seed));
+    let loader = if job.size > 1 {
+        DataLoader::new(data, cfg.batch_size / job.size).sampler(sampler.clone())
+    } else {
+        DataLoader::new(data, cfg.batch_size)
+            .shuffle(true)
+            .seed(cfg.seed)
+    };
     let criterion = torch::nn::CrossEntropyLoss::new();
     for epoch in start..cfg.epochs {
-        let bar = progress_bar(loader.len() as u64, epoch, cfg.epochs);
+        sampler.set_epoch(epoch as u64);
+        let bar = progress_bar(loader.len() as u64, epoch, cfg.epochs, job.is_chief());
         let lr = opt.lr();
         let (mut loss_sum, mut correct, mut seen, mut n) = (0.0, 0i64, 0usize, 0);
         for (data, target) in loader.iter_epoch(epoch as u64) {
@@ -327,30 +363,36 @@ fn train_torch(
             bar.set_message(format!("loss {:.4}", loss_sum / n as f64));
         }
         scheduler.step(&mut opt);
-        let (val_loss, val_acc, _) = evaluate_torch(&model, &x_val, &y_val);
-        let (loss, acc) = (
-            loss_sum / n.max(1) as f64,
-            correct as f64 / seen.max(1) as f64,
-        );
+        // The epoch's record over all ranks; only rank 0 validates and writes.
+        let mut sums = [loss_sum, n as f64, correct as f64, seen as f64];
+        job.sum(&mut sums)?;
+        if !job.is_chief() {
+            continue;
+        }
+        let (val_loss, val_acc, _) = evaluate_torch(model.inner(), &x_val, &y_val);
+        let (loss, acc) = (sums[0] / sums[1].max(1.0), sums[2] / sums[3].max(1.0));
         bar.finish_with_message(format!(
             "loss {loss:.4}  val loss {val_loss:.4}  val accuracy {:.2}%",
             val_acc * 100.0
         ));
         // Weights and optimizer first, the record of the epoch last: a crash in between
         // repeats the epoch on resume rather than skipping it.
-        model.save(&last_path)?;
+        model.inner().save(&last_path)?;
         tandem::nn::save_safetensors(&opt.state_dict(), &opt_path)?;
         metrics.push(epoch + 1, loss, acc, val_loss, val_acc, lr);
         if metrics.last_is_best() {
-            model.save(&best_path)?;
+            model.inner().save(&best_path)?;
         }
         metrics.save(&cfg.out)?;
     }
     Ok((start, metrics))
 }
 
-fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
+fn progress_bar(steps: u64, epoch: usize, epochs: usize, visible: bool) -> ProgressBar {
     use std::io::IsTerminal;
+    if !visible {
+        return ProgressBar::hidden();
+    }
     let bar = if std::io::stdout().is_terminal() {
         ProgressBar::new(steps)
     } else {
@@ -382,6 +424,9 @@ impl keras::callbacks::Callback for RecordEpochs<'_> {
         logs: &[(String, f64)],
         state: &mut keras::callbacks::TrainingState<'_>,
     ) -> Result<bool, keras::KerasError> {
+        if !state.is_chief() {
+            return Ok(false);
+        }
         let get = |k: &str| {
             logs.iter()
                 .find(|(n, _)| n == k)
@@ -417,8 +462,17 @@ fn train_keras(
     cfg: &TrainConfig,
     (x_all, y_all): &(Tensor, Tensor),
     mut metrics: Metrics,
+    job: &Job,
 ) -> Result<(usize, Metrics), CliError> {
     tandem::tf::random::set_seed(cfg.seed);
+    // With several ranks, `fit` inside the strategy's scope splits each global batch across
+    // them; only rank 0 prints and its callbacks write.
+    let strategy = if job.size > 1 {
+        Some(tandem::tf::distribute::MultiWorkerMirroredStrategy::new()?)
+    } else {
+        None
+    };
+    let scope = strategy.as_ref().map(|s| s.scope());
     let n = x_all.shape()[0];
     let n_train = n - validation_count(n, cfg.validation_split)?;
     let x_train = models::keras_input(x_all);
@@ -430,6 +484,7 @@ fn train_keras(
         keras::losses::SparseCategoricalCrossentropy(true),
         &["accuracy"],
     )?;
+    drop(scope);
     let start = metrics.epochs.len();
     let mut backup = BackupAndRestore::new(cfg.out.join("backup")).delete_checkpoint(false);
     let mut record = RecordEpochs {

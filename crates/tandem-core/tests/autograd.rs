@@ -238,9 +238,10 @@ fn post_accumulate_hook_runs_when_the_leaf_is_done() {
     let (log, deep_then) = (seen.clone(), deep.clone());
     let _h = near.register_post_accumulate_grad_hook(move |t| {
         // `near` is used twice; both uses are in its gradient. `deep` has none yet.
-        log.lock()
-            .unwrap()
-            .push((t.grad().unwrap().to_vec::<f32>(), deep_then.grad().is_none()));
+        log.lock().unwrap().push((
+            t.grad().unwrap().to_vec::<f32>(),
+            deep_then.grad().is_none(),
+        ));
     });
     let h = (&deep * 2.0).exp();
     let y = (&h * &near + &near * 10.0).sum();
@@ -250,6 +251,12 @@ fn post_accumulate_hook_runs_when_the_leaf_is_done() {
     let got = seen.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, vec![e2 + 10.0, e4 + 10.0]);
-    assert!(got[0].1, "the deeper leaf was accumulated before the hook ran");
-    assert_eq!(deep.grad().unwrap().to_vec::<f32>(), vec![2.0 * e2 * 3.0, 2.0 * e4 * 4.0]);
+    assert!(
+        got[0].1,
+        "the deeper leaf was accumulated before the hook ran"
+    );
+    assert_eq!(
+        deep.grad().unwrap().to_vec::<f32>(),
+        vec![2.0 * e2 * 3.0, 2.0 * e4 * 4.0]
+    );
 }

@@ -50,7 +50,9 @@ impl Buf {
                 return Err(DistError::Invalid {
                     rank,
                     op,
-                    reason: format!("dtype {other} is not supported (float32, float64, int64, int32 are)"),
+                    reason: format!(
+                        "dtype {other} is not supported (float32, float64, int64, int32 are)"
+                    ),
                 })
             }
         })

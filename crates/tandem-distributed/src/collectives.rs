@@ -63,7 +63,10 @@ pub fn all_reduce(tensor: &Tensor, op: ReduceOp) -> Result<(), DistError> {
         return Err(DistError::Invalid {
             rank: g.rank,
             op: "all_reduce",
-            reason: format!("ReduceOp::Avg needs a floating-point tensor, got {}", tensor.dtype()),
+            reason: format!(
+                "ReduceOp::Avg needs a floating-point tensor, got {}",
+                tensor.dtype()
+            ),
         });
     }
     let recv = send.clone();

@@ -5,8 +5,8 @@ use crate::error::DistError;
 use crate::group::{self, Group};
 use crate::reducer::{CommEvent, Reducer};
 use std::sync::Arc;
-use tandem_core::autograd::RemovableHandle;
 use tandem_core::autograd::no_grad;
+use tandem_core::autograd::RemovableHandle;
 use tandem_core::Tensor;
 use tandem_nn::{Module, Params};
 
@@ -147,7 +147,11 @@ impl<M: Module> DistributedDataParallel<M> {
         let group = group::current()?;
         let params = module.parameters();
         let state: Vec<Tensor> = module.state_dict().into_iter().map(|(_, t)| t).collect();
-        let buffers: Vec<Tensor> = state.iter().filter(|t| !t.requires_grad()).cloned().collect();
+        let buffers: Vec<Tensor> = state
+            .iter()
+            .filter(|t| !t.requires_grad())
+            .cloned()
+            .collect();
         let cap = (options.bucket_cap_mb * 1024.0 * 1024.0) as usize;
         let (reducer, handles) = replicate(&group, params, &state, cap.max(1))?;
         Ok(DistributedDataParallel {

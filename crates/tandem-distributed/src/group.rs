@@ -57,7 +57,9 @@ impl<T> Work<T> {
     pub fn wait(self) -> Result<T, DistError> {
         match self.inner {
             WorkInner::Ready(v) => Ok(v),
-            WorkInner::Pending(rx) => rx.recv().map_err(|_| DistError::Stopped { rank: self.rank }),
+            WorkInner::Pending(rx) => rx
+                .recv()
+                .map_err(|_| DistError::Stopped { rank: self.rank }),
         }
     }
 }
@@ -116,10 +118,18 @@ fn name_rank_in_panics(rank: usize) {
 #[cfg(feature = "mpi")]
 fn start() -> Result<Group, DistError> {
     if launcher_env().is_none() {
-        return Ok(Group { rank: 0, size: 1, worker: None });
+        return Ok(Group {
+            rank: 0,
+            size: 1,
+            worker: None,
+        });
     }
     let (worker, rank, size) = crate::mpi_backend::Worker::start()?;
-    Ok(Group { rank, size, worker: Some(worker) })
+    Ok(Group {
+        rank,
+        size,
+        worker: Some(worker),
+    })
 }
 
 #[cfg(not(feature = "mpi"))]

@@ -89,7 +89,11 @@ fn plan_buckets(params: &[Tensor], cap: usize) -> Vec<Bucket> {
                 len: 0,
             });
         }
-        let limit = if buckets.len() == 1 { cap.min(FIRST_BUCKET_BYTES) } else { cap };
+        let limit = if buckets.len() == 1 {
+            cap.min(FIRST_BUCKET_BYTES)
+        } else {
+            cap
+        };
         let b = buckets.last_mut().expect("pushed");
         b.params.push(i);
         b.offsets.push(b.len);
@@ -111,7 +115,10 @@ impl Reducer {
                 return Err(DistError::Invalid {
                     rank: group.rank,
                     op: "DistributedDataParallel",
-                    reason: format!("parameter {i} has dtype {}; gradients are floating point", p.dtype()),
+                    reason: format!(
+                        "parameter {i} has dtype {}; gradients are floating point",
+                        p.dtype()
+                    ),
                 });
             }
         }
@@ -260,7 +267,9 @@ impl Reducer {
                 at: Instant::now(),
             })
         });
-        let work = self.group.all_reduce_into(send, recv, ReduceOp::Sum, Some(trace));
+        let work = self
+            .group
+            .all_reduce_into(send, recv, ReduceOp::Sum, Some(trace));
         s.in_flight.push((b, work));
     }
 

@@ -43,7 +43,11 @@ impl DistributedSampler {
     }
 
     /// A sampler for `rank` of `num_replicas`, given explicitly.
-    pub fn with_replicas(dataset_len: usize, num_replicas: usize, rank: usize) -> DistributedSampler {
+    pub fn with_replicas(
+        dataset_len: usize,
+        num_replicas: usize,
+        rank: usize,
+    ) -> DistributedSampler {
         assert!(
             rank < num_replicas,
             "Invalid rank {rank}, rank should be in the interval [0, {}]",
@@ -110,7 +114,12 @@ impl Sampler for DistributedSampler {
         }
         let total = self.num_samples() * self.num_replicas;
         if total > order.len() {
-            let pad: Vec<usize> = order.iter().cycle().take(total - order.len()).copied().collect();
+            let pad: Vec<usize> = order
+                .iter()
+                .cycle()
+                .take(total - order.len())
+                .copied()
+                .collect();
             order.extend(pad);
         } else {
             order.truncate(total);

@@ -107,7 +107,8 @@ impl Replicas for Inner {
             handles.into_iter().for_each(RemovableHandle::remove);
         }
         let cap = 25 << 20;
-        *slot = Some(replicate(&self.group, trainable.to_vec(), weights, cap).map_err(keras_error)?);
+        *slot =
+            Some(replicate(&self.group, trainable.to_vec(), weights, cap).map_err(keras_error)?);
         Ok(())
     }
 
@@ -126,13 +127,16 @@ impl Replicas for Inner {
             .all_reduce_into(buf.clone(), buf, ReduceOp::Sum, None)
             .wait()
             .unwrap_or_else(|e| panic!("{e}"));
-        let Buf::F64(out) = out else { unreachable!("float64 in, float64 out") };
+        let Buf::F64(out) = out else {
+            unreachable!("float64 in, float64 out")
+        };
         values.copy_from_slice(&out);
     }
 
     fn average(&self, tensors: &[Tensor]) {
         for t in tensors.iter().filter(|t| t.dtype().is_float()) {
-            let send = Buf::from_tensor(t, self.group.rank, "average").unwrap_or_else(|e| panic!("{e}"));
+            let send =
+                Buf::from_tensor(t, self.group.rank, "average").unwrap_or_else(|e| panic!("{e}"));
             let (_, mut out) = self
                 .group
                 .all_reduce_into(send.clone(), send, ReduceOp::Sum, None)

@@ -33,13 +33,19 @@ const SCENARIOS: &[&str] = &[
 
 fn mpirun(ranks: usize, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
-    cmd.args(["--oversubscribe", "--bind-to", "none", "-np", &ranks.to_string()])
-        .args(["-x", "RAYON_NUM_THREADS=1"])
-        .arg(std::env::current_exe().expect("own path"))
-        .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .stdin(Stdio::null());
+    cmd.args([
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "-np",
+        &ranks.to_string(),
+    ])
+    .args(["-x", "RAYON_NUM_THREADS=1"])
+    .arg(std::env::current_exe().expect("own path"))
+    .args(args)
+    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    .stdin(Stdio::null());
     cmd
 }
 
@@ -51,7 +57,9 @@ fn run_with_limit(mut cmd: Command, limit: Duration) -> (Option<i32>, Duration, 
     let file = std::fs::File::create(&log).expect("log file");
     cmd.stdout(file.try_clone().expect("dup")).stderr(file);
     let t0 = Instant::now();
-    let mut child = cmd.spawn().expect("mpirun starts (is openmpi-bin installed?)");
+    let mut child = cmd
+        .spawn()
+        .expect("mpirun starts (is openmpi-bin installed?)");
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
             break s.code();
@@ -84,7 +92,11 @@ fn main() {
             let (status, took, out) =
                 run_with_limit(mpirun(ranks, &[scenario]), Duration::from_secs(300));
             let ok = status == Some(0);
-            println!("test {scenario} on {ranks} ranks ... {} ({:.1}s)", if ok { "ok" } else { "FAILED" }, took.as_secs_f64());
+            println!(
+                "test {scenario} on {ranks} ranks ... {} ({:.1}s)",
+                if ok { "ok" } else { "FAILED" },
+                took.as_secs_f64()
+            );
             if !ok {
                 println!("{out}");
                 failed.push(format!("{scenario}/{ranks}"));
@@ -187,7 +199,9 @@ fn collectives() {
             assert_eq!(read(p), vec![i as f64, (i * i) as f64]);
         }
     }
-    let err = dist::broadcast(&Tensor::new([1.0f32]), n).unwrap_err().to_string();
+    let err = dist::broadcast(&Tensor::new([1.0f32]), n)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(&format!("rank {rank}")), "{err}");
     // A barrier: every rank's count of arrivals before it is the same afterwards.
     for _ in 0..3 {
@@ -246,7 +260,10 @@ fn assert_same_bits_everywhere(tensors: &[Tensor], what: &str) {
     }
     let all = dist::all_gather(&Tensor::from_vec(vec![h as i64], &[1])).unwrap();
     let all: Vec<i64> = all.iter().map(|t| t.item::<i64>()).collect();
-    assert!(all.iter().all(|&v| v == all[0]), "{what}: ranks hold different bits: {all:?}");
+    assert!(
+        all.iter().all(|&v| v == all[0]),
+        "{what}: ranks hold different bits: {all:?}"
+    );
 }
 
 fn max_abs_diff(a: &[Tensor], b: &[Tensor]) -> f64 {
@@ -268,7 +285,10 @@ fn ddp_matches_one_process() {
     let model = DistributedDataParallel::new(SeedMlp::new()).unwrap();
     assert_eq!(model.num_parameters(), 682_090);
     assert_same_bits_everywhere(&model.parameters(), "after construction");
-    assert_eq!(max_abs_diff(&model.parameters(), &reference.parameters()), 0.0);
+    assert_eq!(
+        max_abs_diff(&model.parameters(), &reference.parameters()),
+        0.0
+    );
     let mut opt = SGD::new(model.parameters(), 0.01, 0.5);
     let mut ref_opt = SGD::new(reference.parameters(), 0.01, 0.5);
     let criterion = CrossEntropyLoss::new();
@@ -277,7 +297,9 @@ fn ddp_matches_one_process() {
         let (xb, yb) = (x.narrow(0, step * 64, 64), y.narrow(0, step * 64, 64));
         opt.zero_grad();
         let out = model.forward(&xb.narrow(0, rank * local, local));
-        criterion.forward(&out, &yb.narrow(0, rank * local, local)).backward();
+        criterion
+            .forward(&out, &yb.narrow(0, rank * local, local))
+            .backward();
         opt.step();
         assert_same_bits_everywhere(&model.parameters(), &format!("after step {step}"));
         ref_opt.zero_grad();
@@ -319,20 +341,29 @@ fn ddp_overlaps_backward() {
             .rposition(|e| matches!(e.kind, GradReady(_)))
             .expect("gradients");
         let written = pos(GradientsWritten).expect("written back");
-        assert!(written > last_grad, "gradients written before the last one was ready");
+        assert!(
+            written > last_grad,
+            "gradients written before the last one was ready"
+        );
         for b in 0..model.num_buckets() {
             let (launch, start, end) = (
                 pos(BucketLaunched(b)).unwrap(),
                 pos(AllReduceStarted(b)).unwrap(),
                 pos(AllReduceFinished(b)).unwrap(),
             );
-            assert!(launch < start && start < end && end < written, "bucket {b}: {events:?}");
+            assert!(
+                launch < start && start < end && end < written,
+                "bucket {b}: {events:?}"
+            );
         }
         if first_start < last_grad {
             overlapped += 1;
         }
     }
-    assert!(overlapped > 0, "no bucket's allreduce started before backward ended");
+    assert!(
+        overlapped > 0,
+        "no bucket's allreduce started before backward ended"
+    );
     if rank == 0 {
         println!("allreduce started during backward in {overlapped} of 5 steps");
     }
@@ -368,11 +399,19 @@ fn ddp_no_sync() {
         let (xb, yb) = part(i);
         criterion.forward(&local.forward(&xb), &yb).backward();
     }
-    let expected: Vec<Tensor> = local.parameters().iter().map(|p| p.grad().unwrap()).collect();
+    let expected: Vec<Tensor> = local
+        .parameters()
+        .iter()
+        .map(|p| p.grad().unwrap())
+        .collect();
     for g in &expected {
         dist::all_reduce(g, ReduceOp::Avg).unwrap();
     }
-    let got: Vec<Tensor> = model.parameters().iter().map(|p| p.grad().unwrap()).collect();
+    let got: Vec<Tensor> = model
+        .parameters()
+        .iter()
+        .map(|p| p.grad().unwrap())
+        .collect();
     assert_same_bits_everywhere(&got, "gradients after no_sync");
     let diff = max_abs_diff(&got, &expected);
     assert!(diff < 1e-6, "accumulated gradients differ by {diff}");
@@ -386,7 +425,10 @@ fn ddp_rejects_different_models() {
         .err()
         .expect("different models are refused");
     let msg = err.to_string();
-    assert!(msg.contains("rank 1's model differs from rank 0's"), "{msg}");
+    assert!(
+        msg.contains("rank 1's model differs from rank 0's"),
+        "{msg}"
+    );
     assert!(msg.contains("elements"), "{msg}");
 }
 
@@ -404,7 +446,10 @@ fn sampler_shards() {
     let mut orders = Vec::new();
     for epoch in 0..2 {
         sampler.set_epoch(epoch);
-        let mine: Vec<i64> = loader.iter().flat_map(|(xb, _)| xb.to_vec::<i64>()).collect();
+        let mine: Vec<i64> = loader
+            .iter()
+            .flat_map(|(xb, _)| xb.to_vec::<i64>())
+            .collect();
         assert_eq!(mine.len(), len.div_ceil(n));
         let all = dist::all_gather(&Tensor::from_vec(mine.clone(), &[mine.len()])).unwrap();
         let mut seen = vec![0usize; len];
@@ -480,13 +525,18 @@ fn keras_strategy_matches_one_process() {
         // Losses and metrics are over the whole global batch, as one process sees them.
         let (loss, loss_ref) = (h.loss()[0], h_ref.loss()[0]);
         assert!((loss - loss_ref).abs() < 1e-4, "loss {loss} vs {loss_ref}");
-        let (acc, acc_ref) = (h.get("accuracy").unwrap()[0], h_ref.get("accuracy").unwrap()[0]);
+        let (acc, acc_ref) = (
+            h.get("accuracy").unwrap()[0],
+            h_ref.get("accuracy").unwrap()[0],
+        );
         assert!((acc - acc_ref).abs() < 1e-9, "accuracy {acc} vs {acc_ref}");
     }
     let diff = max_abs_diff(&model.weights(), &reference.weights());
     assert!(diff <= 1e-5, "strategy and one process differ by {diff}");
     if rank == 0 {
-        println!("keras strategy vs one process after 50 steps on {n} ranks: max |diff| = {diff:.2e}");
+        println!(
+            "keras strategy vs one process after 50 steps on {n} ranks: max |diff| = {diff:.2e}"
+        );
     }
 }
 

@@ -5,13 +5,17 @@
 use tandem_core::{manual_seed, Tensor};
 use tandem_data::Sampler;
 use tandem_distributed::{self as dist, DistributedDataParallel, DistributedSampler, ReduceOp};
-use tandem_nn::{Linear, Module, Sequential, ReLU};
+use tandem_nn::{Linear, Module, ReLU, Sequential};
 
 #[test]
 fn sampler_shares_are_disjoint_padded_and_equal() {
     for (len, n) in [(10usize, 4usize), (12, 4), (7, 3), (3, 5)] {
         let shares: Vec<Vec<usize>> = (0..n)
-            .map(|r| DistributedSampler::with_replicas(len, n, r).seed(3).indices(0))
+            .map(|r| {
+                DistributedSampler::with_replicas(len, n, r)
+                    .seed(3)
+                    .indices(0)
+            })
             .collect();
         let per = len.div_ceil(n);
         assert!(shares.iter().all(|s| s.len() == per));
@@ -84,7 +88,10 @@ fn a_world_of_one() {
         dist::init_process_group("mpi"),
         Err(dist::DistError::AlreadyInitialized)
     ));
-    assert_eq!((dist::get_rank().unwrap(), dist::get_world_size().unwrap()), (0, 1));
+    assert_eq!(
+        (dist::get_rank().unwrap(), dist::get_world_size().unwrap()),
+        (0, 1)
+    );
 
     // Collectives are the identity.
     let t = Tensor::new([1.5f64, -2.0]);
@@ -92,7 +99,10 @@ fn a_world_of_one() {
         dist::all_reduce(&t, op).unwrap();
     }
     assert_eq!(t.to_vec::<f64>(), vec![1.5, -2.0]);
-    assert_eq!(dist::all_gather(&t).unwrap()[0].to_vec::<f64>(), vec![1.5, -2.0]);
+    assert_eq!(
+        dist::all_gather(&t).unwrap()[0].to_vec::<f64>(),
+        vec![1.5, -2.0]
+    );
     dist::broadcast(&t, 0).unwrap();
     assert!(dist::broadcast(&t, 1).is_err());
     dist::barrier().unwrap();
@@ -117,7 +127,10 @@ fn a_world_of_one() {
     criterion.forward(&ddp.forward(&x), &y).backward();
     criterion.forward(&plain.forward(&x), &y).backward();
     for (a, b) in ddp.parameters().iter().zip(plain.parameters()) {
-        assert_eq!(a.grad().unwrap().to_vec::<f32>(), b.grad().unwrap().to_vec::<f32>());
+        assert_eq!(
+            a.grad().unwrap().to_vec::<f32>(),
+            b.grad().unwrap().to_vec::<f32>()
+        );
     }
     let events = ddp.last_backward_events();
     assert_eq!(

@@ -57,6 +57,7 @@ mod axes;
 pub use axes::Axes;
 pub use tandem_core::{autograd, kernel_path, DType, Device, Tensor};
 pub use tandem_data as data;
+pub use tandem_distributed as distributed;
 pub use tandem_nn as nn;
 pub use tandem_nn::Module;
 

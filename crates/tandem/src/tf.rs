@@ -502,6 +502,12 @@ pub mod keras {
     }
 }
 
+/// `tf.distribute`: `MultiWorkerMirroredStrategy` makes `fit` data-parallel across the
+/// processes `mpirun` starts.
+pub mod distribute {
+    pub use tandem_distributed::MultiWorkerMirroredStrategy;
+}
+
 /// `tf.nn`.
 pub mod nn {
     use super::Tensor;

@@ -74,6 +74,31 @@ pub mod cuda {
 /// `torch.nn`: modules, layers, losses, `init` and `functional`.
 pub mod nn {
     pub use tandem_nn::*;
+
+    /// `torch.nn.parallel`: `DistributedDataParallel(model)` (launch with `mpirun`; see
+    /// [`torch::distributed`](crate::torch::distributed)).
+    pub mod parallel {
+        pub use tandem_distributed::{DdpOptions, DistributedDataParallel, NoSync};
+    }
+}
+
+/// `torch.distributed`: the process group over MPI and its collectives. Start the program
+/// with `mpirun -np N`; started alone, it is a world of one.
+///
+/// ```
+/// use tandem::torch::{self, distributed as dist};
+/// dist::init_process_group("mpi")?;
+/// let t = torch::tensor([1.0, 2.0]);
+/// dist::all_reduce(&t, dist::ReduceOp::Sum)?;
+/// assert_eq!(dist::get_world_size()?, 1);
+/// dist::destroy_process_group()?;
+/// # Ok::<(), dist::DistError>(())
+/// ```
+pub mod distributed {
+    pub use tandem_distributed::{
+        all_gather, all_reduce, barrier, broadcast, destroy_process_group, get_rank,
+        get_world_size, init_process_group, is_initialized, DistError, ReduceOp, Work,
+    };
 }
 
 /// `torch.load(path, weights_only=True)` of a state dict saved by PyTorch's `torch.save`
@@ -97,6 +122,12 @@ pub mod utils {
     /// `torch.utils.data`: datasets and loaders.
     pub mod data {
         pub use tandem_data::{random_split, DataLoader, Dataset, Sampler, Subset, TensorDataset};
+        pub use tandem_distributed::DistributedSampler;
+
+        /// `torch.utils.data.distributed`.
+        pub mod distributed {
+            pub use tandem_distributed::DistributedSampler;
+        }
     }
 }
 

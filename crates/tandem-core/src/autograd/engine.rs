@@ -285,7 +285,9 @@ pub(crate) fn run_backward(
         let key = node_key(node);
         let Some(g) = grads.remove(key) else {
             // No gradient reached this node: its edges into leaves carry nothing.
-            for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
+            for ((input, input_fn), need) in
+                node.inputs.iter().zip(&node.input_fns).zip(&node.needs)
+            {
                 if *need && input_fn.is_none() {
                     arrive(input, None, &mut collected);
                 }

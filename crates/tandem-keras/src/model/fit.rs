@@ -376,7 +376,9 @@ impl<L: Layer> Model<L> {
                         let part = shard(global, r.rank(), r.world_size());
                         r.begin_step(part.len() as f64 / global as f64);
                         let cut = |ts: &[Tensor]| -> Vec<Tensor> {
-                            ts.iter().map(|t| t.narrow(0, part.start, part.len())).collect()
+                            ts.iter()
+                                .map(|t| t.narrow(0, part.start, part.len()))
+                                .collect()
                         };
                         (cut(&xb), cut(&yb))
                     }

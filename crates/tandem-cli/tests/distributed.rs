@@ -1,0 +1,158 @@
+//! `mpirun -np 2 tandem train`: the default recipe in both idioms reaches the single-process
+//! accuracy with one run directory written by rank 0, and a job killed with SIGKILL resumes
+//! from its last finished epoch.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn mpirun(ranks: usize) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.args([
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "-np",
+        &ranks.to_string(),
+    ])
+    .arg(env!("CARGO_BIN_EXE_tandem"))
+    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    cmd
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tandem-mpi-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn metrics(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("metrics.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn epochs_done(dir: &Path) -> usize {
+    metrics(dir)
+        .and_then(|m| m["epochs"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn default_recipe_on_two_ranks(idiom: &str, files: &[&str]) {
+    let dir = out_dir(idiom);
+    let out = mpirun(2)
+        .args(["train", "--idiom", idiom, "--seed", "1", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("ranks: 2"), "{text}");
+    // Rank 0 alone reports and writes.
+    assert_eq!(text.matches("trained 15 epochs").count(), 1, "{text}");
+    assert_eq!(listing(&dir), files);
+    let m = metrics(&dir).unwrap();
+    assert_eq!(m["epochs"].as_array().unwrap().len(), 15);
+    let acc = m["best"]["test_accuracy"].as_f64().unwrap();
+    assert!(
+        acc >= 0.94,
+        "{idiom} on 2 ranks: test accuracy {acc}\n{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_ranks_train_the_torch_recipe_to_94_percent_with_one_checkpoint() {
+    default_recipe_on_two_ranks(
+        "torch",
+        &[
+            "last.safetensors",
+            "metrics.json",
+            "model.safetensors",
+            "optimizer.safetensors",
+            "training.png",
+        ],
+    );
+}
+
+#[test]
+fn two_ranks_train_the_keras_recipe_to_94_percent_with_one_checkpoint() {
+    default_recipe_on_two_ranks(
+        "keras",
+        &[
+            "backup",
+            "metrics.json",
+            "model.weights.safetensors",
+            "training.png",
+        ],
+    );
+}
+
+#[test]
+fn a_job_killed_with_sigkill_resumes_from_its_last_epoch() {
+    let dir = out_dir("resume");
+    let mut job = mpirun(2)
+        .args(["train", "--epochs", "4", "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while epochs_done(&dir) < 1 && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGKILL to mpirun and both ranks at once.
+    let group = format!("-{}", job.id());
+    Command::new("kill")
+        .args(["-9", "--", &group])
+        .status()
+        .unwrap();
+    job.wait().unwrap();
+    let done = epochs_done(&dir);
+    assert!(done >= 1, "the first epoch's checkpoint was written");
+    let out = mpirun(2)
+        .args(["train", "--epochs", "4", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if done < 4 {
+        assert!(
+            text.contains(&format!("resuming after epoch {done}")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("trained {} epochs", 4 - done)),
+            "{text}"
+        );
+    }
+    let m = metrics(&dir).unwrap();
+    let numbers: Vec<u64> = m["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
