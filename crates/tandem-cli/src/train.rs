@@ -232,7 +232,7 @@ fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
 /// split across them, and only rank 0 prints and writes the run directory.
 pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
     let job = Job::start()?;
-    if job.size > 1 && cfg.batch_size % job.size != 0 {
+    if job.size > 1 && !cfg.batch_size.is_multiple_of(job.size) {
         return Err(CliError::Usage(format!(
             "--batch-size {} must split evenly over {} ranks",
             cfg.batch_size, job.size

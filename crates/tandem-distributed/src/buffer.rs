@@ -68,11 +68,32 @@ impl Buf {
         with_buf!(self, v => write_slice(t, v))
     }
 
-    /// Copies `t`'s elements into `self[start..]`.
-    pub(crate) fn read_range_from(&mut self, start: usize, t: &Tensor) {
+    /// Copies `t`'s elements, multiplied by `scale`, into `self[start..]` (floats; integers
+    /// are copied as they are).
+    pub(crate) fn read_range_from(&mut self, start: usize, t: &Tensor, scale: f64) {
         let len = t.numel();
         let t = t.contiguous();
-        with_buf!(self, v => t.with_slice(|s| v[start..start + len].copy_from_slice(s)))
+        match self {
+            Buf::F32(v) if scale != 1.0 => t.with_slice(|s: &[f32]| {
+                for (d, x) in v[start..start + len].iter_mut().zip(s) {
+                    *d = x * scale as f32;
+                }
+            }),
+            Buf::F64(v) if scale != 1.0 => t.with_slice(|s: &[f64]| {
+                for (d, x) in v[start..start + len].iter_mut().zip(s) {
+                    *d = x * scale;
+                }
+            }),
+            _ => with_buf!(self, v => t.with_slice(|s| v[start..start + len].copy_from_slice(s))),
+        }
+    }
+
+    /// The buffer as a 1-D tensor, without copying.
+    pub(crate) fn into_tensor(self) -> Tensor {
+        with_buf!(self, v => {
+            let n = v.len();
+            Tensor::from_vec(v, &[n])
+        })
     }
 
     /// A tensor of `shape` holding `self[start..start + numel]`.

@@ -13,8 +13,11 @@ use tandem_nn::{Module, Params};
 /// Options of [`DistributedDataParallel::with_options`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct DdpOptions {
-    /// Size of a gradient bucket in MiB (the first bucket is at most 1 MiB).
+    /// Size of a gradient bucket in MiB.
     pub bucket_cap_mb: f64,
+    /// Size of the first bucket (the last layers' gradients) in MiB: small, so that its
+    /// allreduce starts early in backward.
+    pub first_bucket_mb: f64,
     /// Broadcast rank 0's buffers (BatchNorm running statistics) before every forward.
     pub broadcast_buffers: bool,
 }
@@ -23,6 +26,7 @@ impl Default for DdpOptions {
     fn default() -> Self {
         DdpOptions {
             bucket_cap_mb: 25.0,
+            first_bucket_mb: 1.0,
             broadcast_buffers: true,
         }
     }
@@ -128,11 +132,11 @@ pub(crate) fn replicate(
     group: &Arc<Group>,
     params: Vec<Tensor>,
     state: &[Tensor],
-    bucket_cap_bytes: usize,
+    bucket_caps: (usize, usize),
 ) -> Result<(Arc<Reducer>, Vec<RemovableHandle>), DistError> {
     check_same_models(group, &params)?;
     broadcast_from_0(group, state)?;
-    Reducer::new(group.clone(), params, bucket_cap_bytes)
+    Reducer::new(group.clone(), params, bucket_caps)
 }
 
 impl<M: Module> DistributedDataParallel<M> {
@@ -152,8 +156,9 @@ impl<M: Module> DistributedDataParallel<M> {
             .filter(|t| !t.requires_grad())
             .cloned()
             .collect();
-        let cap = (options.bucket_cap_mb * 1024.0 * 1024.0) as usize;
-        let (reducer, handles) = replicate(&group, params, &state, cap.max(1))?;
+        let mib = |v: f64| ((v * 1024.0 * 1024.0) as usize).max(1);
+        let caps = (mib(options.first_bucket_mb), mib(options.bucket_cap_mb));
+        let (reducer, handles) = replicate(&group, params, &state, caps)?;
         Ok(DistributedDataParallel {
             module,
             group,

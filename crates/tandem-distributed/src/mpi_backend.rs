@@ -28,7 +28,7 @@ fn system_op(op: ReduceOp) -> SystemOperation {
 }
 
 fn reduce<T: Equivalence>(world: &SimpleCommunicator, send: &[T], recv: &mut [T], op: ReduceOp) {
-    world.all_reduce_into(send, recv, &system_op(op));
+    world.all_reduce_into(send, recv, system_op(op));
 }
 
 impl Worker {

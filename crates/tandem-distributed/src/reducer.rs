@@ -13,9 +13,6 @@ use std::time::Instant;
 use tandem_core::autograd::RemovableHandle;
 use tandem_core::{DType, Tensor};
 
-/// PyTorch's first bucket is small so that communication starts early.
-const FIRST_BUCKET_BYTES: usize = 1 << 20;
-
 /// What happened during the last synchronized backward pass, in order (for tracing overlap
 /// and measuring communication).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,7 +57,8 @@ struct Step {
     in_flight: Vec<(usize, Work<(Buf, Buf)>)>,
     /// Set once this step's gradients are reduced and written back.
     done: bool,
-    spare: Vec<Option<(Buf, Buf)>>,
+    /// Each bucket's send buffer, kept between steps.
+    spare: Vec<Option<Buf>>,
 }
 
 pub(crate) struct Reducer {
@@ -74,9 +72,9 @@ pub(crate) struct Reducer {
 }
 
 /// Splits parameters, taken in reverse, into buckets as PyTorch does: a bucket takes
-/// parameters of one dtype until it holds `cap` bytes or more (the first bucket 1 MiB), then the
-/// next one opens.
-fn plan_buckets(params: &[Tensor], cap: usize) -> Vec<Bucket> {
+/// parameters of one dtype until it holds `cap` bytes or more (the first bucket `first`), then
+/// the next one opens.
+fn plan_buckets(params: &[Tensor], (first, cap): (usize, usize)) -> Vec<Bucket> {
     let mut buckets: Vec<Bucket> = Vec::new();
     let mut open = false;
     for i in (0..params.len()).rev() {
@@ -89,11 +87,7 @@ fn plan_buckets(params: &[Tensor], cap: usize) -> Vec<Bucket> {
                 len: 0,
             });
         }
-        let limit = if buckets.len() == 1 {
-            cap.min(FIRST_BUCKET_BYTES)
-        } else {
-            cap
-        };
+        let limit = if buckets.len() == 1 { first } else { cap };
         let b = buckets.last_mut().expect("pushed");
         b.params.push(i);
         b.offsets.push(b.len);
@@ -108,7 +102,7 @@ impl Reducer {
     pub(crate) fn new(
         group: Arc<Group>,
         params: Vec<Tensor>,
-        bucket_cap_bytes: usize,
+        bucket_caps: (usize, usize),
     ) -> Result<(Arc<Reducer>, Vec<RemovableHandle>), DistError> {
         for (i, p) in params.iter().enumerate() {
             if !p.dtype().is_float() {
@@ -122,7 +116,7 @@ impl Reducer {
                 });
             }
         }
-        let buckets = plan_buckets(&params, bucket_cap_bytes);
+        let buckets = plan_buckets(&params, bucket_caps);
         let mut bucket_of = vec![0; params.len()];
         for (b, bucket) in buckets.iter().enumerate() {
             for &p in &bucket.params {
@@ -208,7 +202,8 @@ impl Reducer {
 
     fn grad_ready(&self, i: usize) {
         let mut s = self.step.lock();
-        if !s.sync {
+        // Alone, the averaged gradient is the gradient: nothing to pack or reduce.
+        if !s.sync || (self.group.size == 1 && s.scale == 1.0) {
             return;
         }
         if s.n_ready == 0 {
@@ -243,16 +238,18 @@ impl Reducer {
 
     fn launch(&self, s: &mut Step, b: usize) {
         let bucket = &self.buckets[b];
-        let (mut send, recv) = s.spare[b].take().unwrap_or_else(|| {
-            let z = Buf::zeros(bucket.dtype, bucket.len).expect("float dtype");
-            (z.clone(), z)
-        });
+        let zeros = || Buf::zeros(bucket.dtype, bucket.len).expect("float dtype");
+        let mut send = s.spare[b].take().unwrap_or_else(zeros);
+        // The reduced gradients become views of the receive buffer, so it is a new one
+        // every step (the last step's is the optimizer's until `zero_grad`).
+        let recv = zeros();
+        // The scale is applied while packing, so the sum over ranks is already the average.
         for (&p, &off) in bucket.params.iter().zip(&bucket.offsets) {
             let param = &self.params[p];
             match param.grad() {
-                Some(g) => send.read_range_from(off, &g),
+                Some(g) => send.read_range_from(off, &g, s.scale),
                 // A parameter backward did not reach contributes zeros (only `finish` gets here).
-                None => send.read_range_from(off, &tandem_core::zeros_like(param)),
+                None => send.read_range_from(off, &tandem_core::zeros_like(param), 1.0),
             }
         }
         self.log(CommEventKind::BucketLaunched(b));
@@ -276,14 +273,15 @@ impl Reducer {
     /// Waits for every bucket, writes the reduced gradients back and resets for the next pass.
     fn finish_locked(&self, s: &mut Step) {
         for (b, work) in std::mem::take(&mut s.in_flight) {
-            let (send, mut recv) = work.wait().unwrap_or_else(|e| panic!("{e}"));
-            recv.scale(s.scale);
+            let (send, recv) = work.wait().unwrap_or_else(|e| panic!("{e}"));
+            let flat = recv.into_tensor();
             let bucket = &self.buckets[b];
             for (&p, &off) in bucket.params.iter().zip(&bucket.offsets) {
                 let param = &self.params[p];
-                param.set_grad(Some(recv.tensor_from_range(off, param.shape())));
+                let shape: Vec<isize> = param.shape().iter().map(|&d| d as isize).collect();
+                param.set_grad(Some(flat.narrow(0, off, param.numel()).view(&shape)));
             }
-            s.spare[b] = Some((send, recv));
+            s.spare[b] = Some(send);
         }
         s.param_ready.iter_mut().for_each(|r| *r = false);
         s.bucket_ready.iter_mut().for_each(|r| *r = 0);
@@ -298,7 +296,7 @@ impl Reducer {
     /// everything.
     pub(crate) fn finish(&self) {
         let mut s = self.step.lock();
-        if !s.sync || s.done {
+        if !s.sync || s.done || (self.group.size == 1 && s.scale == 1.0) {
             return;
         }
         if s.n_ready == 0 {

@@ -106,9 +106,10 @@ impl Replicas for Inner {
         if let Some((_, handles)) = slot.take() {
             handles.into_iter().for_each(RemovableHandle::remove);
         }
-        let cap = 25 << 20;
+        // PyTorch's bucket sizes: 1 MiB first, then 25 MiB.
+        let caps = (1 << 20, 25 << 20);
         *slot =
-            Some(replicate(&self.group, trainable.to_vec(), weights, cap).map_err(keras_error)?);
+            Some(replicate(&self.group, trainable.to_vec(), weights, caps).map_err(keras_error)?);
         Ok(())
     }
 

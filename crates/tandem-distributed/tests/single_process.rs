@@ -132,11 +132,8 @@ fn a_world_of_one() {
             b.grad().unwrap().to_vec::<f32>()
         );
     }
-    let events = ddp.last_backward_events();
-    assert_eq!(
-        events.last().map(|e| e.kind),
-        Some(dist::CommEventKind::GradientsWritten)
-    );
+    // Alone there is nothing to reduce, and nothing is packed or copied.
+    assert!(ddp.last_backward_events().is_empty());
     drop(ddp);
     dist::destroy_process_group().unwrap();
     assert!(!dist::is_initialized());

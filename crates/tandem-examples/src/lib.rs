@@ -128,6 +128,7 @@ programs! {
     tf2_14_functional_two_heads => "../examples/tf2_14_functional_two_heads.rs",
     bench_autograd => "../examples/bench_autograd.rs",
     bench_cnn => "../examples/bench_cnn.rs",
+    bench_ddp => "../examples/bench_ddp.rs",
     bench_mlp => "../examples/bench_mlp.rs",
     bench_ops => "../examples/bench_ops.rs",
     keras_callbacks => "../examples/keras_callbacks.rs",
