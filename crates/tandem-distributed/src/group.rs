@@ -99,7 +99,7 @@ pub(crate) fn init(backend: &str) -> Result<Arc<Group>, DistError> {
     }
     let group = Arc::new(start()?);
     if group.size > 1 {
-        name_rank_in_panics(group.rank);
+        name_rank_in_panics(group.rank, group.size);
     }
     *slot = Some(group.clone());
     Ok(group)
@@ -107,10 +107,10 @@ pub(crate) fn init(backend: &str) -> Result<Arc<Group>, DistError> {
 
 /// Prefixes panic messages with the rank, so that the job's combined output says which rank
 /// failed (the panic then ends the process, and the launcher ends the job).
-fn name_rank_in_panics(rank: usize) {
+fn name_rank_in_panics(rank: usize, size: usize) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        eprint!("rank {rank}: ");
+        eprintln!("rank {rank} of {size} panicked; its exit ends the job:");
         previous(info)
     }));
 }

@@ -322,6 +322,7 @@ fn ddp_overlaps_backward() {
     manual_seed(0);
     let options = DdpOptions {
         bucket_cap_mb: 0.25,
+        first_bucket_mb: 0.25,
         ..Default::default()
     };
     let model = DistributedDataParallel::with_options(SeedMlp::new(), options).unwrap();
