@@ -51,6 +51,23 @@ impl Job {
         Ok(())
     }
 
+    /// An error unless every rank has the same `value` (what each read from the run directory).
+    pub fn check_same(&self, what: &str, value: usize) -> Result<(), CliError> {
+        if self.size > 1 {
+            let all = dist::all_gather(&Tensor::from_vec(vec![value as i64], &[1]))?;
+            for (rank, v) in all.iter().map(|t| t.item::<i64>()).enumerate() {
+                if v != value as i64 {
+                    return Err(CliError::Other(format!(
+                        "rank {rank} sees {v} {what}, rank {} sees {value}: the run directory \
+                         must be on a filesystem every rank shares",
+                        self.rank
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Leaves the job (finalizing MPI).
     pub fn finish(self) -> Result<(), CliError> {
         if dist::is_initialized() {

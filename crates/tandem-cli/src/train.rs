@@ -231,13 +231,15 @@ fn hold_out(x: &Tensor, y: &Tensor, fraction: f64) -> Result<Split, CliError> {
 /// Under `mpirun -np N` the ranks train data-parallel: each global batch of `batch_size` is
 /// split across them, and only rank 0 prints and writes the run directory.
 pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
-    let job = Job::start()?;
-    if job.size > 1 && !cfg.batch_size.is_multiple_of(job.size) {
-        return Err(CliError::Usage(format!(
-            "--batch-size {} must split evenly over {} ranks",
-            cfg.batch_size, job.size
-        )));
+    if let Some((_, ranks)) = tandem::distributed::launcher_env() {
+        if !cfg.batch_size.is_multiple_of(ranks) {
+            return Err(CliError::Usage(format!(
+                "--batch-size {} must split evenly over {ranks} ranks",
+                cfg.batch_size
+            )));
+        }
     }
+    let job = Job::start()?;
     let (split, source) = load(cfg.dataset, cfg.data.as_deref())?;
     if job.is_chief() {
         println!("data: {source}");
@@ -257,6 +259,8 @@ pub fn train(cfg: &TrainConfig) -> Result<(), CliError> {
         model: cfg.model,
     };
     let metrics = Metrics::resume(&cfg.out, info, &source)?;
+    // Every rank resumes from the same epoch, or the ranks would take different steps.
+    job.check_same("finished epochs in the run directory", metrics.epochs.len())?;
     let t0 = Instant::now();
     let (start, metrics) = match cfg.idiom {
         Idiom::Torch => train_torch(cfg, &split.0, metrics, &job)?,

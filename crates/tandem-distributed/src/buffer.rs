@@ -102,11 +102,11 @@ impl Buf {
         with_buf!(self, v => Tensor::from_vec(v[start..start + len].to_vec(), shape))
     }
 
-    /// Multiplies every element by `factor` (floats only; integers are left alone).
-    pub(crate) fn scale(&mut self, factor: f64) {
+    /// Divides every element by `n` (floats only; integers are left alone).
+    pub(crate) fn divide(&mut self, n: f64) {
         match self {
-            Buf::F32(v) => v.iter_mut().for_each(|x| *x *= factor as f32),
-            Buf::F64(v) => v.iter_mut().for_each(|x| *x *= factor),
+            Buf::F32(v) => v.iter_mut().for_each(|x| *x /= n as f32),
+            Buf::F64(v) => v.iter_mut().for_each(|x| *x /= n),
             Buf::I64(_) | Buf::I32(_) => {}
         }
     }

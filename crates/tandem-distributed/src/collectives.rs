@@ -72,7 +72,7 @@ pub fn all_reduce(tensor: &Tensor, op: ReduceOp) -> Result<(), DistError> {
     let recv = send.clone();
     let (_, mut out) = g.all_reduce_into(send, recv, op, None).wait()?;
     if op == ReduceOp::Avg {
-        out.scale(1.0 / g.size as f64);
+        out.divide(g.size as f64);
     }
     out.write_into(tensor);
     Ok(())

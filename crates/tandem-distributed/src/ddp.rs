@@ -151,6 +151,11 @@ impl<M: Module> DistributedDataParallel<M> {
         let group = group::current()?;
         let params = module.parameters();
         let state: Vec<Tensor> = module.state_dict().into_iter().map(|(_, t)| t).collect();
+        // Tensors of a dtype collectives do not carry (uint8, bool) stay as each rank has them.
+        let state: Vec<Tensor> = state
+            .into_iter()
+            .filter(|t| Buf::zeros(t.dtype(), 0).is_some())
+            .collect();
         let buffers: Vec<Tensor> = state
             .iter()
             .filter(|t| !t.requires_grad())

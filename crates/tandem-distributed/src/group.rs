@@ -155,7 +155,8 @@ pub(crate) fn is_initialized() -> bool {
 pub(crate) fn destroy() -> Result<(), DistError> {
     // When something (a DistributedDataParallel, a strategy) still holds the group, MPI is
     // finalized as the last of them lets go.
-    drop(DEFAULT.lock().take().ok_or(DistError::NotInitialized)?);
+    let group = DEFAULT.lock().take().ok_or(DistError::NotInitialized)?;
+    drop(group);
     Ok(())
 }
 

@@ -19,7 +19,8 @@ use tandem_keras::KerasError;
 /// worker's loss weighted by its share of the batch, so uneven shards average exactly),
 /// metrics and losses are summed over workers before they are logged, and only worker 0
 /// prints progress and writes callbacks' files. Uses the default process group, starting it
-/// (`init_process_group("mpi")`) if needed.
+/// (`init_process_group("mpi")`) if needed; a group it started ends (MPI is finalized) when the
+/// strategy is dropped and the models compiled in its scope are gone.
 ///
 /// ```
 /// use tandem_distributed::MultiWorkerMirroredStrategy;
@@ -44,19 +45,34 @@ pub struct MultiWorkerMirroredStrategy {
 struct Inner {
     group: Arc<Group>,
     reducer: Mutex<Option<(Arc<Reducer>, Vec<RemovableHandle>)>>,
+    /// Whether `new` started the default group (and so ends it: Keras programs never call
+    /// `destroy_process_group`, and a rank that exits without finalizing MPI fails the job).
+    owns_group: bool,
+}
+
+impl Drop for MultiWorkerMirroredStrategy {
+    fn drop(&mut self) {
+        if self.inner.owns_group && Arc::strong_count(&self.inner) == 1 {
+            if let Some((_, handles)) = self.inner.reducer.lock().take() {
+                handles.into_iter().for_each(RemovableHandle::remove);
+            }
+            let _ = group::destroy();
+        }
+    }
 }
 
 impl MultiWorkerMirroredStrategy {
     /// The strategy over the default process group (started here if it is not yet).
     pub fn new() -> Result<MultiWorkerMirroredStrategy, DistError> {
-        let group = match group::current() {
-            Ok(g) => g,
-            Err(_) => group::init("mpi")?,
+        let (group, owns_group) = match group::current() {
+            Ok(g) => (g, false),
+            Err(_) => (group::init("mpi")?, true),
         };
         Ok(MultiWorkerMirroredStrategy {
             inner: Arc::new(Inner {
                 group,
                 reducer: Mutex::new(None),
+                owns_group,
             }),
         })
     }
@@ -114,11 +130,16 @@ impl Replicas for Inner {
     }
 
     fn begin_step(&self, scale: f64) {
-        self.reducer().begin(scale);
+        let reducer = self.reducer();
+        reducer.set_sync(true);
+        reducer.begin(scale);
     }
 
     fn end_step(&self) {
-        self.reducer().finish();
+        let reducer = self.reducer();
+        reducer.finish();
+        // Outside fit's steps, a backward through the model reduces nothing.
+        reducer.set_sync(false);
     }
 
     fn all_reduce_sum(&self, values: &mut [f64]) {
@@ -143,7 +164,7 @@ impl Replicas for Inner {
                 .all_reduce_into(send.clone(), send, ReduceOp::Sum, None)
                 .wait()
                 .unwrap_or_else(|e| panic!("{e}"));
-            out.scale(1.0 / self.group.size as f64);
+            out.divide(self.group.size as f64);
             out.write_into(t);
         }
     }

@@ -343,17 +343,26 @@ impl<L: Layer> Model<L> {
         let steps = source.len();
         self.prepare(&x.0[0].shape()[1..]);
         let replicas = self.compiled.as_ref().expect("compiled").replicas.clone();
+        let mut callbacks = std::mem::take(&mut args.callbacks);
+        let (mut initial_epoch, _) =
+            self.run_callbacks(&mut callbacks, args.initial_epoch, |cb, st| {
+                cb.on_train_begin(st).map(|_| false)
+            })?;
         if let Some(r) = &replicas {
+            // After the callbacks (a restored backup) and before any step: every worker starts
+            // from worker 0's weights and epoch, so they take the same steps.
             r.replicate(&self.net.trainable_weights(), &self.weights())?;
+            let mut first = [if r.rank() == 0 {
+                initial_epoch as f64
+            } else {
+                0.0
+            }];
+            r.all_reduce_sum(&mut first);
+            initial_epoch = first[0] as usize;
             if r.rank() != 0 {
                 args.verbose = 0;
             }
         }
-        let mut callbacks = std::mem::take(&mut args.callbacks);
-        let (initial_epoch, _) =
-            self.run_callbacks(&mut callbacks, args.initial_epoch, |cb, st| {
-                cb.on_train_begin(st).map(|_| false)
-            })?;
         for epoch in initial_epoch..args.epochs {
             self.run_callbacks(&mut callbacks, initial_epoch, |cb, st| {
                 cb.on_epoch_begin(epoch, st).map(|_| false)
