@@ -1,26 +1,15 @@
 //! The `tandem` command end to end: training on the embedded MNIST sample, resuming after a
 //! kill -9, evaluation, and usage errors.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{epochs_done, out_dir, stdout_ok};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn tandem() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tandem"))
-}
-
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tandem-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn epochs_done(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("metrics.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["epochs"].as_array().map(Vec::len))
-        .unwrap_or(0)
 }
 
 #[test]
@@ -44,12 +33,7 @@ fn train_survives_kill_9_and_resumes_from_the_last_epoch() {
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = stdout_ok(&out);
     if done < 4 {
         assert!(
             stdout.contains(&format!("resuming after epoch {done}")),
@@ -107,7 +91,7 @@ fn run_ok(args: &[&str], dir: &Path) -> String {
 }
 
 fn metrics(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
+    common::read_metrics(dir).expect("metrics.json")
 }
 
 fn assert_png(path: &Path) {

@@ -2,8 +2,11 @@
 //! accuracy with one run directory written by rank 0, and a job killed with SIGKILL resumes
 //! from its last finished epoch.
 
+mod common;
+
+use common::{epochs_done, out_dir, read_metrics as metrics, stdout_ok};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -22,23 +25,6 @@ fn mpirun(ranks: usize) -> Command {
     cmd
 }
 
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tandem-mpi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn metrics(dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join("metrics.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn epochs_done(dir: &Path) -> usize {
-    metrics(dir)
-        .and_then(|m| m["epochs"].as_array().map(Vec::len))
-        .unwrap_or(0)
-}
-
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -49,18 +35,13 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 fn default_recipe_on_two_ranks(idiom: &str, files: &[&str]) {
-    let dir = out_dir(idiom);
+    let dir = out_dir(&format!("mpi-{idiom}"));
     let out = mpirun(2)
         .args(["train", "--idiom", idiom, "--seed", "1", "--out"])
         .arg(&dir)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_ok(&out);
     assert!(text.contains("ranks: 2"), "{text}");
     // Rank 0 alone reports and writes.
     assert_eq!(text.matches("trained 15 epochs").count(), 1, "{text}");
@@ -104,7 +85,7 @@ fn two_ranks_train_the_keras_recipe_to_94_percent_with_one_checkpoint() {
 
 #[test]
 fn a_job_killed_with_sigkill_resumes_from_its_last_epoch() {
-    let dir = out_dir("resume");
+    let dir = out_dir("mpi-resume");
     let mut job = mpirun(2)
         .args(["train", "--epochs", "4", "--out"])
         .arg(&dir)
@@ -131,12 +112,7 @@ fn a_job_killed_with_sigkill_resumes_from_its_last_epoch() {
         .arg(&dir)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_ok(&out);
     if done < 4 {
         assert!(
             text.contains(&format!("resuming after epoch {done}")),
