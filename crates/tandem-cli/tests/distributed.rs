@@ -98,12 +98,9 @@ fn a_job_killed_with_sigkill_resumes_from_its_last_epoch() {
     while epochs_done(&dir) < 1 && t0.elapsed() < Duration::from_secs(300) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SIGKILL to mpirun and both ranks at once.
-    let group = format!("-{}", job.id());
-    Command::new("kill")
-        .args(["-9", "--", &group])
-        .status()
-        .unwrap();
+    // SIGKILL to mpirun and both ranks at once (the shell's own `kill`: no procps needed).
+    let kill = format!("kill -9 -{}", job.id());
+    Command::new("sh").args(["-c", &kill]).status().unwrap();
     job.wait().unwrap();
     let done = epochs_done(&dir);
     assert!(done >= 1, "the first epoch's checkpoint was written");

@@ -573,8 +573,9 @@ fn fails_mid_epoch(how: &str, who: usize) {
     for step in 0..1000 {
         if step == 5 && rank == who {
             if how == "dies_mid_epoch" {
-                let pid = std::process::id().to_string();
-                let _ = Command::new("kill").args(["-9", &pid]).status();
+                // The shell's own `kill`: no procps needed.
+                let kill = format!("kill -9 {}", std::process::id());
+                let _ = Command::new("sh").args(["-c", &kill]).status();
                 std::thread::sleep(Duration::from_secs(5));
             }
             panic!("failing on purpose at step {step}");
