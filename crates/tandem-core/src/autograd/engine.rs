@@ -238,17 +238,29 @@ pub(crate) fn run_backward(
     // A leaf's gradient is complete once every edge into it has been visited: it is then
     // accumulated at once (and its post-accumulate hooks run) while the rest of the graph is
     // still being differentiated, as PyTorch's AccumulateGrad nodes do.
+    // Only leaves whose gradient goes somewhere are counted (and summed): those `.grad`
+    // accumulates into, or the leaf targets of `autograd::grad` / `tape.gradient`.
+    let wanted = |leaf: &Tensor| {
+        if accumulate {
+            leaf.requires_grad_flag()
+        } else {
+            targets
+                .iter()
+                .zip(&target_nodes)
+                .any(|(t, n)| n.is_none() && t.same(leaf))
+        }
+    };
     let mut leaves: KeyMap<PendingLeaf<'_>> = KeyMap::new();
     for &(_, node) in &order {
         for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
-            if *need && input_fn.is_none() {
+            if *need && input_fn.is_none() && wanted(input) {
                 pending_edge(&mut leaves, input);
             }
         }
     }
     // Roots that are leaves themselves take their seed last.
     for (&r, f) in roots.iter().zip(&root_fns) {
-        if f.is_none() && r.is_leaf() {
+        if f.is_none() && r.is_leaf() && wanted(r) {
             pending_edge(&mut leaves, r);
         }
     }
@@ -265,7 +277,10 @@ pub(crate) fn run_backward(
     };
     let mut arrive = |leaf: &Tensor, g: Option<Tensor>, collected: &mut Vec<Option<Tensor>>| {
         let key = leaf.key();
-        let entry = leaves.get_mut(key).expect("every leaf edge was counted");
+        // A leaf nobody wants the gradient of.
+        let Some(entry) = leaves.get_mut(key) else {
+            return;
+        };
         if let Some(g) = g {
             entry.sum = Some(match entry.sum.take() {
                 Some(prev) => &prev + &g,
