@@ -39,6 +39,21 @@ impl Buf {
         })
     }
 
+    /// A zeroed buffer of this one's dtype and length.
+    pub(crate) fn zeroed(&self) -> Buf {
+        match self {
+            Buf::F32(v) => Buf::F32(vec![0.0; v.len()]),
+            Buf::F64(v) => Buf::F64(vec![0.0; v.len()]),
+            Buf::I64(v) => Buf::I64(vec![0; v.len()]),
+            Buf::I32(v) => Buf::I32(vec![0; v.len()]),
+        }
+    }
+
+    /// Sets `self[start..start + len]` to zero.
+    pub(crate) fn zero_range(&mut self, start: usize, len: usize) {
+        with_buf!(self, v => v[start..start + len].fill(Default::default()))
+    }
+
     /// A copy of `t`'s elements; an error for dtypes MPI is not given here.
     pub(crate) fn from_tensor(t: &Tensor, rank: usize, op: &'static str) -> Result<Buf, DistError> {
         Ok(match t.dtype() {

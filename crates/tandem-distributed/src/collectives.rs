@@ -2,7 +2,7 @@
 
 use crate::buffer::Buf;
 use crate::error::DistError;
-use crate::group::{self, ReduceOp};
+use crate::group::{self, Group, ReduceOp};
 use tandem_core::Tensor;
 
 /// `dist.init_process_group("mpi")`: joins the job an MPI launcher (`mpirun -np N`) started,
@@ -57,7 +57,11 @@ pub fn destroy_process_group() -> Result<(), DistError> {
 /// # Ok::<(), dist::DistError>(())
 /// ```
 pub fn all_reduce(tensor: &Tensor, op: ReduceOp) -> Result<(), DistError> {
-    let g = group::current()?;
+    all_reduce_on(&*group::current()?, tensor, op)
+}
+
+/// `all_reduce` over `g`.
+pub(crate) fn all_reduce_on(g: &Group, tensor: &Tensor, op: ReduceOp) -> Result<(), DistError> {
     let send = Buf::from_tensor(tensor, g.rank, "all_reduce")?;
     if op == ReduceOp::Avg && !tensor.dtype().is_float() {
         return Err(DistError::Invalid {
@@ -69,8 +73,7 @@ pub fn all_reduce(tensor: &Tensor, op: ReduceOp) -> Result<(), DistError> {
             ),
         });
     }
-    let recv = send.clone();
-    let (_, mut out) = g.all_reduce_into(send, recv, op, None).wait()?;
+    let mut out = g.all_reduce(send, op)?;
     if op == ReduceOp::Avg {
         out.divide(g.size as f64);
     }
@@ -88,6 +91,11 @@ pub fn broadcast(tensor: &Tensor, src: usize) -> Result<(), DistError> {
             reason: format!("source rank {src} is outside a world of {}", g.size),
         });
     }
+    broadcast_on(&g, tensor, src)
+}
+
+/// `broadcast` over `g`, in place.
+pub(crate) fn broadcast_on(g: &Group, tensor: &Tensor, src: usize) -> Result<(), DistError> {
     let buf = Buf::from_tensor(tensor, g.rank, "broadcast")?;
     g.broadcast(buf, src).wait()?.write_into(tensor);
     Ok(())

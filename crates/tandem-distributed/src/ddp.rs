@@ -1,6 +1,7 @@
 //! `torch.nn.parallel.DistributedDataParallel`.
 
 use crate::buffer::Buf;
+use crate::collectives::broadcast_on;
 use crate::error::DistError;
 use crate::group::{self, Group};
 use crate::reducer::{CommEvent, Reducer};
@@ -118,13 +119,7 @@ pub(crate) fn broadcast_from_0(group: &Group, tensors: &[Tensor]) -> Result<(), 
     if group.size == 1 {
         return Ok(());
     }
-    no_grad(|| {
-        for t in tensors {
-            let buf = Buf::from_tensor(t, group.rank, "broadcast")?;
-            group.broadcast(buf, 0).wait()?.write_into(t);
-        }
-        Ok(())
-    })
+    no_grad(|| tensors.iter().try_for_each(|t| broadcast_on(group, t, 0)))
 }
 
 /// Checks the models match, broadcasts rank 0's state, and sets up the bucketed reducer.

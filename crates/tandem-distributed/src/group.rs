@@ -186,6 +186,15 @@ impl Group {
         unreachable!("a group of several ranks has a communication thread")
     }
 
+    /// `buf` reduced over the ranks into a fresh buffer (alone, `buf` itself), waited for.
+    pub(crate) fn all_reduce(&self, buf: Buf, op: ReduceOp) -> Result<Buf, DistError> {
+        if self.size == 1 {
+            return Ok(buf);
+        }
+        let recv = buf.zeroed();
+        Ok(self.all_reduce_into(buf, recv, op, None).wait()?.1)
+    }
+
     /// `send` as `root` holds it, on every rank.
     pub(crate) fn broadcast(&self, buf: Buf, root: usize) -> Work<Buf> {
         if self.size == 1 {

@@ -172,9 +172,10 @@ impl Reducer {
         std::mem::replace(&mut self.step.lock().sync, on)
     }
 
-    /// Starts a step whose summed gradients are multiplied by `scale`.
+    /// Starts a synchronized step whose summed gradients are multiplied by `scale`.
     pub(crate) fn begin(&self, scale: f64) {
         let mut s = self.step.lock();
+        s.sync = true;
         s.scale = scale;
         s.done = false;
     }
@@ -200,10 +201,15 @@ impl Reducer {
         });
     }
 
+    /// Whether this step reduces nothing: not synchronizing, or alone with nothing to scale
+    /// (the averaged gradient is the gradient).
+    fn idle(&self, s: &Step) -> bool {
+        !s.sync || (self.group.size == 1 && s.scale == 1.0)
+    }
+
     fn grad_ready(&self, i: usize) {
         let mut s = self.step.lock();
-        // Alone, the averaged gradient is the gradient: nothing to pack or reduce.
-        if !s.sync || (self.group.size == 1 && s.scale == 1.0) {
+        if self.idle(&s) {
             return;
         }
         if s.n_ready == 0 {
@@ -249,7 +255,7 @@ impl Reducer {
             match param.grad() {
                 Some(g) => send.read_range_from(off, &g, s.scale),
                 // A parameter backward did not reach contributes zeros (only `finish` gets here).
-                None => send.read_range_from(off, &tandem_core::zeros_like(param), 1.0),
+                None => send.zero_range(off, param.numel()),
             }
         }
         self.log(CommEventKind::BucketLaunched(b));
@@ -296,7 +302,7 @@ impl Reducer {
     /// everything.
     pub(crate) fn finish(&self) {
         let mut s = self.step.lock();
-        if !s.sync || s.done || (self.group.size == 1 && s.scale == 1.0) {
+        if s.done || self.idle(&s) {
             return;
         }
         if s.n_ready == 0 {

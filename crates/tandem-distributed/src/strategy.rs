@@ -1,6 +1,7 @@
 //! `tf.distribute.MultiWorkerMirroredStrategy`: Keras's `fit` data-parallel over MPI.
 
 use crate::buffer::Buf;
+use crate::collectives::all_reduce_on;
 use crate::ddp::replicate;
 use crate::error::DistError;
 use crate::group::{self, Group, ReduceOp};
@@ -130,9 +131,7 @@ impl Replicas for Inner {
     }
 
     fn begin_step(&self, scale: f64) {
-        let reducer = self.reducer();
-        reducer.set_sync(true);
-        reducer.begin(scale);
+        self.reducer().begin(scale);
     }
 
     fn end_step(&self) {
@@ -143,11 +142,9 @@ impl Replicas for Inner {
     }
 
     fn all_reduce_sum(&self, values: &mut [f64]) {
-        let buf = Buf::F64(values.to_vec());
-        let (_, out) = self
+        let out = self
             .group
-            .all_reduce_into(buf.clone(), buf, ReduceOp::Sum, None)
-            .wait()
+            .all_reduce(Buf::F64(values.to_vec()), ReduceOp::Sum)
             .unwrap_or_else(|e| panic!("{e}"));
         let Buf::F64(out) = out else {
             unreachable!("float64 in, float64 out")
@@ -157,15 +154,7 @@ impl Replicas for Inner {
 
     fn average(&self, tensors: &[Tensor]) {
         for t in tensors.iter().filter(|t| t.dtype().is_float()) {
-            let send =
-                Buf::from_tensor(t, self.group.rank, "average").unwrap_or_else(|e| panic!("{e}"));
-            let (_, mut out) = self
-                .group
-                .all_reduce_into(send.clone(), send, ReduceOp::Sum, None)
-                .wait()
-                .unwrap_or_else(|e| panic!("{e}"));
-            out.divide(self.group.size as f64);
-            out.write_into(t);
+            all_reduce_on(&self.group, t, ReduceOp::Avg).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }

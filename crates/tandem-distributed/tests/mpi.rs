@@ -213,9 +213,19 @@ fn collectives() {
         .unwrap_err()
         .to_string();
     assert!(err.contains(&format!("rank {rank}")), "{err}");
-    // A barrier: every rank's count of arrivals before it is the same afterwards.
-    for _ in 0..3 {
-        dist::barrier().unwrap();
+    // A barrier holds every rank until the last arrives: rank 0 comes 300 ms late (the
+    // all_gather above has just lined the ranks up), and the others wait for it.
+    if rank == 0 {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let t0 = Instant::now();
+    dist::barrier().unwrap();
+    if rank != 0 {
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_millis(150),
+            "left the barrier after {waited:?}"
+        );
     }
 }
 
@@ -261,6 +271,15 @@ fn mnist(n: usize) -> (Tensor, Tensor) {
 
 /// A hash of the exact bits of `tensors`, gathered from every rank; panics unless all agree.
 fn assert_same_bits_everywhere(tensors: &[Tensor], what: &str) {
+    let all = bits_everywhere(tensors);
+    assert!(
+        all.iter().all(|&v| v == all[0]),
+        "{what}: ranks hold different bits: {all:?}"
+    );
+}
+
+/// A hash of the exact bits of `tensors` on each rank, in rank order.
+fn bits_everywhere(tensors: &[Tensor]) -> Vec<i64> {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for t in tensors {
         for v in t.to_dtype(DType::Float32).to_vec::<f32>() {
@@ -269,11 +288,7 @@ fn assert_same_bits_everywhere(tensors: &[Tensor], what: &str) {
         }
     }
     let all = dist::all_gather(&Tensor::from_vec(vec![h as i64], &[1])).unwrap();
-    let all: Vec<i64> = all.iter().map(|t| t.item::<i64>()).collect();
-    assert!(
-        all.iter().all(|&v| v == all[0]),
-        "{what}: ranks hold different bits: {all:?}"
-    );
+    all.iter().map(|t| t.item::<i64>()).collect()
 }
 
 fn max_abs_diff(a: &[Tensor], b: &[Tensor]) -> f64 {
@@ -410,7 +425,17 @@ fn ddp_no_sync() {
             let (xb, yb) = part(i);
             criterion.forward(&model.forward(&xb), &yb).backward();
         }
-        assert!(model.last_backward_events().is_empty());
+        // Each rank's gradients are its own micro-batches' alone.
+        let local: Vec<Tensor> = model
+            .parameters()
+            .iter()
+            .map(|p| p.grad().unwrap())
+            .collect();
+        let all = bits_everywhere(&local);
+        assert!(
+            all[1..].iter().all(|&v| v != all[0]),
+            "gradients were reduced: {all:?}"
+        );
     }
     let (xb, yb) = part(2);
     criterion.forward(&model.forward(&xb), &yb).backward();

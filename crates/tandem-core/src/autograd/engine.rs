@@ -178,20 +178,18 @@ fn add_grad(map: &mut KeyMap<Tensor>, key: usize, g: Tensor) {
 }
 
 /// A leaf's gradient while edges into it are still to be visited.
-struct PendingLeaf<'a> {
-    leaf: &'a Tensor,
+struct PendingLeaf {
     edges: usize,
     sum: Option<Tensor>,
 }
 
-fn pending_edge<'a>(leaves: &mut KeyMap<PendingLeaf<'a>>, leaf: &'a Tensor) {
+fn pending_edge(leaves: &mut KeyMap<PendingLeaf>, leaf: &Tensor) {
     match leaves.get_mut(leaf.key()) {
         Some(p) => p.edges += 1,
         None => {
             leaves.insert_new(
                 leaf.key(),
                 PendingLeaf {
-                    leaf,
                     edges: 1,
                     sum: None,
                 },
@@ -240,17 +238,16 @@ pub(crate) fn run_backward(
     // still being differentiated, as PyTorch's AccumulateGrad nodes do.
     // Only leaves whose gradient goes somewhere are counted (and summed): those `.grad`
     // accumulates into, or the leaf targets of `autograd::grad` / `tape.gradient`.
+    let is_leaf_target =
+        |i: usize, leaf: &Tensor| target_nodes[i].is_none() && targets[i].same(leaf);
     let wanted = |leaf: &Tensor| {
         if accumulate {
             leaf.requires_grad_flag()
         } else {
-            targets
-                .iter()
-                .zip(&target_nodes)
-                .any(|(t, n)| n.is_none() && t.same(leaf))
+            (0..targets.len()).any(|i| is_leaf_target(i, leaf))
         }
     };
-    let mut leaves: KeyMap<PendingLeaf<'_>> = KeyMap::new();
+    let mut leaves: KeyMap<PendingLeaf> = KeyMap::new();
     for &(_, node) in &order {
         for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
             if *need && input_fn.is_none() && wanted(input) {
@@ -265,8 +262,8 @@ pub(crate) fn run_backward(
         }
     }
     let finish_leaf = |leaf: &Tensor, g: Tensor, collected: &mut Vec<Option<Tensor>>| {
-        for (i, target) in targets.iter().enumerate() {
-            if target_nodes[i].is_none() && target.same(leaf) {
+        for i in 0..targets.len() {
+            if is_leaf_target(i, leaf) {
                 record(i, &g, collected);
             }
         }
@@ -289,9 +286,8 @@ pub(crate) fn run_backward(
         }
         entry.edges -= 1;
         if entry.edges == 0 {
-            let done = leaves.remove(key).expect("present");
-            if let Some(g) = done.sum {
-                finish_leaf(done.leaf, g, collected);
+            if let Some(g) = leaves.remove(key).and_then(|done| done.sum) {
+                finish_leaf(leaf, g, collected);
             }
         }
     };
