@@ -10,6 +10,7 @@
 //! | [`math`] | vectorized `exp`, `ln`, `tanh`, `sigmoid` and float32 sums |
 //! | [`reduce`] | row and column sums |
 //! | [`softmax`] | the softmax and log-softmax of one row |
+//! | [`attention`] | fused scaled dot-product attention, forward and backward, in tiles with an online softmax |
 //! | [`scan`] | cumulative sums and products of rows |
 //! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
 //! | [`conv`] | convolution geometry, im2col / col2im and the convolution passes |
@@ -17,6 +18,7 @@
 //! | [`pool`] | max-pooling windows, channels-first and channels-last |
 //! | [`parallel`] | the fork-join pool every kernel splits its work over |
 
+pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod conv_nhwc;
 pub(crate) mod cpu;

@@ -1,6 +1,8 @@
 //! Operations on tensors, each with its gradient beside it; the loops over elements are in
 //! `crate::kernels`.
 
+pub(crate) mod activation;
+pub mod attention;
 pub(crate) mod binary;
 pub mod conv;
 pub mod conv_nhwc;
