@@ -141,3 +141,21 @@ fn erf_gelu_and_triangles_have_their_gradients() {
     )
     .unwrap();
 }
+
+#[test]
+fn fused_layer_norm_matches_its_composition_and_central_differences() {
+    manual_seed(3);
+    let x = rand64(&[5, 3, 8]);
+    let (w, b) = (rand64(&[3, 8]), rand64(&[3, 8]));
+    let f = |xs: &[Tensor]| xs[0].layer_norm(&[3, 8], Some(&xs[1]), Some(&xs[2]), 1e-5);
+    autograd::gradcheck(&f, &[x.clone(), w.clone(), b.clone()], 1e-6, 1e-7, 1e-5).unwrap();
+    autograd::gradgradcheck(&f, &[x.clone(), w.clone(), b.clone()], 1e-5, 1e-5, 1e-3).unwrap();
+    let plain = {
+        let mean = x.mean_dims(&[-1, -2], true);
+        let var = (&x - &mean).square().mean_dims(&[-1, -2], true);
+        &(&(&(&x - &mean) / &(&var + 1e-5).sqrt()) * &w) + &b
+    };
+    assert!(max_diff(&f(&[x.clone(), w.clone(), b.clone()]), &plain) < 1e-12);
+    let bare = |xs: &[Tensor]| xs[0].layer_norm(&[8], None, None, 1e-3);
+    autograd::gradcheck(&bare, &[x], 1e-6, 1e-7, 1e-5).unwrap();
+}

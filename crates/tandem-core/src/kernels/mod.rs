@@ -10,6 +10,7 @@
 //! | [`math`] | vectorized `exp`, `ln`, `tanh`, `sigmoid` and float32 sums |
 //! | [`reduce`] | row and column sums |
 //! | [`softmax`] | the softmax and log-softmax of one row |
+//! | [`norm`] | layer normalization of rows, forward and backward |
 //! | [`attention`] | fused scaled dot-product attention, forward and backward, in tiles with an online softmax |
 //! | [`scan`] | cumulative sums and products of rows |
 //! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
@@ -25,6 +26,7 @@ pub(crate) mod cpu;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod math;
+pub(crate) mod norm;
 pub mod parallel;
 pub(crate) mod pool;
 pub(crate) mod reduce;

@@ -12,6 +12,7 @@ pub(crate) mod dispatch;
 pub(crate) mod index;
 pub(crate) mod inplace;
 pub(crate) mod matmul;
+pub(crate) mod norm;
 pub(crate) mod operators;
 pub mod pool;
 pub mod pool_nhwc;
