@@ -44,13 +44,16 @@ pub fn shape(v: &Value) -> Vec<usize> {
         .collect()
 }
 
-/// A fixture's `data`, as float64 (booleans as 0 and 1).
+/// A fixture's `data`, as float64 (booleans as 0 and 1; JSON has no infinities, so they are
+/// written as the strings `"inf"` and `"-inf"`).
 pub fn numbers(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap_or_else(|| panic!("data must be an array, got {v}"))
         .iter()
         .map(|x| match x {
             Value::Bool(b) => f64::from(u8::from(*b)),
+            Value::String(s) if s == "-inf" => f64::NEG_INFINITY,
+            Value::String(s) if s == "inf" => f64::INFINITY,
             other => other.as_f64().expect("a number"),
         })
         .collect()

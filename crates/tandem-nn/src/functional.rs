@@ -62,22 +62,7 @@ pub fn gelu(x: &Tensor, tanh_approximation: bool) -> Tensor {
         let inner = &(x + &(&x.pow(3) * 0.044715)) * c;
         return &(x * 0.5) * &(1.0 + &inner.tanh());
     }
-    // Phi(x) = (1 + erf(x / sqrt 2)) / 2, computed with libm's erf.
-    let xd = x.detach().to_dtype(DType::Float64);
-    let phi: Vec<f64> = xd
-        .to_vec::<f64>()
-        .iter()
-        .map(|&v| 0.5 * (1.0 + libm::erf(v / std::f64::consts::SQRT_2)))
-        .collect();
-    let phi = Tensor::from_vec(phi, x.shape()).to_dtype(x.dtype());
-    let out = &x.detach() * &phi;
-    let saved = x.clone();
-    autograd::record_op(out, "GeluBackward0", &[x], move |g, _| {
-        // d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density
-        let x = &saved;
-        let pdf = &(&x.square() * -0.5).exp() * (1.0 / (2.0 * std::f64::consts::PI).sqrt());
-        vec![Some(g * &(&phi + &(x * &pdf)))]
-    })
+    x.gelu()
 }
 
 /// `torch.sigmoid(x)`.
@@ -117,6 +102,47 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
     &(x * &keep) * (1.0 / (1.0 - p))
 }
 
+/// `F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)`:
+/// `softmax(q @ k^T * scale + mask) @ v` as one fused op with its own backward, the full
+/// `L x S` matrix never stored (see [`tandem_core::ops::attention`]). A boolean mask marks the
+/// keys that take part (`true`), a float mask is added; `is_causal` lets each query see only
+/// keys up to its own position. As in PyTorch, `dropout_p > 0` always drops (pass 0 in
+/// evaluation); then the probabilities are formed explicitly.
+///
+/// ```
+/// use tandem_nn::functional as F;
+/// let q = tandem_core::randn(&[2, 4, 16, 8]);
+/// let y = F::scaled_dot_product_attention(&q, &q, &q, None, 0.0, true, None);
+/// assert_eq!(y.shape(), &[2, 4, 16, 8]);
+/// ```
+pub fn scaled_dot_product_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    attn_mask: Option<&Tensor>,
+    dropout_p: f64,
+    is_causal: bool,
+    scale: Option<f64>,
+) -> Tensor {
+    if dropout_p > 0.0 {
+        let scale = scale.unwrap_or(1.0 / (q.shape()[q.ndim() - 1] as f64).sqrt());
+        let p = tandem_core::ops::attention::attention_probs(q, k, attn_mask, is_causal, scale);
+        return dropout(&p, dropout_p, true).matmul(v);
+    }
+    tandem_core::ops::attention::scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale)
+}
+
+/// `F.layer_norm(x, normalized_shape, weight, bias, eps)`, one fused op forward and backward.
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Tensor {
+    x.layer_norm(normalized_shape, weight, bias, eps)
+}
+
 /// `F.one_hot(labels, num_classes)`: int64 `[..., num_classes]` with a 1 at each label.
 ///
 /// ```
@@ -129,6 +155,18 @@ pub fn one_hot(labels: &Tensor, num_classes: usize) -> Tensor {
 
 /// `F.linear(x, weight, bias)`: `x @ weight^T + bias`, the transpose read through strides.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    if x.ndim() > 2 {
+        // One product over all leading rows (a view when they are contiguous), not one per
+        // batch entry; the weight's gradient is then one product too, with no batch sum.
+        let rows = x.reshape(&[-1, x.shape()[x.ndim() - 1] as isize]);
+        let y = linear(&rows, weight, bias);
+        let mut shape: Vec<isize> = x.shape()[..x.ndim() - 1]
+            .iter()
+            .map(|&d| d as isize)
+            .collect();
+        shape.push(weight.shape()[0] as isize);
+        return y.reshape(&shape);
+    }
     let y = x.matmul(&weight.t());
     match bias {
         Some(b) => &y + b,

@@ -297,34 +297,88 @@ impl Module for Embedding {
     }
 }
 
-/// `nn.LayerNorm(normalized_shape)` over the last dimension, with learnable scale and shift.
+/// `nn.LayerNorm(normalized_shape, eps, elementwise_affine, bias)`: normalizes over the
+/// trailing `normalized_shape` dimensions (one fused op), then scales and shifts.
+///
+/// ```
+/// use tandem_nn::{LayerNorm, Module};
+/// let ln = LayerNorm::new(8).bias(false); // nanoGPT's LayerNorm(ndim, bias=False)
+/// assert!(ln.bias.is_none());
+/// let y = ln.forward(&tandem_core::randn(&[2, 5, 8]));
+/// assert_eq!(y.shape(), &[2, 5, 8]);
+/// ```
 #[derive(crate::Module, Debug, Clone)]
 pub struct LayerNorm {
-    /// Scale, ones at first.
-    pub weight: Tensor,
-    /// Shift, zeros at first.
-    pub bias: Tensor,
+    /// Scale, ones at first (absent without `elementwise_affine`).
+    pub weight: Option<Tensor>,
+    /// Shift, zeros at first (absent without `elementwise_affine` or `bias`).
+    pub bias: Option<Tensor>,
+    /// The trailing dimensions normalized over.
+    pub normalized_shape: Vec<usize>,
     /// Added to the variance.
     pub eps: f64,
 }
 
 impl LayerNorm {
-    /// `nn.LayerNorm(dim)` with `eps = 1e-5`.
+    /// `nn.LayerNorm(dim)` over the last dimension, with `eps = 1e-5`, scale and shift.
     pub fn new(dim: usize) -> LayerNorm {
+        LayerNorm::with_shape(&[dim])
+    }
+
+    /// `nn.LayerNorm([d1, d2, ...])` over several trailing dimensions.
+    pub fn with_shape(normalized_shape: &[usize]) -> LayerNorm {
         LayerNorm {
-            weight: tandem_core::ones(&[dim], DType::Float32).requires_grad_(true),
-            bias: tandem_core::zeros(&[dim], DType::Float32).requires_grad_(true),
+            weight: Some(tandem_core::ones(normalized_shape, DType::Float32).requires_grad_(true)),
+            bias: Some(tandem_core::zeros(normalized_shape, DType::Float32).requires_grad_(true)),
+            normalized_shape: normalized_shape.to_vec(),
             eps: 1e-5,
         }
+    }
+
+    /// Sets `eps`.
+    pub fn eps(mut self, eps: f64) -> LayerNorm {
+        self.eps = eps;
+        self
+    }
+
+    /// `elementwise_affine=False` drops both the scale and the shift.
+    pub fn elementwise_affine(mut self, on: bool) -> LayerNorm {
+        if !on {
+            self.weight = None;
+            self.bias = None;
+        }
+        self
+    }
+
+    /// `bias=False` drops the shift.
+    pub fn bias(mut self, on: bool) -> LayerNorm {
+        if !on {
+            self.bias = None;
+        }
+        self
+    }
+
+    /// The parameters in `dtype` (`dtype=` of PyTorch's constructor).
+    pub fn dtype(mut self, dtype: DType) -> LayerNorm {
+        let cast = |t: &Option<Tensor>| {
+            t.as_ref()
+                .map(|t| t.detach().to_dtype(dtype).requires_grad_(true))
+        };
+        self.weight = cast(&self.weight);
+        self.bias = cast(&self.bias);
+        self
     }
 }
 
 impl Module for LayerNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let mean = x.mean_dims(&[-1], true);
-        let var = x.var_dims(&[-1], 0, true);
-        let xhat = &(x - &mean) / &(&var + self.eps).sqrt();
-        &(&xhat * &self.weight) + &self.bias
+        F::layer_norm(
+            x,
+            &self.normalized_shape,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            self.eps,
+        )
     }
 }
 

@@ -27,6 +27,7 @@
 extern crate self as tandem_nn;
 
 mod activations;
+mod attention;
 mod conv_layers;
 pub mod functional;
 pub mod init;
@@ -40,9 +41,11 @@ mod resample;
 mod rnn;
 mod rnn_cells;
 mod state_dict;
+mod transformer;
 pub mod utils;
 
 pub use activations::{Hardswish, Mish, SiLU, Softplus};
+pub use attention::{AttentionArgs, MultiheadAttention};
 pub use conv_layers::*;
 pub use layers::*;
 pub use loss::*;
@@ -59,3 +62,7 @@ pub use state_dict::{
 };
 pub use tandem_core::Tensor;
 pub use tandem_derive::Module;
+pub use transformer::{
+    Activation, Masks, Transformer, TransformerConfig, TransformerDecoder, TransformerDecoderLayer,
+    TransformerEncoder, TransformerEncoderLayer,
+};

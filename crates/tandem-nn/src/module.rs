@@ -31,10 +31,14 @@ pub trait Module: Params {
     fn forward(&self, x: &Tensor) -> Tensor;
 
     /// Every parameter with its dotted name (`l1.weight`), in definition order.
+    ///
+    /// A tensor reachable under two names (weights tied as `head.weight = tok.weight`) is
+    /// listed once, under its first name, as PyTorch's `remove_duplicate=True`; the state dict
+    /// keeps both names.
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(String, Tensor)> = Vec::new();
         self.visit("", &mut |n, t| {
-            if t.requires_grad() {
+            if t.requires_grad() && !out.iter().any(|(_, seen)| seen.same(t)) {
                 out.push((n.to_string(), t.clone()))
             }
         });
