@@ -159,3 +159,33 @@ fn fused_layer_norm_matches_its_composition_and_central_differences() {
     let bare = |xs: &[Tensor]| xs[0].layer_norm(&[8], None, None, 1e-3);
     autograd::gradcheck(&bare, &[x], 1e-6, 1e-7, 1e-5).unwrap();
 }
+
+#[test]
+fn topk_orders_values_and_routes_gradients_back() {
+    let x = Tensor::from_vec(vec![3.0f64, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0], &[2, 4])
+        .requires_grad_(true);
+    let (v, i) = x.topk(2, 1, true);
+    assert_eq!(v.to_vec::<f64>(), [4.0, 3.0, 9.0, 6.0]);
+    assert_eq!(i.to_vec::<i64>(), [2, 0, 1, 3]);
+    let (v0, i0) = x.topk(1, 0, false);
+    assert_eq!(v0.to_vec::<f64>(), [3.0, 1.0, 2.0, 1.0]);
+    assert_eq!(i0.to_vec::<i64>(), [0, 0, 1, 0]);
+    v.sum().backward();
+    assert_eq!(
+        x.grad().unwrap().to_vec::<f64>(),
+        [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+    );
+}
+
+#[test]
+fn views_split_the_contiguous_last_dimension_of_a_narrowed_tensor() {
+    let x = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 12]);
+    let part = x.narrow(1, 4, 4); // rows of 4 inside rows of 12
+    let v = part.view(&[2, 2, 2]);
+    assert!(!v.is_contiguous(), "a view, not a copy");
+    assert_eq!(v.to_vec::<f64>(), [4., 5., 6., 7., 16., 17., 18., 19.]);
+    // merging the two rows cannot be a view; reshape copies, view refuses
+    assert_eq!(part.reshape(&[8]).to_vec::<f64>(), v.to_vec::<f64>());
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part.view(&[8])));
+    assert!(refused.is_err());
+}

@@ -111,6 +111,7 @@ programs! {
     torch_14_seq2seq => "../examples/torch_14_seq2seq.rs",
     torch_15_custom_function => "../examples/torch_15_custom_function.rs",
     torch_16_adadelta_mnist => "../examples/torch_16_adadelta_mnist.rs",
+    torch_gpt_shakespeare => "../examples/torch_gpt_shakespeare.rs",
     tf2_02_1_linear_regression => "../examples/tf2_02_1_linear_regression.rs",
     tf2_04_1_multi_variable => "../examples/tf2_04_1_multi_variable.rs",
     tf2_05_logistic_diabetes => "../examples/tf2_05_logistic_diabetes.rs",

@@ -43,16 +43,20 @@ impl Tensor {
     }
 
     /// A tensor with the same elements in a new shape; one dimension may be `-1`
-    /// (`reshape`, `tf.reshape`). A view when this tensor is contiguous, otherwise a copy.
+    /// (`reshape`, `tf.reshape`). A view whenever the strides allow one (PyTorch's rule: every
+    /// run of merged or split dimensions must be contiguous within itself), otherwise a copy.
     pub fn reshape(&self, shape: &[isize]) -> Tensor {
         let target = self.resolve_shape(shape, "reshape");
         if target.as_slice() == self.shape() {
             return self.clone();
         }
-        let src = self.contiguous();
+        let (src, strides) = match view_strides(self.shape(), self.strides(), &target) {
+            Some(st) => (self.clone(), st),
+            None => (self.contiguous(), contiguous_strides(&target).to_vec()),
+        };
         let out = src.view_of(
             target.clone(),
-            contiguous_strides(&target),
+            Dims::from_slice(&strides),
             src.storage_offset(),
         );
         if !should_record(&[&src]) {
@@ -70,10 +74,12 @@ impl Tensor {
         self.view(&shape)
     }
 
-    /// `view(-1, 784)`: like `reshape`, but panics instead of copying a non-contiguous tensor.
+    /// `view(-1, 784)`: like `reshape`, but panics instead of copying when the strides allow
+    /// no view.
     pub fn view(&self, shape: &[isize]) -> Tensor {
+        let target = self.resolve_shape(shape, "view");
         assert!(
-            self.is_contiguous(),
+            view_strides(self.shape(), self.strides(), &target).is_some(),
             "view size is not compatible with input tensor's size and stride (at least one \
              dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         );
@@ -396,4 +402,39 @@ impl<A: Into<TensorIndex>, B: Into<TensorIndex>, C: Into<TensorIndex>, D: Into<T
     fn into_index(self) -> Vec<TensorIndex> {
         vec![self.0.into(), self.1.into(), self.2.into(), self.3.into()]
     }
+}
+
+/// The strides under which `shape`/`strides` can be seen as `target` without copying, if any
+/// (PyTorch's `computeStride`): walking back from the last dimension, each maximal run of
+/// old dimensions that are contiguous with one another must be covered by whole new
+/// dimensions.
+fn view_strides(shape: &[usize], strides: &[usize], target: &[usize]) -> Option<Vec<usize>> {
+    let numel: usize = shape.iter().product();
+    if shape.is_empty() || numel == 0 {
+        return Some(contiguous_strides(target).to_vec());
+    }
+    let mut out = vec![0usize; target.len()];
+    let mut view_d = target.len() as isize - 1;
+    let mut chunk_base = strides[shape.len() - 1];
+    let (mut tensor_numel, mut view_numel) = (1usize, 1usize);
+    for d in (0..shape.len()).rev() {
+        tensor_numel *= shape[d];
+        let run_ends = d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensor_numel * chunk_base);
+        if run_ends {
+            while view_d >= 0 && (view_numel < tensor_numel || target[view_d as usize] == 1) {
+                out[view_d as usize] = view_numel * chunk_base;
+                view_numel *= target[view_d as usize];
+                view_d -= 1;
+            }
+            if view_numel != tensor_numel {
+                return None;
+            }
+            if d > 0 {
+                chunk_base = strides[d - 1];
+                tensor_numel = 1;
+                view_numel = 1;
+            }
+        }
+    }
+    (view_d == -1).then_some(out)
 }

@@ -95,3 +95,68 @@ fn softmax_kernel(x: &Tensor, d: usize, log: bool) -> Tensor {
     }));
     move_last_back(out, d, x.ndim())
 }
+
+impl Tensor {
+    /// The `k` largest (or, with `largest = false`, smallest) elements along `dim`, in order,
+    /// and their int64 indices (`torch.topk`, `tf.math.top_k`). NaN counts as larger than any
+    /// number, as in PyTorch; ties keep the lower index first. The values carry the gradient
+    /// (to the positions they came from).
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let (v, i) = Tensor::from_vec(vec![1.0f32, 5.0, 3.0, 4.0], &[4]).topk(2, -1, true);
+    /// assert_eq!(v.to_vec::<f32>(), [5.0, 4.0]);
+    /// assert_eq!(i.to_vec::<i64>(), [1, 3]);
+    /// ```
+    pub fn topk(&self, k: usize, dim: isize, largest: bool) -> (Tensor, Tensor) {
+        let d = if self.ndim() == 0 {
+            0
+        } else {
+            wrap_dim(dim, self.ndim(), "topk")
+        };
+        let x = if self.ndim() == 0 {
+            self.reshape(&[1])
+        } else {
+            self.clone()
+        };
+        let n = x.shape()[d];
+        assert!(
+            k <= n,
+            "topk: selected index k ({k}) out of range for a dimension of size {n}"
+        );
+        let (src, kept, r) = reduced_last(&x, &[d]);
+        let vals = src.to_vec::<f64>();
+        let mut idx: Vec<i64> = Vec::with_capacity(kept.iter().product::<usize>() * k);
+        let mut order: Vec<usize> = (0..r).collect();
+        for row in vals.chunks(r.max(1)).take(src.numel() / r.max(1)) {
+            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+            let key = |i: usize| {
+                let v = row[i];
+                if v.is_nan() {
+                    f64::INFINITY
+                } else if largest {
+                    v
+                } else {
+                    -v
+                }
+            };
+            order.sort_by(|&a, &b| {
+                let nan = |i: usize| row[i].is_nan();
+                (nan(b), key(b))
+                    .partial_cmp(&(nan(a), key(a)))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(a.cmp(&b))
+            });
+            idx.extend(order[..k].iter().map(|&i| i as i64));
+        }
+        let mut shape = kept.clone();
+        shape.push(k);
+        let indices = move_last_back(Tensor::from_vec(idx, &shape), d, x.ndim());
+        let values = x.gather(d as isize, &indices);
+        if self.ndim() == 0 {
+            (values.reshape(&[]), indices.reshape(&[]))
+        } else {
+            (values, indices)
+        }
+    }
+}
