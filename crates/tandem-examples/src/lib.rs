@@ -130,6 +130,7 @@ programs! {
     bench_autograd => "../examples/bench_autograd.rs",
     bench_cnn => "../examples/bench_cnn.rs",
     bench_ddp => "../examples/bench_ddp.rs",
+    bench_gpt => "../examples/bench_gpt.rs",
     bench_mlp => "../examples/bench_mlp.rs",
     bench_ops => "../examples/bench_ops.rs",
     keras_callbacks => "../examples/keras_callbacks.rs",

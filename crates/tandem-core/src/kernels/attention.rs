@@ -124,12 +124,12 @@ impl<T: Float> Problem<'_, T> {
     }
 }
 
-/// `e^x` over a slice in place (vectorized for f32).
-fn exp_in_place<T: Float>(s: &mut [T]) {
+/// `e^x` over a slice in place (vectorized for f32, through `scratch`).
+fn exp_in_place<T: Float>(s: &mut [T], scratch: &mut Vec<f32>) {
     if let Some(f) = as_f32_mut(s) {
-        // The kernel reads each element before writing it.
-        let src: Vec<f32> = f.to_vec();
-        Transcendental::Exp.map_to(&src, f);
+        scratch.clear();
+        scratch.extend_from_slice(f);
+        Transcendental::Exp.map_to(scratch, f);
         return;
     }
     for x in s.iter_mut() {
@@ -187,6 +187,8 @@ fn forward_block<T: Float>(
     let mut s = vec![T::ZERO; rows * BLOCK];
     let mut run_max = vec![T::NEG_INF; rows];
     let mut run_sum = vec![T::ZERO; rows];
+    let mut shrink = vec![T::ONE; rows];
+    let mut scratch = Vec::new();
     acc.fill(T::ZERO);
     let end = p.key_end(r1);
     for c0 in (0..end).step_by(BLOCK) {
@@ -203,21 +205,24 @@ fn forward_block<T: Float>(
             } else {
                 run_max[i]
             };
+            shrink[i] = T::ONE;
             if new_max == T::NEG_INF {
-                row.fill(T::ZERO);
+                // Nothing visible yet: exp(-inf) below gives zeros.
                 continue;
             }
             for x in row.iter_mut() {
                 *x = *x - new_max;
             }
-            exp_in_place(row);
-            let tile_sum = row.iter().fold(T::ZERO, |a, &x| a + x);
-            let shrink = (run_max[i] - new_max).exp();
-            run_sum[i] = run_sum[i] * shrink + tile_sum;
+            shrink[i] = (run_max[i] - new_max).exp();
             run_max[i] = new_max;
-            if shrink != T::ONE {
+        }
+        exp_in_place(&mut s[..rows * w], &mut scratch);
+        for i in 0..rows {
+            let tile_sum = s[i * w..(i + 1) * w].iter().fold(T::ZERO, |a, &x| a + x);
+            run_sum[i] = run_sum[i] * shrink[i] + tile_sum;
+            if shrink[i] != T::ONE {
                 for x in &mut acc[i * ev..(i + 1) * ev] {
-                    *x = *x * shrink;
+                    *x = *x * shrink[i];
                 }
             }
         }
@@ -313,6 +318,7 @@ fn backward_slice<T: Float>(
         .collect();
     let mut pt = vec![T::ZERO; BLOCK * BLOCK];
     let mut dp = vec![T::ZERO; BLOCK * BLOCK];
+    let mut scratch = Vec::new();
     for r0 in (0..l).step_by(BLOCK) {
         let r1 = (r0 + BLOCK).min(l);
         let rows = r1 - r0;
@@ -326,14 +332,14 @@ fn backward_slice<T: Float>(
                 let row = &mut pt[i * w..(i + 1) * w];
                 let m = lse[r0 + i];
                 if m == T::NEG_INF {
-                    row.fill(T::ZERO);
+                    row.fill(T::NEG_INF);
                     continue;
                 }
                 for x in row.iter_mut() {
                     *x = *x - m;
                 }
-                exp_in_place(row);
             }
+            exp_in_place(&mut pt[..rows * w], &mut scratch);
             let p_tile_t = MatRef::new(&pt[..rows * w], (w, rows), (1, w));
             // dV_j += P^T dO_i
             gemm_into(

@@ -34,29 +34,57 @@ pub(crate) fn forward<T: Float>(
         let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
         for r in r0..r1 {
             let row = &x[r * n..(r + 1) * n];
-            let mean = row.iter().fold(0.0f64, |a, v| a + v.to_f64()) * inv_n;
-            let var = row.iter().fold(0.0f64, |a, v| {
-                let d = v.to_f64() - mean;
-                a + d * d
-            }) * inv_n;
+            let mean = sum(row, |v| v) * inv_n;
+            let m = T::from_f64(mean);
+            let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
             let rstd = 1.0 / (var + eps).sqrt();
             // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
             let (dst, s) = unsafe { (po.range(r * n, n), st.range(2 * r, 2)) };
-            s[0] = T::from_f64(mean);
+            s[0] = m;
             s[1] = T::from_f64(rstd);
-            let (m, rs) = (T::from_f64(mean), T::from_f64(rstd));
-            for (j, (d, &v)) in dst.iter_mut().zip(row).enumerate() {
-                let mut y = (v - m) * rs;
-                if let Some(w) = weight {
-                    y = y * w[j];
+            let rs = s[1];
+            match (weight, bias) {
+                (Some(w), Some(b)) => {
+                    for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
+                        *d = (v - m) * rs * w + b;
+                    }
                 }
-                if let Some(b) = bias {
-                    y = y + b[j];
+                (Some(w), None) => {
+                    for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
+                        *d = (v - m) * rs * w;
+                    }
                 }
-                *d = y;
+                _ => {
+                    for (d, &v) in dst.iter_mut().zip(row) {
+                        *d = (v - m) * rs;
+                    }
+                    if let Some(b) = bias {
+                        for (d, &b) in dst.iter_mut().zip(b) {
+                            *d = *d + b;
+                        }
+                    }
+                }
             }
         }
     });
+}
+
+/// `sum(f(v))` over a row with eight partial sums (so the loop vectorizes), in f64 at the end.
+#[inline]
+fn sum<T: Float>(row: &[T], f: impl Fn(T) -> T) -> f64 {
+    let mut acc = [T::ZERO; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = *a + f(v);
+        }
+    }
+    let mut total = acc.iter().fold(0.0f64, |t, a| t + a.to_f64());
+    for &v in tail {
+        total += f(v).to_f64();
+    }
+    total
 }
 
 /// The input gradient (`dx`, same size as `x`) and, when asked for, the scale and shift
@@ -90,34 +118,41 @@ pub(crate) fn backward<T: Float>(
     let mut partial = vec![T::ZERO; if want_params { parts * 2 * n } else { 0 }];
     let pd = SharedRows(dx.as_mut_ptr());
     let pp = SharedRows(partial.as_mut_ptr());
-    let inv_n = T::from_f64(1.0 / n as f64);
+    let inv_n = 1.0 / n as f64;
     parallel::run(parts, |part| {
         let (r0, r1) = (part * per, ((part + 1) * per).min(rows));
         // SAFETY: part `part` owns its slot of `partial` (when present).
         let acc = want_params.then(|| unsafe { pp.range(part * 2 * n, 2 * n) });
         let mut acc = acc;
+        let (mut xh, mut gw) = (vec![T::ZERO; n], vec![T::ZERO; n]);
         for r in r0..r1 {
             let (xr, gr) = (&x[r * n..(r + 1) * n], &g[r * n..(r + 1) * n]);
             let (m, rs) = (stats[2 * r], stats[2 * r + 1]);
-            // sums of g*w and of g*w*xhat over the row
-            let (mut s1, mut s2) = (T::ZERO, T::ZERO);
+            // gw = g * w and xhat, then the row sums of gw and gw * xhat
             for j in 0..n {
-                let xh = (xr[j] - m) * rs;
-                let gw = weight.map_or(gr[j], |w| gr[j] * w[j]);
-                s1 = s1 + gw;
-                s2 = s2 + gw * xh;
-                if let Some(a) = acc.as_deref_mut() {
-                    a[j] = a[j] + gr[j] * xh;
-                    a[n + j] = a[n + j] + gr[j];
+                xh[j] = (xr[j] - m) * rs;
+                gw[j] = match weight {
+                    Some(w) => gr[j] * w[j],
+                    None => gr[j],
+                };
+            }
+            let s1 = sum(&gw, |v| v);
+            let s2 = gw
+                .iter()
+                .zip(&xh)
+                .fold(0.0f64, |a, (&g, &x)| a + (g * x).to_f64());
+            if let Some(a) = acc.as_deref_mut() {
+                let (dw, db) = a.split_at_mut(n);
+                for j in 0..n {
+                    dw[j] = dw[j] + gr[j] * xh[j];
+                    db[j] = db[j] + gr[j];
                 }
             }
-            let (c1, c2) = (s1 * inv_n, s2 * inv_n);
+            let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
             // SAFETY: part `part` owns rows r0..r1 of `dx`.
             let d = unsafe { pd.range(r * n, n) };
             for j in 0..n {
-                let xh = (xr[j] - m) * rs;
-                let gw = weight.map_or(gr[j], |w| gr[j] * w[j]);
-                d[j] = rs * (gw - c1 - xh * c2);
+                d[j] = rs * (gw[j] - c1 - xh[j] * c2);
             }
         }
     });
