@@ -86,6 +86,15 @@ impl<T: Float> Problem<'_, T> {
         }
     }
 
+    /// How many of keys `c0..c1` query `qi` sees (all of them unless causal).
+    fn visible(&self, qi: usize, c0: usize, c1: usize) -> usize {
+        if self.causal {
+            (qi + 1).saturating_sub(c0).min(c1 - c0)
+        } else {
+            c1 - c0
+        }
+    }
+
     /// The scaled, biased and causally masked scores of query rows `r0..r1` against keys
     /// `c0..c1`, written into `s` (row stride `c1 - c0`).
     fn scores(&self, b: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize), s: &mut [T]) {
@@ -134,6 +143,26 @@ fn exp_in_place<T: Float>(s: &mut [T], scratch: &mut Vec<f32>) {
     }
     for x in s.iter_mut() {
         *x = x.exp();
+    }
+}
+
+/// Exponentiates a `rows x w` tile whose row `i` sees its first `visible(i)` columns, writing
+/// zeros past them: masked scores are `-inf`, and taking `exp` of them costs far more than
+/// writing the zero (the vector unit slows down on results that underflow).
+fn exp_tile<T: Float>(
+    tile: &mut [T],
+    (rows, w): (usize, usize),
+    visible: impl Fn(usize) -> usize,
+    scratch: &mut Vec<f32>,
+) {
+    if (0..rows).all(|i| visible(i) >= w) {
+        exp_in_place(&mut tile[..rows * w], scratch);
+        return;
+    }
+    for (i, row) in tile[..rows * w].chunks_exact_mut(w).enumerate() {
+        let v = visible(i).min(w);
+        exp_in_place(&mut row[..v], scratch);
+        row[v..].fill(T::ZERO);
     }
 }
 
@@ -216,7 +245,8 @@ fn forward_block<T: Float>(
             shrink[i] = (run_max[i] - new_max).exp();
             run_max[i] = new_max;
         }
-        exp_in_place(&mut s[..rows * w], &mut scratch);
+        let visible = |i: usize| p.visible(r0 + i, c0, c1);
+        exp_tile(&mut s, (rows, w), visible, &mut scratch);
         for i in 0..rows {
             let tile_sum = s[i * w..(i + 1) * w].iter().fold(T::ZERO, |a, &x| a + x);
             run_sum[i] = run_sum[i] * shrink[i] + tile_sum;
@@ -339,7 +369,8 @@ fn backward_slice<T: Float>(
                     *x = *x - m;
                 }
             }
-            exp_in_place(&mut pt[..rows * w], &mut scratch);
+            let visible = |i: usize| p.visible(r0 + i, c0, c1);
+            exp_tile(&mut pt, (rows, w), visible, &mut scratch);
             let p_tile_t = MatRef::new(&pt[..rows * w], (w, rows), (1, w));
             // dV_j += P^T dO_i
             gemm_into(
