@@ -3,6 +3,7 @@
 
 use tandem_core::{DType, Tensor};
 
+mod attention;
 mod conv;
 mod conv_more;
 mod core;
@@ -19,6 +20,9 @@ pub use crate::activations::{Activation, Logits};
 pub use crate::functional::{LayerCall, MergeCall, Named};
 pub use crate::initializers::Initializer;
 pub use crate::regularizers::Regularizer;
+pub use attention::{
+    AttentionCall, GlobalAveragePooling1D, LayerNormalization, MultiHeadAttention,
+};
 pub use conv::{Conv2D, MaxPooling2D, Size2};
 pub use conv_more::{Conv1D, Conv2DTranspose};
 pub use embedding::Embedding;
