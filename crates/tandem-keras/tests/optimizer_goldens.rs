@@ -215,3 +215,26 @@ fn each_schedule_gives_kerass_rates_for_twenty_steps() {
         }
     }
 }
+
+#[test]
+fn clipnorm_and_global_clipnorm_rescale_gradients_before_the_update() {
+    use tandem_keras::optimizers::{Optimizer, SGD};
+    let step = |spec: tandem_keras::optimizers::OptimizerSpec| {
+        let a = tandem_core::Tensor::from_vec(vec![0.0f32, 0.0], &[2]).requires_grad_(true);
+        let b = tandem_core::Tensor::from_vec(vec![0.0f32], &[1]).requires_grad_(true);
+        let ga = tandem_core::Tensor::from_vec(vec![3.0f32, 4.0], &[2]);
+        let gb = tandem_core::Tensor::from_vec(vec![12.0f32], &[1]);
+        Optimizer::new(spec).apply_gradients(&[Some(ga), Some(gb)], &[a.clone(), b.clone()]);
+        (a.to_vec::<f32>(), b.to_vec::<f32>())
+    };
+    // SGD(1.0): p = -g. Per-variable norms are 5 and 12; the joint norm is 13.
+    let (a, b) = step(SGD(1.0, 0.0).clipnorm(1.0));
+    assert!((a[0] + 0.6).abs() < 1e-6 && (a[1] + 0.8).abs() < 1e-6 && (b[0] + 1.0).abs() < 1e-6);
+    let (a, b) = step(SGD(1.0, 0.0).global_clipnorm(1.0));
+    assert!((a[0] + 3.0 / 13.0).abs() < 1e-6 && (b[0] + 12.0 / 13.0).abs() < 1e-6);
+    let (a, b) = step(SGD(1.0, 0.0).clipvalue(3.5));
+    assert_eq!((a, b), (vec![-3.0, -3.5], vec![-3.5]));
+    // Below the threshold nothing changes.
+    let (a, _) = step(SGD(1.0, 0.0).global_clipnorm(100.0));
+    assert_eq!(a, vec![-3.0, -4.0]);
+}

@@ -1,7 +1,10 @@
 //! `tf.keras.optimizers`, by name or as objects, built on the nn optimizers; `learning_rate`
 //! is a number or a [`schedules`] object.
 
+mod clipping;
 pub mod schedules;
+
+pub use clipping::Clipping;
 
 use crate::error::{unknown, KerasError};
 use schedules::LearningRate;
@@ -121,6 +124,14 @@ pub enum OptimizerSpec {
         l2_shrinkage_regularization_strength: f64,
         /// Added to the L2 term as `beta / (2 lr)`.
         beta: f64,
+    },
+    /// Another optimizer with `clipnorm`, `clipvalue` or `global_clipnorm` set (made by
+    /// [`OptimizerSpec::clipnorm`] and its siblings).
+    Clipped {
+        /// The optimizer the clipped gradients go to.
+        inner: Box<OptimizerSpec>,
+        /// The clipping applied first.
+        clipping: Clipping,
     },
 }
 
@@ -255,9 +266,52 @@ impl OptimizerSpec {
         })
     }
 
+    /// `clipnorm=c`: each gradient is rescaled so that its own L2 norm is at most `c`.
+    ///
+    /// ```
+    /// use tandem_keras::optimizers::{Adam, OptimizerSpec};
+    /// let opt: OptimizerSpec = Adam(1e-3).clipnorm(1.0);
+    /// assert_eq!(opt.learning_rate().at(0), 1e-3);
+    /// ```
+    pub fn clipnorm(self, c: f64) -> OptimizerSpec {
+        self.clipped(|k| k.clipnorm = Some(c))
+    }
+
+    /// `global_clipnorm=c`: all gradients are rescaled together so that their joint L2 norm
+    /// is at most `c` (what `torch.nn.utils.clip_grad_norm_` does).
+    pub fn global_clipnorm(self, c: f64) -> OptimizerSpec {
+        self.clipped(|k| k.global_clipnorm = Some(c))
+    }
+
+    /// `clipvalue=c`: each gradient element is clamped to `[-c, c]`.
+    pub fn clipvalue(self, c: f64) -> OptimizerSpec {
+        self.clipped(|k| k.clipvalue = Some(c))
+    }
+
+    fn clipped(self, set: impl FnOnce(&mut Clipping)) -> OptimizerSpec {
+        match self {
+            OptimizerSpec::Clipped {
+                inner,
+                mut clipping,
+            } => {
+                set(&mut clipping);
+                OptimizerSpec::Clipped { inner, clipping }
+            }
+            other => {
+                let mut clipping = Clipping::default();
+                set(&mut clipping);
+                OptimizerSpec::Clipped {
+                    inner: Box::new(other),
+                    clipping,
+                }
+            }
+        }
+    }
+
     /// The learning rate or schedule.
     pub fn learning_rate(&self) -> &LearningRate {
         match self {
+            OptimizerSpec::Clipped { inner, .. } => inner.learning_rate(),
             OptimizerSpec::SGD { learning_rate, .. }
             | OptimizerSpec::Adam { learning_rate, .. }
             | OptimizerSpec::AdamW { learning_rate, .. }
@@ -273,6 +327,12 @@ impl OptimizerSpec {
 
     /// The nn optimizer over `params`; a schedule sets its rate before every step.
     pub fn build(&self, params: Vec<Tensor>) -> Box<dyn NnOptimizer + Send> {
+        if let OptimizerSpec::Clipped { inner, clipping } = self {
+            return Box::new(clipping::Clipped {
+                inner: inner.build(params),
+                clipping: *clipping,
+            });
+        }
         let lr = self.learning_rate().at(0);
         let adam = |beta_1: f64, beta_2: f64, eps: f64, weight_decay: f64| optim::AdamConfig {
             lr,
@@ -281,6 +341,7 @@ impl OptimizerSpec {
             weight_decay,
         };
         let inner: Box<dyn NnOptimizer + Send> = match *self {
+            OptimizerSpec::Clipped { .. } => unreachable!("clipped optimizers are built above"),
             OptimizerSpec::SGD {
                 momentum, nesterov, ..
             } => Box::new(optim::SGD::with_config(
