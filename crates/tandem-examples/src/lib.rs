@@ -127,6 +127,8 @@ programs! {
     tf2_12_5_stock_lstm => "../examples/tf2_12_5_stock_lstm.rs",
     tf2_13_lr_schedule => "../examples/tf2_13_lr_schedule.rs",
     tf2_14_functional_two_heads => "../examples/tf2_14_functional_two_heads.rs",
+    tf2_transformer_text_classification => "../examples/tf2_transformer_text_classification.rs",
+    tf2_miniature_gpt => "../examples/tf2_miniature_gpt.rs",
     bench_autograd => "../examples/bench_autograd.rs",
     bench_cnn => "../examples/bench_cnn.rs",
     bench_ddp => "../examples/bench_ddp.rs",
