@@ -32,10 +32,10 @@ impl Transcendental {
         match self {
             Transcendental::Exp => exp_f32(src, dst),
             Transcendental::Ln => ln_f32(src, dst),
-            Transcendental::Tanh => map_into(src, dst, &tanh1),
-            Transcendental::Sigmoid => map_into(src, dst, &sigmoid1),
-            Transcendental::Erf => map_into(src, dst, &erf1),
-            Transcendental::Gelu => map_into(src, dst, &gelu1),
+            Transcendental::Tanh => tanh_f32(src, dst),
+            Transcendental::Sigmoid => sigmoid_f32(src, dst),
+            Transcendental::Erf => erf_f32(src, dst),
+            Transcendental::Gelu => gelu_f32(src, dst),
         }
     }
 
@@ -217,6 +217,107 @@ pub(crate) fn gelu_grad1(x: f32, g: f32) -> f32 {
     let e = exp1(-u * u);
     let cdf = 0.5 * (1.0 + erf_with_exp(u, e));
     g * (x * e).mul_add(INV_SQRT_2PI, cdf)
+}
+
+/// Slice kernels that call a scalar function directly inside loops compiled for AVX-512 and
+/// for AVX2 + FMA, so the function (always inlined) vectorizes and its `mul_add`s are FMA
+/// instructions in every build profile (passed through a generic map, the function may stay a
+/// separate call where the optimizer inlines less, and `mul_add` then calls the software
+/// `fmaf`).
+macro_rules! vector_kernel {
+    ($(#[$doc:meta])* $name:ident, |$x:ident| $body:expr) => {
+        $(#[$doc])*
+        fn $name(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+            #[inline(always)]
+            fn body(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+                for (d, &$x) in dst.iter_mut().zip(src) {
+                    d.write($body);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                /// # Safety
+                /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+                #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+                unsafe fn wide(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+                    body(src, dst)
+                }
+                /// # Safety
+                /// The CPU must have AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn narrow(src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+                    body(src, dst)
+                }
+                if has_avx512() {
+                    // SAFETY: the CPU supports the AVX-512 subsets `wide` is built for.
+                    return unsafe { wide(src, dst) };
+                }
+                if has_avx2() {
+                    // SAFETY: the CPU supports AVX2 and FMA.
+                    return unsafe { narrow(src, dst) };
+                }
+            }
+            body(src, dst)
+        }
+    };
+}
+
+vector_kernel!(
+    /// `tanh` over a slice.
+    tanh_f32, |x| tanh1(x)
+);
+vector_kernel!(
+    /// The logistic sigmoid over a slice.
+    sigmoid_f32, |x| sigmoid1(x)
+);
+vector_kernel!(
+    /// `erf` over a slice.
+    erf_f32, |x| erf1(x)
+);
+vector_kernel!(
+    /// The exact GELU over a slice.
+    gelu_f32, |x| gelu1(x)
+);
+
+/// `dst[i] = g[i] * gelu'(x[i])` (the GELU's backward), vectorized as the kernels above.
+pub(crate) fn gelu_backward_f32(x: &[f32], g: &[f32]) -> Vec<f32> {
+    #[inline(always)]
+    fn body(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
+        for ((d, &x), &g) in dst.iter_mut().zip(x).zip(g) {
+            d.write(gelu_grad1(x, g));
+        }
+    }
+    let fill = |start: usize, dst: &mut [MaybeUninit<f32>]| {
+        let n = dst.len();
+        let (x, g) = (&x[start..start + n], &g[start..start + n]);
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// # Safety
+            /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            unsafe fn wide(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
+                body(x, g, dst)
+            }
+            /// # Safety
+            /// The CPU must have AVX2 and FMA.
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn narrow(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
+                body(x, g, dst)
+            }
+            if has_avx512() {
+                // SAFETY: the CPU supports the AVX-512 subsets `wide` is built for.
+                return unsafe { wide(x, g, dst) };
+            }
+            if has_avx2() {
+                // SAFETY: the CPU supports AVX2 and FMA.
+                return unsafe { narrow(x, g, dst) };
+            }
+        }
+        body(x, g, dst)
+    };
+    assert_eq!(x.len(), g.len(), "gelu backward: slices of unequal length");
+    // SAFETY: each branch of `fill` writes every element of `dst`.
+    unsafe { alloc_fill(x.len(), fill) }
 }
 
 /// `exp` over a slice: sixteen lanes at a time with AVX-512 (`vscalefps` applies the power of

@@ -5,7 +5,7 @@
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::DType;
 use crate::kernels::elementwise::{map_slice, zip_slices};
-use crate::kernels::math::{gelu_grad1, Transcendental};
+use crate::kernels::math::{gelu_backward_f32, Transcendental};
 use crate::ops::dispatch::float_of;
 use crate::tensor::Tensor;
 
@@ -164,7 +164,7 @@ fn gelu_backward(x: &Tensor, g: &Tensor) -> Tensor {
     let g = g.broadcast_to(x.shape()).contiguous();
     match x.dtype() {
         DType::Float32 => x.with_slice::<f32, _>(|xs| {
-            g.with_slice::<f32, _>(|gs| Tensor::from_vec(zip_slices(xs, gs, gelu_grad1), x.shape()))
+            g.with_slice::<f32, _>(|gs| Tensor::from_vec(gelu_backward_f32(xs, gs), x.shape()))
         }),
         _ => x.with_slice::<f64, _>(|xs| {
             g.with_slice::<f64, _>(|gs| {
