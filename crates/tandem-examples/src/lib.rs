@@ -14,6 +14,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `bench_gpt` and `tf2_miniature_gpt` load the lesson whose model they share as a module of
+// their own, so that each also builds as a standalone example.
+#![allow(clippy::duplicate_mod)]
 
 /// The environment variable naming the program a child process runs.
 pub const PROGRAM_VAR: &str = "TANDEM_PROGRAM";

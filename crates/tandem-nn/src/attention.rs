@@ -89,7 +89,7 @@ impl MultiheadAttention {
         bias: bool,
     ) -> MultiheadAttention {
         assert!(
-            num_heads > 0 && embed_dim % num_heads == 0,
+            num_heads > 0 && embed_dim.is_multiple_of(num_heads),
             "embed_dim must be divisible by num_heads (got {embed_dim} and {num_heads})"
         );
         let param = |shape: &[usize]| {

@@ -347,7 +347,7 @@ fn backward_slice<T: Float>(
         })
         .collect();
     let mut pt = vec![T::ZERO; BLOCK * BLOCK];
-    let mut dp = vec![T::ZERO; BLOCK * BLOCK];
+    let mut dp = [T::ZERO; BLOCK * BLOCK];
     let mut scratch = Vec::new();
     for r0 in (0..l).step_by(BLOCK) {
         let r1 = (r0 + BLOCK).min(l);
