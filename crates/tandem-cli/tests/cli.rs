@@ -266,7 +266,7 @@ fn lessons_list_names_every_ported_lesson() {
             p.name
         );
     }
-    assert_eq!(lessons.len(), 36);
+    assert_eq!(lessons.len(), 39);
     let run = tandem()
         .args(["lessons", "torch_12_hello_rnn"])
         .output()

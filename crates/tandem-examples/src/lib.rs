@@ -136,6 +136,7 @@ programs! {
     bench_cnn => "../examples/bench_cnn.rs",
     bench_ddp => "../examples/bench_ddp.rs",
     bench_gpt => "../examples/bench_gpt.rs",
+    bench_sdpa => "../examples/bench_sdpa.rs",
     bench_mlp => "../examples/bench_mlp.rs",
     bench_ops => "../examples/bench_ops.rs",
     keras_callbacks => "../examples/keras_callbacks.rs",
