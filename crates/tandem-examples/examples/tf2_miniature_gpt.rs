@@ -7,7 +7,8 @@
 //! `TextGenerator` callback does. The two subclassed layers are the ones of
 //! `tf2_transformer_text_classification`.
 //!
-//! Run: `cargo run --release --example tf2_miniature_gpt -- [epochs]` (3 by default).
+//! Run: `cargo run --release --example tf2_miniature_gpt -- [epochs] [windows]` (3 epochs over
+//! all 15,685 training windows by default; `windows` trains on the first that many only).
 
 #[path = "tf2_transformer_text_classification.rs"]
 #[allow(dead_code)]
@@ -56,6 +57,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|e| e.parse())
         .transpose()?
         .unwrap_or(3);
+    let max_windows: Option<usize> = std::env::args().nth(2).map(|w| w.parse()).transpose()?;
     tf::random::set_seed(1337);
     let text = tandem::data::read_text(tandem::data::course::file("shakespeare.txt.gz")?)?;
     let mut vocab: Vec<char> = text.chars().collect();
@@ -67,6 +69,10 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let split = ids.len() * 9 / 10;
     let (x_train, y_train) = windows(&ids[..split]);
+    let (x_train, y_train) = match max_windows {
+        Some(n) if n < x_train.shape()[0] => (x_train.narrow(0, 0, n), y_train.narrow(0, 0, n)),
+        _ => (x_train, y_train),
+    };
     let (x_val, y_val) = windows(&ids[split..]);
     println!(
         "{} training and {} validation windows, vocabulary of {}",

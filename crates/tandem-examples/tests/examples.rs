@@ -701,7 +701,7 @@ fn lesson_tf2_14_functional_two_heads_trains_saves_and_reloads() {
 
 #[test]
 fn lesson_torch_gpt_shakespeare_learns_characters_and_samples_text() {
-    let out = run_with("torch_gpt_shakespeare", &["--iters", "150"]);
+    let out = run_with("torch_gpt_shakespeare", &["--iters", "100"]);
     let val = |step: &str| -> f64 {
         out.lines()
             .find_map(|l| l.strip_prefix(&format!("step {step}: ")))
@@ -712,8 +712,8 @@ fn lesson_torch_gpt_shakespeare_learns_characters_and_samples_text() {
     // At initialization (N(0, 0.02) weights) every character is about equally likely: ln 65.
     assert!((val("0") - 65f64.ln()).abs() < 0.1, "{out}");
     // Knowing only how often each character occurs costs 3.35 nats on the validation text;
-    // nanoGPT's recipe is at 2.5-2.6 by iteration 150.
-    assert!(val("150") < 2.8, "{out}");
+    // nanoGPT's recipe is near 2.6 by iteration 100.
+    assert!(val("100") < 2.8, "{out}");
     let sample = out.split("sample:\n").nth(1).expect("a sample");
     // the start character and 500 drawn ones, then println's newline
     let sample = sample.strip_suffix('\n').expect("a final newline");
@@ -730,9 +730,11 @@ fn lesson_tf2_transformer_text_classification_learns_the_languages() {
 
 #[test]
 fn lesson_tf2_miniature_gpt_learns_characters_and_generates_text() {
-    let out = run_with("tf2_miniature_gpt", &["1"]);
-    // 3.35 nats is what character frequencies alone give on the validation text.
-    assert!(value_after(&out, "final val loss: ") < 2.7, "{out}");
+    // One pass over the first 5,000 of the 15,685 training windows (79 steps of 64).
+    let out = run_with("tf2_miniature_gpt", &["1", "5000"]);
+    // 3.35 nats is what character frequencies alone give on the validation text; Keras's
+    // original is at 2.43 after a whole epoch (tools/lessons/tf2_miniature_gpt.py).
+    assert!(value_after(&out, "final val loss: ") < 2.8, "{out}");
     let text = out
         .split("generated text:\n")
         .nth(1)
