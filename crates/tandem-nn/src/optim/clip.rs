@@ -1,16 +1,12 @@
 //! Gradient clipping (`torch.nn.utils.clip_grad_norm_` / `clip_grad_value_`).
 
-use tandem_core::Tensor;
+use tandem_core::{DType, Tensor};
 
 /// Scales all gradients so that their joint L2 norm is at most `max_norm`; returns the norm
 /// before clipping.
 pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
     let grads: Vec<Tensor> = params.iter().filter_map(Tensor::grad).collect();
-    let total: f64 = grads
-        .iter()
-        .map(|g| g.to_vec::<f64>().iter().map(|v| v * v).sum::<f64>())
-        .sum::<f64>()
-        .sqrt();
+    let total: f64 = grads.iter().map(squared_norm).sum::<f64>().sqrt();
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
         for p in params {
@@ -20,6 +16,20 @@ pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
         }
     }
     total
+}
+
+/// The sum of squares of a gradient's elements, accumulated in f64 straight from its
+/// storage (no converted copy).
+fn squared_norm(g: &Tensor) -> f64 {
+    match g.dtype() {
+        DType::Float32 => g.with_slice::<f32, _>(|s| {
+            s.chunks(8)
+                .map(|c| c.iter().map(|&v| v * v).sum::<f32>() as f64)
+                .sum()
+        }),
+        DType::Float64 => g.with_slice::<f64, _>(|s| s.iter().map(|v| v * v).sum()),
+        _ => g.to_vec::<f64>().iter().map(|v| v * v).sum(),
+    }
 }
 
 /// Clamps every gradient element to `[-clip_value, clip_value]`.
