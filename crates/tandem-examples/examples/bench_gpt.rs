@@ -11,7 +11,7 @@
 #[allow(dead_code)]
 mod lesson;
 
-use lesson::{lr_at, train_step, CharData, Gpt, GptConfig};
+use lesson::{arg, lr_at, train_step, CharData, Gpt, GptConfig};
 use std::time::Instant;
 use tandem::torch;
 use tandem::torch::nn::Module;
@@ -22,11 +22,6 @@ fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1)?.parse().ok()
 }
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {

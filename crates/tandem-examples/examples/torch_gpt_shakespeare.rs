@@ -339,7 +339,8 @@ pub fn estimate_loss(model: &mut Gpt, data: &CharData, iters: usize, batch: usiz
     out
 }
 
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+/// The value after `name` on the command line, parsed.
+pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     let i = args.iter().position(|a| a == name)?;
     args.get(i + 1)?.parse().ok()
 }

@@ -53,9 +53,12 @@ pub fn scaled_dot_product_attention(
         return p.matmul(v);
     }
     let bias = attn_mask.map(|m| additive_mask(m, q.dtype()));
-    let (out, lse) = match q.dtype() {
-        DType::Float32 => fused_forward::<f32>(q, k, v, bias.as_ref(), is_causal, scale),
-        _ => fused_forward::<f64>(q, k, v, bias.as_ref(), is_causal, scale),
+    let (out, lse) = {
+        let fused = Fused::new((q, k, v), bias.as_ref(), is_causal, scale);
+        match q.dtype() {
+            DType::Float32 => fused.forward::<f32>(),
+            _ => fused.forward::<f64>(),
+        }
     };
     if !should_record(&[q, k, v]) {
         return out;
@@ -76,29 +79,10 @@ pub fn scaled_dot_product_attention(
             if is_grad_enabled() {
                 return composite_backward(q, k, v, mask.as_ref(), is_causal, scale, g);
             }
-            let (dq, dk, dv) = match q.dtype() {
-                DType::Float32 => fused_backward::<f32>(
-                    q,
-                    k,
-                    v,
-                    bias.as_ref(),
-                    is_causal,
-                    scale,
-                    so.get(),
-                    &lse,
-                    g,
-                ),
-                _ => fused_backward::<f64>(
-                    q,
-                    k,
-                    v,
-                    bias.as_ref(),
-                    is_causal,
-                    scale,
-                    so.get(),
-                    &lse,
-                    g,
-                ),
+            let fused = Fused::new((q, k, v), bias.as_ref(), is_causal, scale);
+            let [dq, dk, dv] = match q.dtype() {
+                DType::Float32 => fused.backward::<f32>(so.get(), &lse, g),
+                _ => fused.backward::<f64>(so.get(), &lse, g),
             };
             vec![Some(dq), Some(dk), Some(dv)]
         },
@@ -263,102 +247,112 @@ fn bias_view<'a, T: Float>(
     }
 }
 
-fn fused_forward<T: Float>(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    bias: Option<&Tensor>,
+/// The operands of one fused call: `q`, `k`, `v` with unit column strides, and the mask as an
+/// additive tensor.
+struct Fused<'a> {
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: Option<&'a Tensor>,
     causal: bool,
     scale: f64,
-) -> (Tensor, Tensor) {
-    let (q, k, v) = (unit_columns(q), unit_columns(k), unit_columns(v));
-    let lead = q.shape()[..q.ndim() - 2].to_vec();
-    let (l, s, ev) = (
-        q.shape()[q.ndim() - 2],
-        k.shape()[k.ndim() - 2],
-        v.shape()[v.ndim() - 1],
-    );
-    let batch = numel(&lead);
-    let (gq, gk, gv) = (
-        q.0.storage.data.read_recursive(),
-        k.0.storage.data.read_recursive(),
-        v.0.storage.data.read_recursive(),
-    );
-    let gm = bias.map(|b| b.0.storage.data.read_recursive());
-    let problem = Problem {
-        q: operand(&q, T::slice(&gq).expect("dtype")),
-        k: operand(&k, T::slice(&gk).expect("dtype")),
-        v: operand(&v, T::slice(&gv).expect("dtype")),
-        bias: bias
-            .zip(gm.as_ref())
-            .map(|(b, g)| bias_view(b, T::slice(g).expect("dtype"), &lead, l, s)),
-        causal,
-        scale: T::from_f64(scale),
-    };
-    let mut out = vec![T::ZERO; batch * l * ev];
-    let mut lse = vec![T::ZERO; batch * l];
-    attention::forward(&problem, &mut out, &mut lse);
-    let mut shape = lead.clone();
-    shape.extend([l, ev]);
-    (
-        Tensor::from_vec(out, &shape),
-        Tensor::from_vec(lse, &[batch, l]),
-    )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn fused_backward<T: Float>(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    bias: Option<&Tensor>,
-    causal: bool,
-    scale: f64,
-    out: &Tensor,
-    lse: &Tensor,
-    g: &Tensor,
-) -> (Tensor, Tensor, Tensor) {
-    let (q, k, v) = (unit_columns(q), unit_columns(k), unit_columns(v));
-    let g = unit_columns(&g.to_dtype(q.dtype()).broadcast_to(out.shape()));
-    let lead = q.shape()[..q.ndim() - 2].to_vec();
-    let (l, s, e, ev) = (
-        q.shape()[q.ndim() - 2],
-        k.shape()[k.ndim() - 2],
-        q.shape()[q.ndim() - 1],
-        v.shape()[v.ndim() - 1],
-    );
-    let batch = numel(&lead);
-    let (gq, gk, gv, gg) = (
-        q.0.storage.data.read_recursive(),
-        k.0.storage.data.read_recursive(),
-        v.0.storage.data.read_recursive(),
-        g.0.storage.data.read_recursive(),
-    );
-    let gm = bias.map(|b| b.0.storage.data.read_recursive());
-    let problem = Problem {
-        q: operand(&q, T::slice(&gq).expect("dtype")),
-        k: operand(&k, T::slice(&gk).expect("dtype")),
-        v: operand(&v, T::slice(&gv).expect("dtype")),
-        bias: bias
-            .zip(gm.as_ref())
-            .map(|(b, gd)| bias_view(b, T::slice(gd).expect("dtype"), &lead, l, s)),
-        causal,
-        scale: T::from_f64(scale),
-    };
-    let d_out = operand(&g, T::slice(&gg).expect("dtype"));
-    let mut dq = vec![T::ZERO; batch * l * e];
-    let mut dk = vec![T::ZERO; batch * s * e];
-    let mut dv = vec![T::ZERO; batch * s * ev];
-    out.with_slice::<T, _>(|o| {
-        lse.with_slice::<T, _>(|m| {
-            attention::backward(&problem, o, m, &d_out, (&mut dq, &mut dk, &mut dv))
-        })
-    });
-    (
-        Tensor::from_vec(dq, q.shape()),
-        Tensor::from_vec(dk, k.shape()),
-        Tensor::from_vec(dv, v.shape()),
-    )
+impl<'a> Fused<'a> {
+    fn new(
+        (q, k, v): (&Tensor, &Tensor, &Tensor),
+        bias: Option<&'a Tensor>,
+        causal: bool,
+        scale: f64,
+    ) -> Self {
+        Fused {
+            q: unit_columns(q),
+            k: unit_columns(k),
+            v: unit_columns(v),
+            bias,
+            causal,
+            scale,
+        }
+    }
+
+    fn lead(&self) -> Vec<usize> {
+        self.q.shape()[..self.q.ndim() - 2].to_vec()
+    }
+
+    /// `(L, S, E, Ev)`.
+    fn sizes(&self) -> (usize, usize, usize, usize) {
+        let (q, k, v) = (&self.q, &self.k, &self.v);
+        (
+            q.shape()[q.ndim() - 2],
+            k.shape()[k.ndim() - 2],
+            q.shape()[q.ndim() - 1],
+            v.shape()[v.ndim() - 1],
+        )
+    }
+
+    /// Runs `f` on the kernel's view of the operands, their storages held for reading.
+    fn with_problem<T: Float, R>(&self, f: impl FnOnce(&Problem<'_, T>) -> R) -> R {
+        let (l, s, _, _) = self.sizes();
+        let lead = self.lead();
+        let (gq, gk, gv) = (
+            self.q.0.storage.data.read_recursive(),
+            self.k.0.storage.data.read_recursive(),
+            self.v.0.storage.data.read_recursive(),
+        );
+        let gm = self.bias.map(|b| b.0.storage.data.read_recursive());
+        let problem = Problem {
+            q: operand(&self.q, T::slice(&gq).expect("dtype")),
+            k: operand(&self.k, T::slice(&gk).expect("dtype")),
+            v: operand(&self.v, T::slice(&gv).expect("dtype")),
+            bias: self
+                .bias
+                .zip(gm.as_ref())
+                .map(|(b, g)| bias_view(b, T::slice(g).expect("dtype"), &lead, l, s)),
+            causal: self.causal,
+            scale: T::from_f64(self.scale),
+        };
+        f(&problem)
+    }
+
+    /// The output and each query row's log-sum-exp.
+    fn forward<T: Float>(&self) -> (Tensor, Tensor) {
+        let (l, _, _, ev) = self.sizes();
+        let lead = self.lead();
+        let batch = numel(&lead);
+        let mut out = vec![T::ZERO; batch * l * ev];
+        let mut lse = vec![T::ZERO; batch * l];
+        self.with_problem::<T, _>(|p| attention::forward(p, &mut out, &mut lse));
+        let mut shape = lead;
+        shape.extend([l, ev]);
+        (
+            Tensor::from_vec(out, &shape),
+            Tensor::from_vec(lse, &[batch, l]),
+        )
+    }
+
+    /// The gradients of `q`, `k` and `v` from the output's gradient `g`.
+    fn backward<T: Float>(&self, out: &Tensor, lse: &Tensor, g: &Tensor) -> [Tensor; 3] {
+        let g = unit_columns(&g.to_dtype(self.q.dtype()).broadcast_to(out.shape()));
+        let (l, s, e, ev) = self.sizes();
+        let batch = numel(&self.lead());
+        let mut dq = vec![T::ZERO; batch * l * e];
+        let mut dk = vec![T::ZERO; batch * s * e];
+        let mut dv = vec![T::ZERO; batch * s * ev];
+        let gg = g.0.storage.data.read_recursive();
+        let d_out = operand(&g, T::slice(&gg).expect("dtype"));
+        self.with_problem::<T, _>(|p| {
+            out.with_slice::<T, _>(|o| {
+                lse.with_slice::<T, _>(|m| {
+                    attention::backward(p, o, m, &d_out, (&mut dq, &mut dk, &mut dv))
+                })
+            })
+        });
+        [
+            Tensor::from_vec(dq, self.q.shape()),
+            Tensor::from_vec(dk, self.k.shape()),
+            Tensor::from_vec(dv, self.v.shape()),
+        ]
+    }
 }
 
 /// The same gradients from differentiable ops, for gradients of gradients.
