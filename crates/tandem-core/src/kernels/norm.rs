@@ -69,6 +69,28 @@ pub(crate) fn forward<T: Float>(
     });
 }
 
+/// `(sum(a), sum(a * b))` over a row, with eight partial sums each (so the loop vectorizes),
+/// in f64 at the end.
+#[inline]
+fn sums_of_product<T: Float>(a: &[T], b: &[T]) -> (f64, f64) {
+    let (mut s1, mut s2) = ([T::ZERO; 8], [T::ZERO; 8]);
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            s1[l] = s1[l] + x[l];
+            s2[l] = s2[l] + x[l] * y[l];
+        }
+    }
+    let mut t1 = s1.iter().fold(0.0f64, |t, v| t + v.to_f64());
+    let mut t2 = s2.iter().fold(0.0f64, |t, v| t + v.to_f64());
+    for (&x, &y) in ta.iter().zip(tb) {
+        t1 += x.to_f64();
+        t2 += (x * y).to_f64();
+    }
+    (t1, t2)
+}
+
 /// `sum(f(v))` over a row with eight partial sums (so the loop vectorizes), in f64 at the end.
 #[inline]
 fn sum<T: Float>(row: &[T], f: impl Fn(T) -> T) -> f64 {
@@ -136,11 +158,7 @@ pub(crate) fn backward<T: Float>(
                     None => gr[j],
                 };
             }
-            let s1 = sum(&gw, |v| v);
-            let s2 = gw
-                .iter()
-                .zip(&xh)
-                .fold(0.0f64, |a, (&g, &x)| a + (g * x).to_f64());
+            let (s1, s2) = sums_of_product(&gw, &xh);
             if let Some(a) = acc.as_deref_mut() {
                 let (dw, db) = a.split_at_mut(n);
                 for j in 0..n {
