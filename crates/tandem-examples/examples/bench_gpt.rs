@@ -11,7 +11,7 @@
 #[allow(dead_code)]
 mod lesson;
 
-use lesson::{arg, lr_at, train_step, CharData, Gpt, GptConfig};
+use lesson::{arg, lr_at, mean_loss, train_step, CharData, Gpt, GptConfig};
 use std::time::Instant;
 use tandem::torch;
 use tandem::torch::nn::Module;
@@ -60,15 +60,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     model.eval();
-    let val = torch::no_grad(|| {
-        (0..20)
-            .map(|_| {
-                let (x, y) = data.batch(true, batch, config.block_size);
-                model.loss(&x, &y).item::<f64>()
-            })
-            .sum::<f64>()
-            / 20.0
-    });
+    let val = mean_loss(&model, &data, true, 20, batch);
     let mut timed = times[10.min(times.len())..].to_vec();
     timed.sort_by(f64::total_cmp);
     let median = timed.get(timed.len() / 2).copied().unwrap_or(f64::NAN);

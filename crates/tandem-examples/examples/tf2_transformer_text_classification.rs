@@ -30,7 +30,6 @@ pub struct TransformerBlock {
     layernorm2: LayerNormalization,
     dropout1: Dropout,
     dropout2: Dropout,
-    causal: bool,
 }
 
 impl TransformerBlock {
@@ -42,13 +41,11 @@ impl TransformerBlock {
             layernorm2: LayerNormalization::new().epsilon(1e-6),
             dropout1: Dropout::new(rate),
             dropout2: Dropout::new(rate),
-            causal: false,
         }
     }
 
     /// Every position attends only to itself and earlier ones (the miniature GPT's block).
     pub fn causal(mut self) -> Self {
-        self.causal = true;
         self.att = self.att.causal(true);
         self
     }

@@ -322,21 +322,25 @@ pub fn train_step(
 /// The mean loss of `iters` batches of each split, without gradients.
 pub fn estimate_loss(model: &mut Gpt, data: &CharData, iters: usize, batch: usize) -> (f64, f64) {
     model.eval();
-    let block = model.config.block_size;
-    let mean = |val: bool| {
-        torch::no_grad(|| {
-            (0..iters)
-                .map(|_| {
-                    let (x, y) = data.batch(val, batch, block);
-                    model.loss(&x, &y).item::<f64>()
-                })
-                .sum::<f64>()
-                / iters as f64
-        })
-    };
-    let out = (mean(false), mean(true));
+    let out = (
+        mean_loss(model, data, false, iters, batch),
+        mean_loss(model, data, true, iters, batch),
+    );
     model.train();
     out
+}
+
+/// The mean loss of `iters` random batches of one split (`val`), without gradients.
+pub fn mean_loss(model: &Gpt, data: &CharData, val: bool, iters: usize, batch: usize) -> f64 {
+    torch::no_grad(|| {
+        (0..iters)
+            .map(|_| {
+                let (x, y) = data.batch(val, batch, model.config.block_size);
+                model.loss(&x, &y).item::<f64>()
+            })
+            .sum::<f64>()
+            / iters as f64
+    })
 }
 
 /// The value after `name` on the command line, parsed.

@@ -130,29 +130,18 @@ impl MultiheadAttention {
         self
     }
 
-    /// The parameters in `dtype` (`dtype=` of PyTorch's constructor).
-    pub fn dtype(mut self, dtype: DType) -> MultiheadAttention {
-        let cast = |t: &mut Option<Tensor>| {
-            *t = t
-                .take()
-                .map(|t| t.detach().to_dtype(dtype).requires_grad_(true))
-        };
+    /// Converts the parameters to `dtype` (`.double()` / `.float()` in PyTorch).
+    pub fn to_dtype(mut self, dtype: DType) -> MultiheadAttention {
         for t in [
             &mut self.in_proj_weight,
             &mut self.q_proj_weight,
             &mut self.k_proj_weight,
             &mut self.v_proj_weight,
             &mut self.in_proj_bias,
-            &mut self.out_proj.bias,
         ] {
-            cast(t);
+            *t = t.as_ref().map(|t| crate::module::param_in(t, dtype));
         }
-        self.out_proj.weight = self
-            .out_proj
-            .weight
-            .detach()
-            .to_dtype(dtype)
-            .requires_grad_(true);
+        self.out_proj = self.out_proj.to_dtype(dtype);
         self
     }
 

@@ -40,6 +40,15 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// Converts the parameters to `dtype` (`.double()` / `.float()` in PyTorch).
+    pub fn to_dtype(mut self, dtype: DType) -> Linear {
+        self.weight = crate::module::param_in(&self.weight, dtype);
+        self.bias = self.bias.map(|b| crate::module::param_in(&b, dtype));
+        self
+    }
+}
+
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
         F::linear(x, &self.weight, self.bias.as_ref())
@@ -358,12 +367,9 @@ impl LayerNorm {
         self
     }
 
-    /// The parameters in `dtype` (`dtype=` of PyTorch's constructor).
-    pub fn dtype(mut self, dtype: DType) -> LayerNorm {
-        let cast = |t: &Option<Tensor>| {
-            t.as_ref()
-                .map(|t| t.detach().to_dtype(dtype).requires_grad_(true))
-        };
+    /// Converts the parameters to `dtype` (`.double()` / `.float()` in PyTorch).
+    pub fn to_dtype(mut self, dtype: DType) -> LayerNorm {
+        let cast = |t: &Option<Tensor>| t.as_ref().map(|t| crate::module::param_in(t, dtype));
         self.weight = cast(&self.weight);
         self.bias = cast(&self.bias);
         self

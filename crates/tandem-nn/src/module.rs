@@ -134,6 +134,12 @@ pub trait Module: Params {
     }
 }
 
+/// A fresh trainable leaf holding `t`'s values in `dtype`: what a layer's `to_dtype` puts in
+/// place of each parameter (`.double()` / `.float()` in PyTorch).
+pub(crate) fn param_in(t: &Tensor, dtype: tandem_core::DType) -> Tensor {
+    t.detach().to_dtype(dtype).requires_grad_(true)
+}
+
 impl Params for Tensor {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
         f(prefix, self)

@@ -405,7 +405,7 @@ macro_rules! recurrent_layer_type {
             /// Converts every parameter to `dtype` (`.double()` / `.float()` in PyTorch).
             pub fn to_dtype(mut self, dtype: DType) -> $name {
                 for (_, t) in &mut self.0.params {
-                    *t = t.detach().to_dtype(dtype).requires_grad_(true);
+                    *t = crate::module::param_in(t, dtype);
                 }
                 self
             }

@@ -101,25 +101,18 @@ impl TransformerConfig {
         )
         .batch_first(self.batch_first)
         .dropout(self.dropout)
-        .dtype(self.dtype)
+        .to_dtype(self.dtype)
     }
 
     fn linear(&self, i: usize, o: usize) -> Linear {
-        let mut l = Linear::with_bias(i, o, self.bias);
-        if self.dtype != DType::Float32 {
-            l.weight = l.weight.detach().to_dtype(self.dtype).requires_grad_(true);
-            l.bias = l
-                .bias
-                .map(|b| b.detach().to_dtype(self.dtype).requires_grad_(true));
-        }
-        l
+        Linear::with_bias(i, o, self.bias).to_dtype(self.dtype)
     }
 
     fn norm(&self) -> LayerNorm {
         LayerNorm::new(self.d_model)
             .eps(self.layer_norm_eps)
             .bias(self.bias)
-            .dtype(self.dtype)
+            .to_dtype(self.dtype)
     }
 }
 
@@ -473,10 +466,9 @@ impl Transformer {
     /// `Transformer.generate_square_subsequent_mask(sz)`: float32 `[sz, sz]`, `-inf` above the
     /// diagonal and `0` elsewhere.
     pub fn generate_square_subsequent_mask(sz: usize) -> Tensor {
-        tandem_core::zeros(&[sz, sz], DType::Float32).masked_fill(
-            &tandem_core::ones(&[sz, sz], DType::Bool).triu(1).ne(0),
-            f64::NEG_INFINITY,
-        )
+        let visible = tandem_core::ops::attention::causal_mask(sz, sz);
+        tandem_core::zeros(&[sz, sz], DType::Float32)
+            .masked_fill(&visible.logical_not(), f64::NEG_INFINITY)
     }
 }
 

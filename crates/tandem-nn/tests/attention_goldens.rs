@@ -159,7 +159,7 @@ fn layer_norm_matches_pytorch() {
                 .eps(case["eps"].as_f64().unwrap())
                 .elementwise_affine(case["elementwise_affine"].as_bool().unwrap())
                 .bias(case["bias"].as_bool().unwrap())
-                .dtype(dt);
+                .to_dtype(dt);
             let params = state(&case["params"]);
             ln.load_state_dict(&params, true).unwrap();
             let x = input(&case["x"], dt);
@@ -211,7 +211,7 @@ fn multihead_attention_matches_pytorch() {
                 c["bias"].as_bool().unwrap(),
             )
             .batch_first(c["batch_first"].as_bool().unwrap())
-            .dtype(dt);
+            .to_dtype(dt);
             mha.load_state_dict(&state(&case["state_dict"]), true)
                 .unwrap();
             let query = input(&case["query"], dt);
@@ -325,7 +325,7 @@ fn an_encoder_stack_with_a_final_norm_matches_pytorch() {
             let cfg = config(&case["config"], dt);
             let norm = LayerNorm::new(cfg.d_model)
                 .eps(case["final_norm_eps"].as_f64().unwrap())
-                .dtype(dt);
+                .to_dtype(dt);
             let enc = TransformerEncoder::new(
                 cfg,
                 case["num_layers"].as_u64().unwrap() as usize,

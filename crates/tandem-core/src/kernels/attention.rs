@@ -9,7 +9,7 @@
 use super::elementwise::as_f32_mut;
 use super::gemm::{gemm_into, MatRef, Threads};
 use super::math::Transcendental;
-use super::parallel;
+use super::parallel::{self, SendPtr};
 use crate::dtype::Float;
 
 /// Rows of queries, and columns of keys, in one tile.
@@ -166,35 +166,20 @@ fn exp_tile<T: Float>(
     }
 }
 
-/// A raw pointer handed to the pool's parts, each of which writes a disjoint range.
-struct Shared<T>(*mut T);
-// SAFETY: parts only ever touch disjoint ranges of the buffer (checked at each use).
-unsafe impl<T: Send> Sync for Shared<T> {}
-
-impl<T> Shared<T> {
-    /// # Safety
-    /// `start + len` must lie inside the buffer, and no other part may use the range.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn range(&self, start: usize, len: usize) -> &mut [T] {
-        // SAFETY: as the caller guarantees.
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
-    }
-}
-
 /// The attention output (`batch x q.rows x v.cols`, row-major) and each query row's
 /// log-sum-exp of scores (`batch x q.rows`; `-inf` for a row that sees no key, whose output is
 /// zero).
-pub(crate) fn forward<T: Float>(p: &Problem<'_, T>, out: &mut [T], lse: &mut [T]) {
+pub(crate) fn forward<T: Float>(p: &Problem<'_, T>) -> (Vec<T>, Vec<T>) {
     let (l, ev) = (p.q.rows, p.v.cols);
-    assert_eq!(out.len(), p.batch() * l * ev, "attention: output size");
-    assert_eq!(lse.len(), p.batch() * l, "attention: log-sum-exp size");
+    let mut out = vec![T::ZERO; p.batch() * l * ev];
+    let mut lse = vec![T::ZERO; p.batch() * l];
     let blocks = l.div_ceil(BLOCK);
-    let (po, pl) = (Shared(out.as_mut_ptr()), Shared(lse.as_mut_ptr()));
+    let (po, pl) = (SendPtr(out.as_mut_ptr()), SendPtr(lse.as_mut_ptr()));
     parallel::run(p.batch() * blocks, |part| {
         let (b, blk) = (part / blocks, part % blocks);
         let (r0, r1) = (blk * BLOCK, ((blk + 1) * BLOCK).min(l));
-        // SAFETY: part (b, blk) owns rows r0..r1 of slice b in both buffers, inside their
-        // asserted sizes.
+        // SAFETY: part (b, blk) owns rows r0..r1 of slice b in both buffers, which are sized
+        // for every slice's rows and outlive `run`.
         let (o, m) = unsafe {
             (
                 po.range((b * l + r0) * ev, (r1 - r0) * ev),
@@ -203,6 +188,7 @@ pub(crate) fn forward<T: Float>(p: &Problem<'_, T>, out: &mut [T], lse: &mut [T]
         };
         forward_block(p, b, (r0, r1), o, m);
     });
+    (out, lse)
 }
 
 fn forward_block<T: Float>(
@@ -218,7 +204,6 @@ fn forward_block<T: Float>(
     let mut run_sum = vec![T::ZERO; rows];
     let mut shrink = vec![T::ONE; rows];
     let mut scratch = Vec::new();
-    acc.fill(T::ZERO);
     let end = p.key_end(r1);
     for c0 in (0..end).step_by(BLOCK) {
         let c1 = (c0 + BLOCK).min(end);
@@ -278,33 +263,32 @@ fn forward_block<T: Float>(
     }
 }
 
-/// The gradients of the attention output with respect to `q`, `k` and `v`, written
-/// row-major into `dq` (`batch x L x E`), `dk` (`batch x S x E`) and `dv` (`batch x S x Ev`).
-/// `out` and `lse` are the forward's results and `d_out` the output's gradient.
+/// The gradients of the attention output with respect to `q`, `k` and `v`, row-major:
+/// `dq` (`batch x L x E`), `dk` (`batch x S x E`) and `dv` (`batch x S x Ev`). `out` and `lse`
+/// are the forward's results and `d_out` the output's gradient.
 pub(crate) fn backward<T: Float>(
     p: &Problem<'_, T>,
     out: &[T],
     lse: &[T],
     d_out: &Operand<'_, T>,
-    (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
-) {
+) -> [Vec<T>; 3] {
     let (l, s, e, ev) = (p.q.rows, p.k.rows, p.q.cols, p.v.cols);
     let batch = p.batch();
-    assert!(
-        dq.len() == batch * l * e && dk.len() == batch * s * e && dv.len() == batch * s * ev,
-        "attention: gradient sizes"
-    );
+    let mut dq = vec![T::ZERO; batch * l * e];
+    let mut dk = vec![T::ZERO; batch * s * e];
+    let mut dv = vec![T::ZERO; batch * s * ev];
     assert!(
         out.len() == batch * l * ev && lse.len() == batch * l,
         "attention: saved sizes"
     );
     let (pq, pk, pv) = (
-        Shared(dq.as_mut_ptr()),
-        Shared(dk.as_mut_ptr()),
-        Shared(dv.as_mut_ptr()),
+        SendPtr(dq.as_mut_ptr()),
+        SendPtr(dk.as_mut_ptr()),
+        SendPtr(dv.as_mut_ptr()),
     );
     parallel::run(batch, |b| {
-        // SAFETY: part b owns slice b of each gradient buffer, inside their asserted sizes.
+        // SAFETY: part b owns slice b of each gradient buffer, which are sized for every
+        // slice and outlive `run`.
         let (dq, dk, dv) = unsafe {
             (
                 pq.range(b * l * e, l * e),
@@ -321,6 +305,7 @@ pub(crate) fn backward<T: Float>(
             (dq, dk, dv),
         );
     });
+    [dq, dk, dv]
 }
 
 fn backward_slice<T: Float>(
@@ -332,9 +317,6 @@ fn backward_slice<T: Float>(
     (dq, dk, dv): (&mut [T], &mut [T], &mut [T]),
 ) {
     let (l, e, ev) = (p.q.rows, p.q.cols, p.v.cols);
-    dq.fill(T::ZERO);
-    dk.fill(T::ZERO);
-    dv.fill(T::ZERO);
     // D_i = dO_i · O_i, the softmax backward's row term.
     let delta: Vec<T> = (0..l)
         .map(|i| {

@@ -3,7 +3,7 @@
 //! deviation for the backward) and the backward (input gradient per row; scale and shift
 //! gradients summed over rows in a fixed number of parts, then combined in order).
 
-use super::parallel;
+use super::parallel::{self, SendPtr};
 use crate::dtype::Float;
 
 /// Rows per part of the pool's work.
@@ -28,8 +28,8 @@ pub(crate) fn forward<T: Float>(
         return;
     }
     let inv_n = 1.0 / n as f64;
-    let st = SharedRows(stats.as_mut_ptr());
-    let po = SharedRows(out.as_mut_ptr());
+    let st = SendPtr(stats.as_mut_ptr());
+    let po = SendPtr(out.as_mut_ptr());
     parallel::run(rows.div_ceil(ROWS_PER_PART), |part| {
         let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
         for r in r0..r1 {
@@ -138,8 +138,8 @@ pub(crate) fn backward<T: Float>(
     let per = rows.div_ceil(parts);
     let parts = rows.div_ceil(per);
     let mut partial = vec![T::ZERO; if want_params { parts * 2 * n } else { 0 }];
-    let pd = SharedRows(dx.as_mut_ptr());
-    let pp = SharedRows(partial.as_mut_ptr());
+    let pd = SendPtr(dx.as_mut_ptr());
+    let pp = SendPtr(partial.as_mut_ptr());
     let inv_n = 1.0 / n as f64;
     parallel::run(parts, |part| {
         let (r0, r1) = (part * per, ((part + 1) * per).min(rows));
@@ -182,18 +182,4 @@ pub(crate) fn backward<T: Float>(
         }
     }
     (dw, db)
-}
-
-struct SharedRows<T>(*mut T);
-// SAFETY: the pool's parts write disjoint row ranges through it.
-unsafe impl<T: Send> Sync for SharedRows<T> {}
-
-impl<T> SharedRows<T> {
-    /// # Safety
-    /// The range must lie inside the buffer and belong to the calling part alone.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn range(&self, start: usize, len: usize) -> &mut [T] {
-        // SAFETY: as the caller guarantees.
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
-    }
 }

@@ -178,9 +178,24 @@ pub fn for_each_chunk_mut2<T: Send, U: Send>(
     });
 }
 
-struct SendPtr<T>(*mut T);
+/// A buffer's base pointer handed to the pool's parts, each of which takes its own disjoint
+/// range of the buffer.
+pub(crate) struct SendPtr<T>(pub(crate) *mut T);
 // SAFETY: used only to hand disjoint sub-slices of one `&mut [T]` to other threads.
 unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// Elements `start..start + len` of the buffer.
+    ///
+    /// # Safety
+    /// The range must lie inside the buffer, which must outlive the slice, and no other part
+    /// may use any of it meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn range(&self, start: usize, len: usize) -> &mut [T] {
+        // SAFETY: as the caller guarantees.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
 
 impl Pool {
     fn run(&self, parts: usize, f: &(dyn Fn(usize) + Sync)) {

@@ -116,8 +116,7 @@ pub fn attention_probs(
         None => scores,
     };
     let scores = if is_causal {
-        let causal = crate::ops::create::ones(&[l, s], DType::Bool).tril(0).ne(0);
-        scores.masked_fill(&causal.logical_not(), f64::NEG_INFINITY)
+        scores.masked_fill(&causal_mask(l, s).logical_not(), f64::NEG_INFINITY)
     } else {
         scores
     };
@@ -125,6 +124,18 @@ pub fn attention_probs(
     // A row with no visible key has softmax NaN; it attends to nothing instead.
     let dead = probs.isnan();
     probs.masked_fill(&dead, 0.0)
+}
+
+/// The `[l, s]` boolean mask of causal attention: `true` where key `j` is visible to query
+/// `i`, that is `j <= i` (the top-left-aligned lower triangle, PyTorch's `is_causal`).
+///
+/// ```
+/// let m = tandem_core::ops::attention::causal_mask(2, 3);
+/// assert_eq!(m.to_vec::<bool>(), [true, false, false, true, true, false]);
+/// ```
+pub fn causal_mask(l: usize, s: usize) -> Tensor {
+    let visible: Vec<bool> = (0..l * s).map(|i| i % s <= i / s).collect();
+    Tensor::from_vec(visible, &[l, s])
 }
 
 fn check_shapes(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool) {
@@ -319,9 +330,7 @@ impl<'a> Fused<'a> {
         let (l, _, _, ev) = self.sizes();
         let lead = self.lead();
         let batch = numel(&lead);
-        let mut out = vec![T::ZERO; batch * l * ev];
-        let mut lse = vec![T::ZERO; batch * l];
-        self.with_problem::<T, _>(|p| attention::forward(p, &mut out, &mut lse));
+        let (out, lse) = self.with_problem::<T, _>(attention::forward);
         let mut shape = lead;
         shape.extend([l, ev]);
         (
@@ -333,18 +342,11 @@ impl<'a> Fused<'a> {
     /// The gradients of `q`, `k` and `v` from the output's gradient `g`.
     fn backward<T: Float>(&self, out: &Tensor, lse: &Tensor, g: &Tensor) -> [Tensor; 3] {
         let g = unit_columns(&g.to_dtype(self.q.dtype()).broadcast_to(out.shape()));
-        let (l, s, e, ev) = self.sizes();
-        let batch = numel(&self.lead());
-        let mut dq = vec![T::ZERO; batch * l * e];
-        let mut dk = vec![T::ZERO; batch * s * e];
-        let mut dv = vec![T::ZERO; batch * s * ev];
         let gg = g.0.storage.data.read_recursive();
         let d_out = operand(&g, T::slice(&gg).expect("dtype"));
-        self.with_problem::<T, _>(|p| {
+        let [dq, dk, dv] = self.with_problem::<T, _>(|p| {
             out.with_slice::<T, _>(|o| {
-                lse.with_slice::<T, _>(|m| {
-                    attention::backward(p, o, m, &d_out, (&mut dq, &mut dk, &mut dv))
-                })
+                lse.with_slice::<T, _>(|m| attention::backward(p, o, m, &d_out))
             })
         });
         [

@@ -50,20 +50,24 @@ impl Tensor {
         if target.as_slice() == self.shape() {
             return self.clone();
         }
-        let (src, strides) = match view_strides(self.shape(), self.strides(), &target) {
-            Some(st) => (self.clone(), st),
-            None => (self.contiguous(), contiguous_strides(&target).to_vec()),
-        };
-        let out = src.view_of(
-            target.clone(),
-            Dims::from_slice(&strides),
-            src.storage_offset(),
-        );
-        if !should_record(&[&src]) {
+        match view_strides(self.shape(), self.strides(), &target) {
+            Some(st) => self.view_with(target, st),
+            None => {
+                let strides = contiguous_strides(&target).to_vec();
+                self.contiguous().view_with(target, strides)
+            }
+        }
+    }
+
+    /// This tensor's storage seen as `target` with `strides` (checked by the caller), recorded
+    /// for autograd.
+    fn view_with(&self, target: Dims, strides: Vec<usize>) -> Tensor {
+        let out = self.view_of(target, Dims::from_slice(&strides), self.storage_offset());
+        if !should_record(&[self]) {
             return out;
         }
         let orig: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
-        attach(out, "ViewBackward0", &[&src], move |g, _| {
+        attach(out, "ViewBackward0", &[self], move |g, _| {
             vec![Some(g.reshape(&orig))]
         })
     }
@@ -78,12 +82,16 @@ impl Tensor {
     /// no view.
     pub fn view(&self, shape: &[isize]) -> Tensor {
         let target = self.resolve_shape(shape, "view");
-        assert!(
-            view_strides(self.shape(), self.strides(), &target).is_some(),
-            "view size is not compatible with input tensor's size and stride (at least one \
-             dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-        );
-        self.reshape(shape)
+        if target.as_slice() == self.shape() {
+            return self.clone();
+        }
+        let strides = view_strides(self.shape(), self.strides(), &target).unwrap_or_else(|| {
+            panic!(
+                "view size is not compatible with input tensor's size and stride (at least one \
+                 dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+        });
+        self.view_with(target, strides)
     }
 
     /// Flattens dimensions `start..=end` into one (`torch.flatten`).

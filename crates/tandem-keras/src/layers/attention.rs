@@ -171,7 +171,7 @@ impl MultiHeadAttention {
         );
         let (t, s) = (q.shape()[2], k.shape()[2]);
         let causal = (call.use_causal_mask || self.use_causal_mask)
-            .then(|| tandem_core::ones(&[t, s], DType::Bool).tril(0).ne(0));
+            .then(|| tandem_core::ops::attention::causal_mask(t, s));
         let mask = match (call.attention_mask, &causal) {
             (Some(m), Some(c)) => Some(m.ne(0).logical_and(c).unsqueeze(1)),
             (Some(m), None) => Some(m.ne(0).unsqueeze(1)),

@@ -2,7 +2,7 @@
 //! the gradients before the wrapped optimizer's update.
 
 use tandem_core::{autograd, Tensor};
-use tandem_nn::optim::Optimizer as NnOptimizer;
+use tandem_nn::optim::{get_total_norm, Optimizer as NnOptimizer};
 
 /// How gradients are clipped before each update.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -15,10 +15,6 @@ pub struct Clipping {
     pub global_clipnorm: Option<f64>,
 }
 
-fn l2(g: &Tensor) -> f64 {
-    g.to_vec::<f64>().iter().map(|v| v * v).sum::<f64>()
-}
-
 impl Clipping {
     /// Clips the `.grad` of every parameter in place, as Keras's `_clip_gradients` does.
     pub fn apply(&self, params: &[Tensor]) {
@@ -28,7 +24,7 @@ impl Clipping {
         if let Some(c) = self.clipnorm {
             for p in params {
                 if let Some(g) = p.grad() {
-                    let norm = l2(&g).sqrt();
+                    let norm = get_total_norm(std::slice::from_ref(&g));
                     if norm > c {
                         scaled(p, &g, c / norm);
                     }
@@ -36,12 +32,8 @@ impl Clipping {
             }
         }
         if let Some(c) = self.global_clipnorm {
-            let norm = params
-                .iter()
-                .filter_map(Tensor::grad)
-                .map(|g| l2(&g))
-                .sum::<f64>()
-                .sqrt();
+            let grads: Vec<Tensor> = params.iter().filter_map(Tensor::grad).collect();
+            let norm = get_total_norm(&grads);
             if norm > c {
                 for p in params {
                     if let Some(g) = p.grad() {

@@ -6,7 +6,7 @@ use tandem_core::{DType, Tensor};
 /// before clipping.
 pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
     let grads: Vec<Tensor> = params.iter().filter_map(Tensor::grad).collect();
-    let total: f64 = grads.iter().map(squared_norm).sum::<f64>().sqrt();
+    let total = get_total_norm(&grads);
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
         for p in params {
@@ -18,8 +18,20 @@ pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
     total
 }
 
-/// The sum of squares of a gradient's elements, accumulated in f64 straight from its
-/// storage (no converted copy).
+/// The L2 norm of all elements of `tensors` together (`torch.nn.utils.get_total_norm`),
+/// accumulated in f64 straight from each tensor's storage.
+///
+/// ```
+/// use tandem_core::Tensor;
+/// let t = [Tensor::from_vec(vec![3.0f32], &[1]), Tensor::from_vec(vec![4.0f32], &[1])];
+/// assert_eq!(tandem_nn::optim::get_total_norm(&t), 5.0);
+/// ```
+pub fn get_total_norm(tensors: &[Tensor]) -> f64 {
+    tensors.iter().map(squared_norm).sum::<f64>().sqrt()
+}
+
+/// The sum of squares of a tensor's elements, in f64, read from its storage (no converted
+/// copy).
 fn squared_norm(g: &Tensor) -> f64 {
     match g.dtype() {
         DType::Float32 => g.with_slice::<f32, _>(|s| {
