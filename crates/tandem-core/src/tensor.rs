@@ -220,6 +220,38 @@ impl Tensor {
         f(&s[off..off + self.numel()])
     }
 
+    /// [`with_slice`](Tensor::with_slice) over several contiguous tensors at once: `f` gets
+    /// each tensor's elements, in order.
+    ///
+    /// Panics when a tensor is not contiguous or `T` is not its element type.
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let (a, b) = (Tensor::ones(&[2]), Tensor::zeros(&[3]));
+    /// let lens = Tensor::with_slices::<f32, _>(&[a, b], |s| s.iter().map(|x| x.len()).sum::<usize>());
+    /// assert_eq!(lens, 5);
+    /// ```
+    pub fn with_slices<T: Element, R>(tensors: &[Tensor], f: impl FnOnce(&[&[T]]) -> R) -> R {
+        let guards: Vec<_> = tensors
+            .iter()
+            .map(|t| {
+                assert!(t.is_contiguous(), "with_slices: tensors must be contiguous");
+                t.0.storage.data.read()
+            })
+            .collect();
+        let slices: Vec<&[T]> = guards
+            .iter()
+            .zip(tensors)
+            .map(|(guard, t)| {
+                let s = T::slice(guard).unwrap_or_else(|| {
+                    panic!("expected a tensor of dtype {}, got {}", T::DTYPE, t.dtype())
+                });
+                &s[t.0.offset..t.0.offset + t.numel()]
+            })
+            .collect();
+        f(&slices)
+    }
+
     /// All elements in row-major order, converted to `T` (like `tensor.tolist()` flattened).
     ///
     /// ```

@@ -1,7 +1,7 @@
 //! Reverse-mode traversal: topological order, gradient accumulation, graph freeing.
 
 use super::mode::GradModeGuard;
-use super::node::{BackwardFn, Node};
+use super::node::{BackwardFn, Node, SliceRegion};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::collections::HashMap;
@@ -97,11 +97,31 @@ pub(crate) fn attach(
     inputs: &[&Tensor],
     backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
 ) -> Tensor {
+    attach_node(out, name, inputs, Box::new(backward), None)
+}
+
+/// [`attach`] for a basic slice of `input` at `region`, whose gradient the engine may add
+/// straight into the input's (see [`Node::slice`]).
+pub(crate) fn attach_slice(
+    out: Tensor,
+    input: &Tensor,
+    region: SliceRegion,
+    backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+) -> Tensor {
+    attach_node(out, "SliceBackward0", &[input], Box::new(backward), Some(region))
+}
+
+fn attach_node(
+    out: Tensor,
+    name: &'static str,
+    inputs: &[&Tensor],
+    f: BackwardFn,
+    slice: Option<SliceRegion>,
+) -> Tensor {
     let needs: smallvec::SmallVec<[bool; 2]> = inputs
         .iter()
         .map(|t| super::mode::input_needs_grad(t))
         .collect();
-    let f: BackwardFn = Box::new(backward);
     let node = Node {
         name,
         inputs: inputs.iter().map(|t| (*t).clone()).collect(),
@@ -109,6 +129,7 @@ pub(crate) fn attach(
         needs,
         backward: parking_lot::Mutex::new(Some(f)),
         traced: std::sync::OnceLock::new(),
+        slice,
     };
     super::trace::on_attach(&node, &out);
     out.with_grad_fn(Arc::new(node))
@@ -170,11 +191,51 @@ pub(crate) enum Sink<'a> {
 
 fn add_grad(map: &mut KeyMap<Tensor>, key: usize, g: Tensor) {
     match map.get_mut(key) {
-        Some(prev) => *prev = &*prev + &g,
+        Some(prev) => sum_into(prev, &g),
         None => {
             map.insert_new(key, g);
         }
     }
+}
+
+/// Whether `t` is a gradient this pass may overwrite: no other handle or view shares its
+/// buffer, it is contiguous, and no graph is being recorded (`create_graph` off).
+fn owned_buffer(t: &Tensor) -> bool {
+    !super::mode::is_grad_enabled()
+        && Arc::is_unique(&t.0)
+        && Arc::is_unique(&t.0.storage)
+        && t.is_contiguous()
+        && t.dtype().is_float()
+        && t.grad_fn().is_none()
+}
+
+/// `*prev += g`: in `prev`'s own buffer when [`owned_buffer`] allows, else a new sum.
+fn sum_into(prev: &mut Tensor, g: &Tensor) {
+    if owned_buffer(prev) && prev.shape() == g.shape() && prev.dtype() == g.dtype() {
+        crate::ops::index::add_into(prev, g);
+    } else {
+        *prev = &*prev + g;
+    }
+}
+
+/// A slice node's gradient `g` added straight into the region of the gradient already
+/// gathered for its input, when that one may be overwritten; false (nothing done) otherwise.
+fn add_to_region(prev: &Tensor, region: SliceRegion, g: &Tensor) -> bool {
+    if !owned_buffer(prev) || prev.dtype() != g.dtype() {
+        return false;
+    }
+    let SliceRegion {
+        dim,
+        start,
+        end,
+        step,
+    } = region;
+    let view = prev.slice(dim as isize, start as isize, end as isize, step);
+    if view.shape() != g.shape() {
+        return false;
+    }
+    crate::ops::index::add_into(&view, g);
+    true
 }
 
 /// A leaf's gradient while edges into it are still to be visited.
@@ -227,10 +288,10 @@ pub(crate) fn run_backward(
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
 
     let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
-        collected[i] = Some(match collected[i].take() {
-            Some(prev) => &prev + g,
-            None => g.clone(),
-        });
+        match &mut collected[i] {
+            Some(prev) => sum_into(prev, g),
+            slot => *slot = Some(g.clone()),
+        }
     };
 
     // A leaf's gradient is complete once every edge into it has been visited: it is then
@@ -279,10 +340,10 @@ pub(crate) fn run_backward(
             return;
         };
         if let Some(g) = g {
-            entry.sum = Some(match entry.sum.take() {
-                Some(prev) => &prev + &g,
-                None => g,
-            });
+            match &mut entry.sum {
+                Some(prev) => sum_into(prev, &g),
+                slot => *slot = Some(g),
+            }
         }
         entry.edges -= 1;
         if entry.edges == 0 {
@@ -323,6 +384,21 @@ pub(crate) fn run_backward(
                 node.name
             )
         };
+        // A slice whose input already has a gradient to add into: no zero-filled copy.
+        if let (Some(region), Some(Some(input_fn)), false) =
+            (node.slice, node.input_fns.first(), create_graph)
+        {
+            if node.needs[0]
+                && grads
+                    .get_mut(node_key(input_fn))
+                    .is_some_and(|prev| add_to_region(prev, region, &g))
+            {
+                if !retain_graph {
+                    node.backward.lock().take();
+                }
+                continue;
+            }
+        }
         let input_grads = if retain_graph {
             let guard = node.backward.lock();
             let f = guard.as_ref().unwrap_or_else(|| freed());

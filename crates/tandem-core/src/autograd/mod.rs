@@ -10,7 +10,8 @@ mod node;
 mod tape;
 pub mod trace;
 
-pub(crate) use engine::attach;
+pub(crate) use engine::{attach, attach_slice};
+pub(crate) use node::SliceRegion;
 pub use engine::should_record;
 pub use function::{custom_gradient, Function, FunctionCtx};
 

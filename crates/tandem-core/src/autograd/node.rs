@@ -18,6 +18,18 @@ pub struct Node {
     pub(crate) backward: Mutex<Option<BackwardFn>>,
     /// The output shape and export attributes, kept only while tracing.
     pub(crate) traced: std::sync::OnceLock<Box<super::trace::Traced>>,
+    /// Set for a basic slice: its input's gradient is its own placed in zeros at this region,
+    /// so the engine may add it straight into a gradient already gathered for the input.
+    pub(crate) slice: Option<SliceRegion>,
+}
+
+/// Elements `start..end` by `step` along `dim`: where a slice's output sits in its input.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SliceRegion {
+    pub dim: usize,
+    pub start: usize,
+    pub end: usize,
+    pub step: usize,
 }
 
 impl Node {

@@ -178,6 +178,61 @@ pub fn for_each_chunk_mut2<T: Send, U: Send>(
     });
 }
 
+/// Cuts each group of equally long buffers (a parameter and its optimizer state, say) into
+/// ranges of at most `part` elements and runs `f(group, start, ranges)` for every range, over
+/// the pool; `ranges` holds that range of each buffer of the group. Runs on the calling
+/// thread when the groups together hold no more than `part` elements per buffer.
+///
+/// ```
+/// let (mut a, mut b, mut c) = (vec![1.0f32; 5], vec![0.0f32; 5], vec![2.0f32; 3]);
+/// let mut groups = vec![vec![&mut a[..], &mut b[..]], vec![&mut c[..]]];
+/// tandem_core::parallel::for_each_range(&mut groups, 2, |g, start, r| {
+///     if g == 0 {
+///         for (i, x) in r[1].iter_mut().enumerate() {
+///             *x = r[0][i] + (start + i) as f32;
+///         }
+///     }
+/// });
+/// assert_eq!(b, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+/// ```
+pub fn for_each_range<T: Send>(
+    groups: &mut [Vec<&mut [T]>],
+    part: usize,
+    f: impl Fn(usize, usize, &mut [&mut [T]]) + Sync,
+) {
+    let part = part.max(1);
+    let mut ranges = Vec::new();
+    let mut total = 0;
+    for (g, bufs) in groups.iter().enumerate() {
+        let len = bufs.first().map_or(0, |b| b.len());
+        assert!(
+            bufs.iter().all(|b| b.len() == len),
+            "for_each_range: the buffers of group {g} differ in length"
+        );
+        total += len;
+        ranges.extend((0..len).step_by(part).map(|s| (g, s, part.min(len - s))));
+    }
+    let bases: Vec<Vec<SendPtr<T>>> = groups
+        .iter_mut()
+        .map(|bufs| bufs.iter_mut().map(|b| SendPtr(b.as_mut_ptr())).collect())
+        .collect();
+    let body = |j: usize| {
+        let (g, start, len) = ranges[j];
+        // SAFETY: ranges are disjoint parts of the groups' buffers, which are borrowed
+        // mutably until this function returns.
+        let mut parts: Vec<&mut [T]> = bases[g]
+            .iter()
+            .map(|b| unsafe { b.range(start, len) })
+            .collect();
+        f(g, start, &mut parts)
+    };
+    if total <= part {
+        (0..ranges.len()).for_each(body);
+    } else {
+        run(ranges.len(), body);
+    }
+}
+
 /// A buffer's base pointer handed to the pool's parts, each of which takes its own disjoint
 /// range of the buffer.
 pub(crate) struct SendPtr<T>(pub(crate) *mut T);

@@ -1,6 +1,6 @@
 //! Copying ops: concatenation, splitting, gathering and scattering by index, masks.
 
-use super::dispatch::dispatch_all;
+use super::dispatch::{dispatch_all, dispatch_float};
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Element};
 use crate::shape::wrap_dim;
@@ -37,6 +37,47 @@ pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
             }
             i += n;
         });
+    });
+    dst.0.storage.bump_version();
+}
+
+/// Adds `src` (same shape and float dtype) into the elements of the view `dst`, in place: the
+/// engine's accumulation of one gradient into another that nothing else holds.
+pub(crate) fn add_into(dst: &Tensor, src: &Tensor) {
+    assert!(
+        src.dtype() == dst.dtype()
+            && src.shape() == dst.shape()
+            && !triomphe::Arc::ptr_eq(&src.0.storage, &dst.0.storage),
+        "add_into: {} {:?} into {} {:?}",
+        src.dtype(),
+        src.shape(),
+        dst.dtype(),
+        dst.shape()
+    );
+    let src = src.contiguous();
+    dispatch_float!(dst.dtype(), "add_into", T => {
+        let from = src.0.storage.data.read();
+        let vals = &T::slice(&from).expect("dtype")[src.storage_offset()..src.storage_offset() + src.numel()];
+        let mut guard = dst.0.storage.data.write();
+        let out = T::slice_mut(&mut guard).expect("dtype");
+        if dst.is_contiguous() {
+            let out = &mut out[dst.storage_offset()..dst.storage_offset() + dst.numel()];
+            crate::kernels::cpu::vectorized(|| {
+                out.iter_mut().zip(vals).for_each(|(o, v)| *o += *v)
+            });
+        } else {
+            let mut i = 0;
+            crate::shape::walk_rows(dst.shape(), dst.strides(), dst.storage_offset(), |p, n, s| {
+                if s == 1 {
+                    out[p..p + n].iter_mut().zip(&vals[i..i + n]).for_each(|(o, v)| *o += *v);
+                } else {
+                    for j in 0..n {
+                        out[p + j * s] += vals[i + j];
+                    }
+                }
+                i += n;
+            });
+        }
     });
     dst.0.storage.bump_version();
 }

@@ -253,6 +253,58 @@ impl Tensor {
         r
     }
 
+    /// [`update_slice`](Tensor::update_slice) over several tensors at once, for one update
+    /// spread over all of them (an optimizer step over the pool): `f` gets each tensor's
+    /// elements, in order. Returns `None`, without calling `f`, when two of the tensors share
+    /// a buffer.
+    ///
+    /// Panics as `update_slice` does.
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let (a, b) = (Tensor::zeros(&[2]), Tensor::ones(&[3]));
+    /// Tensor::update_slices::<f32, _>(&[a.clone(), b.clone()], |s| s[1][2] = s[0].len() as f32);
+    /// assert_eq!(b.to_vec::<f32>(), vec![1.0, 1.0, 2.0]);
+    /// assert!(Tensor::update_slices::<f32, _>(&[a.clone(), a.view(&[2])], |_| ()).is_none());
+    /// ```
+    pub fn update_slices<T: Element, R>(
+        tensors: &[Tensor],
+        f: impl FnOnce(&mut [&mut [T]]) -> R,
+    ) -> Option<R> {
+        let mut buffers: Vec<usize> = tensors
+            .iter()
+            .map(|t| {
+                assert!(t.is_contiguous(), "update_slices: tensors must be contiguous");
+                triomphe::Arc::as_ptr(&t.0.storage) as usize
+            })
+            .collect();
+        buffers.sort_unstable();
+        if buffers.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        let r = {
+            let mut guards: Vec<_> = tensors.iter().map(|t| t.0.storage.data.write()).collect();
+            let mut slices: Vec<&mut [T]> = guards
+                .iter_mut()
+                .zip(tensors)
+                .map(|(guard, t)| {
+                    let s = T::slice_mut(guard).unwrap_or_else(|| {
+                        panic!(
+                            "update_slices: expected dtype {}, got {}",
+                            T::DTYPE,
+                            t.dtype()
+                        )
+                    });
+                    let off = t.storage_offset();
+                    &mut s[off..off + t.numel()]
+                })
+                .collect();
+            f(&mut slices)
+        };
+        tensors.iter().for_each(|t| t.0.storage.bump_version());
+        Some(r)
+    }
+
     /// A trainable `tf.Variable` holding `init` (floats become float32): every live
     /// `GradientTape` watches it, and `assign`, `assign_add`, `assign_sub` update it in place.
     ///

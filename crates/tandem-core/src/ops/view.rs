@@ -299,7 +299,13 @@ impl Tensor {
             return out;
         }
         let orig = self.shape().to_vec();
-        let traced = attach(out, "SliceBackward0", &[self], move |g, _| {
+        let region = crate::autograd::SliceRegion {
+            dim: d,
+            start: s,
+            end: e,
+            step,
+        };
+        let traced = crate::autograd::attach_slice(out, self, region, move |g, _| {
             vec![Some(super::index::slice_backward(g, &orig, d, s, step))]
         });
         crate::autograd::trace::set_attrs(&traced, || {

@@ -1,6 +1,6 @@
 //! Adam and AdamW (decoupled weight decay), as PyTorch computes them.
 
-use super::{for_each_param, Optimizer, ParamGroup, Slots};
+use super::{par_update, Optimizer, ParamGroup, Slots};
 use tandem_core::Tensor;
 
 /// `torch.optim.Adam`'s hyper-parameters.
@@ -122,16 +122,10 @@ impl Optimizer for Adam {
         let eps_uncorrected = self.eps_uncorrected;
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
-            for_each_param(&group.params, |i, p, g| {
-                slots.steps[i] += 1;
-                let t = slots.steps[i] as i32;
-                let [m, v] = &mut slots.bufs[i][..] else {
+            par_update(&group.params, slots, |t, p, g, state| {
+                let [m, v] = state else {
                     unreachable!("two buffers")
                 };
-                if m.is_empty() {
-                    m.resize(p.len(), 0.0);
-                    v.resize(p.len(), 0.0);
-                }
                 let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
                 let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
                 if eps_uncorrected {
@@ -156,6 +150,7 @@ impl Optimizer for Adam {
                     }
                     return;
                 }
+                let t = t as i32;
                 let bc1 = 1.0 - c.betas.0.powi(t);
                 let bc2 = 1.0 - c.betas.1.powi(t);
                 let step_size = (c.lr / bc1) as f32;

@@ -27,17 +27,37 @@ pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
 /// assert_eq!(tandem_nn::optim::get_total_norm(&t), 5.0);
 /// ```
 pub fn get_total_norm(tensors: &[Tensor]) -> f64 {
-    tensors.iter().map(squared_norm).sum::<f64>().sqrt()
+    let elements: usize = tensors.iter().map(Tensor::numel).sum();
+    if elements < PAR_NORM {
+        return tensors.iter().map(squared_norm).sum::<f64>().sqrt();
+    }
+    // Each tensor's sum on some thread, added in order: the same result on any thread count.
+    let sums: Vec<std::sync::atomic::AtomicU64> = tensors.iter().map(|_| 0.into()).collect();
+    tandem_core::parallel::run(tensors.len(), |i| {
+        sums[i].store(
+            squared_norm(&tensors[i]).to_bits(),
+            std::sync::atomic::Ordering::Relaxed,
+        )
+    });
+    sums.iter()
+        .map(|s| f64::from_bits(s.load(std::sync::atomic::Ordering::Relaxed)))
+        .sum::<f64>()
+        .sqrt()
 }
+
+/// Below this many elements in all, a norm is summed on the calling thread.
+const PAR_NORM: usize = 1 << 16;
 
 /// The sum of squares of a tensor's elements, in f64, read from its storage (no converted
 /// copy).
 fn squared_norm(g: &Tensor) -> f64 {
     match g.dtype() {
         DType::Float32 => g.with_slice::<f32, _>(|s| {
-            s.chunks(8)
-                .map(|c| c.iter().map(|&v| v * v).sum::<f32>() as f64)
-                .sum()
+            tandem_core::vectorized(|| {
+                s.chunks(8)
+                    .map(|c| c.iter().map(|&v| v * v).sum::<f32>() as f64)
+                    .sum()
+            })
         }),
         DType::Float64 => g.with_slice::<f64, _>(|s| s.iter().map(|v| v * v).sum()),
         _ => g.to_vec::<f64>().iter().map(|v| v * v).sum(),

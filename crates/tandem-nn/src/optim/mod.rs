@@ -288,6 +288,75 @@ pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f
     }
 }
 
+/// Elements per part of an update spread over the pool by [`par_update`].
+const UPDATE_PART: usize = 1 << 14;
+
+/// Runs `f(step, param, grad, state)` over every parameter that has a gradient, in one job
+/// over the pool (PyTorch's multi-tensor, `foreach`, form of an update): each parameter's
+/// elements go in parts of [`UPDATE_PART`], each part vectorized. `state` holds the part's
+/// range of each of the parameter's slot buffers (sized to it on first use); `step` counts the
+/// parameter's updates, this one included.
+pub(crate) fn par_update(
+    params: &[Tensor],
+    slots: &mut Slots,
+    f: impl Fn(u64, &mut [f32], &[f32], &mut [&mut [f32]]) + Sync,
+) {
+    let mut which = Vec::new();
+    let (mut ps, mut gs) = (Vec::new(), Vec::new());
+    for (i, p) in params.iter().enumerate() {
+        let Some(g) = p.grad() else { continue };
+        assert_eq!(
+            p.dtype(),
+            tandem_core::DType::Float32,
+            "optimizers update float32 parameters (got {})",
+            p.dtype()
+        );
+        slots.steps[i] += 1;
+        for buf in &mut slots.bufs[i] {
+            if buf.is_empty() {
+                buf.resize(p.numel(), 0.0);
+            }
+        }
+        which.push(i);
+        ps.push(p.clone());
+        gs.push(g.to_dtype(tandem_core::DType::Float32).contiguous());
+    }
+    let steps: Vec<u64> = which.iter().map(|&i| slots.steps[i]).collect();
+    let mut state: Vec<&mut Vec<Vec<f32>>> = slots
+        .bufs
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| which.binary_search(i).is_ok())
+        .map(|(_, b)| b)
+        .collect();
+    let done = Tensor::update_slices::<f32, _>(&ps, |pv| {
+        Tensor::with_slices::<f32, _>(&gs, |gv| {
+            let mut groups: Vec<Vec<&mut [f32]>> = pv
+                .iter_mut()
+                .zip(state.iter_mut())
+                .map(|(p, st)| {
+                    std::iter::once(&mut **p)
+                        .chain(st.iter_mut().map(|b| &mut b[..]))
+                        .collect()
+                })
+                .collect();
+            tandem_core::parallel::for_each_range(&mut groups, UPDATE_PART, |k, start, r| {
+                let (p, st) = r.split_first_mut().expect("the parameter's range");
+                let g = &gv[k][start..start + p.len()];
+                tandem_core::vectorized(|| f(steps[k], p, g, st));
+            });
+        })
+    });
+    if done.is_none() {
+        // The same parameter listed twice: update it once per listing, as PyTorch does.
+        for ((&i, p), g) in which.iter().zip(&ps).zip(&gs) {
+            let step = slots.steps[i];
+            let mut state: Vec<&mut [f32]> = slots.bufs[i].iter_mut().map(|b| &mut b[..]).collect();
+            g.with_slice::<f32, _>(|g| p.update_slice::<f32, _>(|p| f(step, p, g, &mut state)));
+        }
+    }
+}
+
 /// Below this many elements an update runs on the calling thread.
 const PAR_UPDATE: usize = 1 << 15;
 
