@@ -227,7 +227,8 @@ impl Tensor {
     ///
     /// ```
     /// use tandem_core::Tensor;
-    /// let (a, b) = (Tensor::ones(&[2]), Tensor::zeros(&[3]));
+    /// let a = Tensor::from_vec(vec![1.0f32; 2], &[2]);
+    /// let b = Tensor::from_vec(vec![0.0f32; 3], &[3]);
     /// let lens = Tensor::with_slices::<f32, _>(&[a, b], |s| s.iter().map(|x| x.len()).sum::<usize>());
     /// assert_eq!(lens, 5);
     /// ```

@@ -108,7 +108,13 @@ pub(crate) fn attach_slice(
     region: SliceRegion,
     backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
 ) -> Tensor {
-    attach_node(out, "SliceBackward0", &[input], Box::new(backward), Some(region))
+    attach_node(
+        out,
+        "SliceBackward0",
+        &[input],
+        Box::new(backward),
+        Some(region),
+    )
 }
 
 fn attach_node(
@@ -287,11 +293,10 @@ pub(crate) fn run_backward(
     let accumulate = matches!(sink, Sink::Accumulate);
     let mut collected: Vec<Option<Tensor>> = vec![None; targets.len()];
 
-    let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| {
-        match &mut collected[i] {
-            Some(prev) => sum_into(prev, g),
-            slot => *slot = Some(g.clone()),
-        }
+    let record = |i: usize, g: &Tensor, collected: &mut Vec<Option<Tensor>>| match &mut collected[i]
+    {
+        Some(prev) => sum_into(prev, g),
+        slot => *slot = Some(g.clone()),
     };
 
     // A leaf's gradient is complete once every edge into it has been visited: it is then

@@ -10,10 +10,10 @@ mod node;
 mod tape;
 pub mod trace;
 
-pub(crate) use engine::{attach, attach_slice};
-pub(crate) use node::SliceRegion;
 pub use engine::should_record;
+pub(crate) use engine::{attach, attach_slice};
 pub use function::{custom_gradient, Function, FunctionCtx};
+pub(crate) use node::SliceRegion;
 
 /// Records a custom differentiable operation (as `torch.autograd.Function`): when any of
 /// `inputs` needs a gradient, `output` gets a backward function that maps the output's gradient

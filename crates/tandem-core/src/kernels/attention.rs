@@ -97,6 +97,7 @@ impl<T: Float> Problem<'_, T> {
 
     /// The scaled, biased and causally masked scores of query rows `r0..r1` against keys
     /// `c0..c1`, written into `s` (row stride `c1 - c0`).
+    #[inline(always)]
     fn scores(&self, b: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize), s: &mut [T]) {
         let w = c1 - c0;
         let s = &mut s[..(r1 - r0) * w];
@@ -134,6 +135,7 @@ impl<T: Float> Problem<'_, T> {
 }
 
 /// `e^x` over a slice in place (vectorized for f32, through `scratch`).
+#[inline(always)]
 fn exp_in_place<T: Float>(s: &mut [T], scratch: &mut Vec<f32>) {
     if let Some(f) = as_f32_mut(s) {
         scratch.clear();
@@ -149,6 +151,7 @@ fn exp_in_place<T: Float>(s: &mut [T], scratch: &mut Vec<f32>) {
 /// Exponentiates a `rows x w` tile whose row `i` sees its first `visible(i)` columns, writing
 /// zeros past them: masked scores are `-inf`, and taking `exp` of them costs far more than
 /// writing the zero (the vector unit slows down on results that underflow).
+#[inline(always)]
 fn exp_tile<T: Float>(
     tile: &mut [T],
     (rows, w): (usize, usize),
@@ -191,7 +194,63 @@ pub(crate) fn forward<T: Float>(p: &Problem<'_, T>) -> (Vec<T>, Vec<T>) {
     (out, lse)
 }
 
-fn forward_block<T: Float>(
+/// The largest of `xs` (`-inf` for none), in sixteen lanes so that it vectorizes.
+#[inline(always)]
+fn max_of<T: Float>(xs: &[T]) -> T {
+    let pick = |a: T, x: T| if x > a { x } else { a };
+    let mut lanes = [T::NEG_INF; 16];
+    let mut chunks = xs.chunks_exact(16);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = pick(*l, x);
+        }
+    }
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(T::NEG_INF, |a, &x| pick(a, x));
+    lanes.into_iter().fold(rest, pick)
+}
+
+/// `sum(a * b)`, in sixteen lanes so that it vectorizes.
+#[inline(always)]
+fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::ZERO; 16];
+    let (mut ca, mut cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
+            *l = *l + x * y;
+        }
+    }
+    let rest = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(T::ZERO, |s, (&x, &y)| s + x * y);
+    lanes.into_iter().fold(rest, |s, l| s + l)
+}
+
+/// The sum of `xs`, in sixteen lanes so that it vectorizes.
+#[inline(always)]
+fn sum_of<T: Float>(xs: &[T]) -> T {
+    let mut lanes = [T::ZERO; 16];
+    let mut chunks = xs.chunks_exact(16);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = *l + x;
+        }
+    }
+    let rest = chunks.remainder().iter().fold(T::ZERO, |s, &x| s + x);
+    lanes.into_iter().fold(rest, |s, l| s + l)
+}
+
+super::cpu::multiversion! {
+    /// One block of query rows of the forward: its output rows and log-sum-exps.
+    fn forward_block<T: Float>(p: &Problem<'_, T>, b: usize, rows: (usize, usize), acc: &mut [T], lse: &mut [T]) => forward_block_body
+}
+
+#[inline(always)]
+fn forward_block_body<T: Float>(
     p: &Problem<'_, T>,
     b: usize,
     (r0, r1): (usize, usize),
@@ -211,9 +270,7 @@ fn forward_block<T: Float>(
         p.scores(b, (r0, r1), (c0, c1), &mut s);
         for i in 0..rows {
             let row = &mut s[i * w..(i + 1) * w];
-            let tile_max = row
-                .iter()
-                .fold(T::NEG_INF, |a, &x| if x > a { x } else { a });
+            let tile_max = max_of(row);
             let new_max = if tile_max > run_max[i] {
                 tile_max
             } else {
@@ -233,7 +290,7 @@ fn forward_block<T: Float>(
         let visible = |i: usize| p.visible(r0 + i, c0, c1);
         exp_tile(&mut s, (rows, w), visible, &mut scratch);
         for i in 0..rows {
-            let tile_sum = s[i * w..(i + 1) * w].iter().fold(T::ZERO, |a, &x| a + x);
+            let tile_sum = sum_of(&s[i * w..(i + 1) * w]);
             run_sum[i] = run_sum[i] * shrink[i] + tile_sum;
             if shrink[i] != T::ONE {
                 for x in &mut acc[i * ev..(i + 1) * ev] {
@@ -308,7 +365,13 @@ pub(crate) fn backward<T: Float>(
     [dq, dk, dv]
 }
 
-fn backward_slice<T: Float>(
+super::cpu::multiversion! {
+    /// The gradients of one batch·head slice.
+    fn backward_slice<T: Float>(p: &Problem<'_, T>, b: usize, out: &[T], lse: &[T], d_out: &Operand<'_, T>, grads: (&mut [T], &mut [T], &mut [T])) => backward_slice_body
+}
+
+#[inline(always)]
+fn backward_slice_body<T: Float>(
     p: &Problem<'_, T>,
     b: usize,
     out: &[T],
@@ -319,14 +382,7 @@ fn backward_slice<T: Float>(
     let (l, e, ev) = (p.q.rows, p.q.cols, p.v.cols);
     // D_i = dO_i · O_i, the softmax backward's row term.
     let delta: Vec<T> = (0..l)
-        .map(|i| {
-            let o = &out[i * ev..(i + 1) * ev];
-            d_out
-                .row(b, i)
-                .iter()
-                .zip(o)
-                .fold(T::ZERO, |a, (&x, &y)| a + x * y)
-        })
+        .map(|i| dot(d_out.row(b, i), &out[i * ev..(i + 1) * ev]))
         .collect();
     let mut pt = vec![T::ZERO; BLOCK * BLOCK];
     let mut dp = [T::ZERO; BLOCK * BLOCK];

@@ -32,46 +32,48 @@ pub(crate) fn forward<T: Float>(
     let po = SendPtr(out.as_mut_ptr());
     parallel::run(rows.div_ceil(ROWS_PER_PART), |part| {
         let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
-        for r in r0..r1 {
-            let row = &x[r * n..(r + 1) * n];
-            let mean = sum(row, |v| v) * inv_n;
-            let m = T::from_f64(mean);
-            let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
-            let rstd = 1.0 / (var + eps).sqrt();
-            // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
-            let (dst, s) = unsafe { (po.range(r * n, n), st.range(2 * r, 2)) };
-            s[0] = m;
-            s[1] = T::from_f64(rstd);
-            let rs = s[1];
-            match (weight, bias) {
-                (Some(w), Some(b)) => {
-                    for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
-                        *d = (v - m) * rs * w + b;
+        super::cpu::vectorized(|| {
+            for r in r0..r1 {
+                let row = &x[r * n..(r + 1) * n];
+                let mean = sum(row, |v| v) * inv_n;
+                let m = T::from_f64(mean);
+                let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
+                let rstd = 1.0 / (var + eps).sqrt();
+                // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
+                let (dst, s) = unsafe { (po.range(r * n, n), st.range(2 * r, 2)) };
+                s[0] = m;
+                s[1] = T::from_f64(rstd);
+                let rs = s[1];
+                match (weight, bias) {
+                    (Some(w), Some(b)) => {
+                        for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
+                            *d = (v - m) * rs * w + b;
+                        }
                     }
-                }
-                (Some(w), None) => {
-                    for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
-                        *d = (v - m) * rs * w;
+                    (Some(w), None) => {
+                        for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
+                            *d = (v - m) * rs * w;
+                        }
                     }
-                }
-                _ => {
-                    for (d, &v) in dst.iter_mut().zip(row) {
-                        *d = (v - m) * rs;
-                    }
-                    if let Some(b) = bias {
-                        for (d, &b) in dst.iter_mut().zip(b) {
-                            *d = *d + b;
+                    _ => {
+                        for (d, &v) in dst.iter_mut().zip(row) {
+                            *d = (v - m) * rs;
+                        }
+                        if let Some(b) = bias {
+                            for (d, &b) in dst.iter_mut().zip(b) {
+                                *d = *d + b;
+                            }
                         }
                     }
                 }
             }
-        }
+        })
     });
 }
 
 /// `(sum(a), sum(a * b))` over a row, with eight partial sums each (so the loop vectorizes),
 /// in f64 at the end.
-#[inline]
+#[inline(always)]
 fn sums_of_product<T: Float>(a: &[T], b: &[T]) -> (f64, f64) {
     let (mut s1, mut s2) = ([T::ZERO; 8], [T::ZERO; 8]);
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -92,7 +94,7 @@ fn sums_of_product<T: Float>(a: &[T], b: &[T]) -> (f64, f64) {
 }
 
 /// `sum(f(v))` over a row with eight partial sums (so the loop vectorizes), in f64 at the end.
-#[inline]
+#[inline(always)]
 fn sum<T: Float>(row: &[T], f: impl Fn(T) -> T) -> f64 {
     let mut acc = [T::ZERO; 8];
     let chunks = row.chunks_exact(8);
@@ -147,32 +149,34 @@ pub(crate) fn backward<T: Float>(
         let acc = want_params.then(|| unsafe { pp.range(part * 2 * n, 2 * n) });
         let mut acc = acc;
         let (mut xh, mut gw) = (vec![T::ZERO; n], vec![T::ZERO; n]);
-        for r in r0..r1 {
-            let (xr, gr) = (&x[r * n..(r + 1) * n], &g[r * n..(r + 1) * n]);
-            let (m, rs) = (stats[2 * r], stats[2 * r + 1]);
-            // gw = g * w and xhat, then the row sums of gw and gw * xhat
-            for j in 0..n {
-                xh[j] = (xr[j] - m) * rs;
-                gw[j] = match weight {
-                    Some(w) => gr[j] * w[j],
-                    None => gr[j],
-                };
-            }
-            let (s1, s2) = sums_of_product(&gw, &xh);
-            if let Some(a) = acc.as_deref_mut() {
-                let (dw, db) = a.split_at_mut(n);
+        super::cpu::vectorized(|| {
+            for r in r0..r1 {
+                let (xr, gr) = (&x[r * n..(r + 1) * n], &g[r * n..(r + 1) * n]);
+                let (m, rs) = (stats[2 * r], stats[2 * r + 1]);
+                // gw = g * w and xhat, then the row sums of gw and gw * xhat
                 for j in 0..n {
-                    dw[j] = dw[j] + gr[j] * xh[j];
-                    db[j] = db[j] + gr[j];
+                    xh[j] = (xr[j] - m) * rs;
+                    gw[j] = match weight {
+                        Some(w) => gr[j] * w[j],
+                        None => gr[j],
+                    };
+                }
+                let (s1, s2) = sums_of_product(&gw, &xh);
+                if let Some(a) = acc.as_deref_mut() {
+                    let (dw, db) = a.split_at_mut(n);
+                    for j in 0..n {
+                        dw[j] = dw[j] + gr[j] * xh[j];
+                        db[j] = db[j] + gr[j];
+                    }
+                }
+                let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
+                // SAFETY: part `part` owns rows r0..r1 of `dx`.
+                let d = unsafe { pd.range(r * n, n) };
+                for j in 0..n {
+                    d[j] = rs * (gw[j] - c1 - xh[j] * c2);
                 }
             }
-            let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
-            // SAFETY: part `part` owns rows r0..r1 of `dx`.
-            let d = unsafe { pd.range(r * n, n) };
-            for j in 0..n {
-                d[j] = rs * (gw[j] - c1 - xh[j] * c2);
-            }
-        }
+        })
     });
     let (mut dw, mut db) = (vec![T::ZERO; n], vec![T::ZERO; n]);
     for p in partial.chunks_exact(2 * n) {

@@ -187,9 +187,9 @@ pub fn for_each_chunk_mut2<T: Send, U: Send>(
 /// let (mut a, mut b, mut c) = (vec![1.0f32; 5], vec![0.0f32; 5], vec![2.0f32; 3]);
 /// let mut groups = vec![vec![&mut a[..], &mut b[..]], vec![&mut c[..]]];
 /// tandem_core::parallel::for_each_range(&mut groups, 2, |g, start, r| {
-///     if g == 0 {
-///         for (i, x) in r[1].iter_mut().enumerate() {
-///             *x = r[0][i] + (start + i) as f32;
+///     if let (0, [a, b]) = (g, r) {
+///         for (i, (x, y)) in a.iter().zip(b.iter_mut()).enumerate() {
+///             *y = x + (start + i) as f32;
 ///         }
 ///     }
 /// });

@@ -262,7 +262,8 @@ impl Tensor {
     ///
     /// ```
     /// use tandem_core::Tensor;
-    /// let (a, b) = (Tensor::zeros(&[2]), Tensor::ones(&[3]));
+    /// let a = Tensor::from_vec(vec![0.0f32; 2], &[2]);
+    /// let b = Tensor::from_vec(vec![1.0f32; 3], &[3]);
     /// Tensor::update_slices::<f32, _>(&[a.clone(), b.clone()], |s| s[1][2] = s[0].len() as f32);
     /// assert_eq!(b.to_vec::<f32>(), vec![1.0, 1.0, 2.0]);
     /// assert!(Tensor::update_slices::<f32, _>(&[a.clone(), a.view(&[2])], |_| ()).is_none());
@@ -274,7 +275,10 @@ impl Tensor {
         let mut buffers: Vec<usize> = tensors
             .iter()
             .map(|t| {
-                assert!(t.is_contiguous(), "update_slices: tensors must be contiguous");
+                assert!(
+                    t.is_contiguous(),
+                    "update_slices: tensors must be contiguous"
+                );
                 triomphe::Arc::as_ptr(&t.0.storage) as usize
             })
             .collect();
