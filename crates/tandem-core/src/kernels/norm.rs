@@ -154,35 +154,45 @@ pub(crate) fn backward<T: Float>(
                 let (xr, gr) = (&x[r * n..(r + 1) * n], &g[r * n..(r + 1) * n]);
                 let (m, rs) = (stats[2 * r], stats[2 * r + 1]);
                 // gw = g * w and xhat, then the row sums of gw and gw * xhat
-                for j in 0..n {
-                    xh[j] = (xr[j] - m) * rs;
-                    gw[j] = match weight {
-                        Some(w) => gr[j] * w[j],
-                        None => gr[j],
-                    };
+                let (xh, gw) = (&mut xh[..n], &mut gw[..n]);
+                for (h, &v) in xh.iter_mut().zip(xr) {
+                    *h = (v - m) * rs;
                 }
-                let (s1, s2) = sums_of_product(&gw, &xh);
+                match weight {
+                    Some(w) => {
+                        for ((x, &gv), &wv) in gw.iter_mut().zip(gr).zip(&w[..n]) {
+                            *x = gv * wv;
+                        }
+                    }
+                    None => gw.copy_from_slice(gr),
+                }
+                let (s1, s2) = sums_of_product(gw, xh);
                 if let Some(a) = acc.as_deref_mut() {
                     let (dw, db) = a.split_at_mut(n);
-                    for j in 0..n {
-                        dw[j] = dw[j] + gr[j] * xh[j];
-                        db[j] = db[j] + gr[j];
+                    for (((dwv, dbv), &gv), &h) in
+                        dw.iter_mut().zip(db.iter_mut()).zip(gr).zip(xh.iter())
+                    {
+                        *dwv = *dwv + gv * h;
+                        *dbv = *dbv + gv;
                     }
                 }
                 let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
                 // SAFETY: part `part` owns rows r0..r1 of `dx`.
                 let d = unsafe { pd.range(r * n, n) };
-                for j in 0..n {
-                    d[j] = rs * (gw[j] - c1 - xh[j] * c2);
+                for ((dv, &x), &h) in d.iter_mut().zip(gw.iter()).zip(xh.iter()) {
+                    *dv = rs * (x - c1 - h * c2);
                 }
             }
         })
     });
     let (mut dw, mut db) = (vec![T::ZERO; n], vec![T::ZERO; n]);
     for p in partial.chunks_exact(2 * n) {
-        for j in 0..n {
-            dw[j] = dw[j] + p[j];
-            db[j] = db[j] + p[n + j];
+        let (pw, pb) = p.split_at(n);
+        for (d, &v) in dw.iter_mut().zip(pw) {
+            *d = *d + v;
+        }
+        for (d, &v) in db.iter_mut().zip(pb) {
+            *d = *d + v;
         }
     }
     (dw, db)

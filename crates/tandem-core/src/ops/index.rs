@@ -328,6 +328,9 @@ impl Tensor {
             let (shape, index) = (self.shape().to_vec(), index.clone());
             let traced_index = index.clone();
             let out = attach(out, "IndexSelectBackward0", &[self], move |g, _| {
+                if g.dtype().is_float() && !should_record(&[g]) {
+                    return vec![Some(add_rows(&shape, &index.to_vec::<i64>(), g))];
+                }
                 vec![Some(
                     super::create::zeros(&shape, g.dtype()).index_add(0, &index, g),
                 )]
@@ -553,6 +556,26 @@ fn select_rows(x: &Tensor, idx: &[i64]) -> Tensor {
             out.extend_from_slice(&s[r * row..(r + 1) * row]);
         }
         Tensor::from_vec(out, &shape)
+    }))
+}
+
+/// Zeros of `shape` with row `i` of `g` added to row `idx[i]` (negative indices counting from
+/// the end), for every `i`: the gradient of selecting rows, an embedding's backward.
+fn add_rows(shape: &[usize], idx: &[i64], g: &Tensor) -> Tensor {
+    let size = shape[0] as i64;
+    let row: usize = shape[1..].iter().product();
+    let g = g.contiguous();
+    dispatch_float!(g.dtype(), "index_select backward", T => g.with_slice::<T, _>(|gs| {
+        let mut out = vec![T::default(); shape.iter().product()];
+        crate::kernels::cpu::vectorized(|| {
+            for (&i, src) in idx.iter().zip(gs.chunks_exact(row.max(1))) {
+                let r = i.rem_euclid(size) as usize;
+                for (o, &v) in out[r * row..(r + 1) * row].iter_mut().zip(src) {
+                    *o += v;
+                }
+            }
+        });
+        Tensor::from_vec(out, shape)
     }))
 }
 
