@@ -149,8 +149,9 @@ fn exp_in_place<T: Float>(s: &mut [T], scratch: &mut Vec<f32>) {
 }
 
 /// Exponentiates a `rows x w` tile whose row `i` sees its first `visible(i)` columns, writing
-/// zeros past them: masked scores are `-inf`, and taking `exp` of them costs far more than
-/// writing the zero (the vector unit slows down on results that underflow).
+/// zeros past them. The masked scores (`-inf`) are set to zero before the one call over the
+/// whole tile and cleared after it: one vectorized pass costs less than a call per row, and
+/// `exp(-inf)` itself is slow (the vector unit slows down on results that underflow).
 #[inline(always)]
 fn exp_tile<T: Float>(
     tile: &mut [T],
@@ -158,14 +159,14 @@ fn exp_tile<T: Float>(
     visible: impl Fn(usize) -> usize,
     scratch: &mut Vec<f32>,
 ) {
-    if (0..rows).all(|i| visible(i) >= w) {
-        exp_in_place(&mut tile[..rows * w], scratch);
-        return;
+    let tile = &mut tile[..rows * w];
+    let masked = |i: usize| visible(i).min(w)..w;
+    for (i, row) in tile.chunks_exact_mut(w).enumerate() {
+        row[masked(i)].fill(T::ZERO);
     }
-    for (i, row) in tile[..rows * w].chunks_exact_mut(w).enumerate() {
-        let v = visible(i).min(w);
-        exp_in_place(&mut row[..v], scratch);
-        row[v..].fill(T::ZERO);
+    exp_in_place(tile, scratch);
+    for (i, row) in tile.chunks_exact_mut(w).enumerate() {
+        row[masked(i)].fill(T::ZERO);
     }
 }
 

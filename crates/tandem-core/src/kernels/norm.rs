@@ -27,48 +27,121 @@ pub(crate) fn forward<T: Float>(
     if n == 0 {
         return;
     }
-    let inv_n = 1.0 / n as f64;
     let st = SendPtr(stats.as_mut_ptr());
     let po = SendPtr(out.as_mut_ptr());
     parallel::run(rows.div_ceil(ROWS_PER_PART), |part| {
         let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
-        super::cpu::vectorized(|| {
-            for r in r0..r1 {
-                let row = &x[r * n..(r + 1) * n];
-                let mean = sum(row, |v| v) * inv_n;
-                let m = T::from_f64(mean);
-                let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
-                let rstd = 1.0 / (var + eps).sqrt();
-                // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
-                let (dst, s) = unsafe { (po.range(r * n, n), st.range(2 * r, 2)) };
-                s[0] = m;
-                s[1] = T::from_f64(rstd);
-                let rs = s[1];
-                match (weight, bias) {
-                    (Some(w), Some(b)) => {
-                        for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
-                            *d = (v - m) * rs * w + b;
-                        }
-                    }
-                    (Some(w), None) => {
-                        for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
-                            *d = (v - m) * rs * w;
-                        }
-                    }
-                    _ => {
-                        for (d, &v) in dst.iter_mut().zip(row) {
-                            *d = (v - m) * rs;
-                        }
-                        if let Some(b) = bias {
-                            for (d, &b) in dst.iter_mut().zip(b) {
-                                *d = *d + b;
-                            }
-                        }
+        // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
+        let (dst, s) = unsafe {
+            (
+                po.range(r0 * n, (r1 - r0) * n),
+                st.range(2 * r0, 2 * (r1 - r0)),
+            )
+        };
+        forward_rows(&x[r0 * n..r1 * n], n, (weight, bias), eps, dst, s);
+    });
+}
+
+super::cpu::multiversion! {
+    /// The forward over whole rows of `n`: `out` and `stats` (mean, rstd) for the rows of `x`.
+    fn forward_rows<T: Float>(x: &[T], n: usize, affine: (Option<&[T]>, Option<&[T]>), eps: f64, out: &mut [T], stats: &mut [T]) => forward_rows_body
+}
+
+#[inline(always)]
+fn forward_rows_body<T: Float>(
+    x: &[T],
+    n: usize,
+    (weight, bias): (Option<&[T]>, Option<&[T]>),
+    eps: f64,
+    out: &mut [T],
+    stats: &mut [T],
+) {
+    let inv_n = 1.0 / n as f64;
+    for ((row, dst), s) in x
+        .chunks_exact(n)
+        .zip(out.chunks_exact_mut(n))
+        .zip(stats.chunks_exact_mut(2))
+    {
+        let mean = sum(row, |v| v) * inv_n;
+        let m = T::from_f64(mean);
+        let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
+        let rstd = 1.0 / (var + eps).sqrt();
+        s[0] = m;
+        s[1] = T::from_f64(rstd);
+        let rs = s[1];
+        match (weight, bias) {
+            (Some(w), Some(b)) => {
+                for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
+                    *d = (v - m) * rs * w + b;
+                }
+            }
+            (Some(w), None) => {
+                for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
+                    *d = (v - m) * rs * w;
+                }
+            }
+            _ => {
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d = (v - m) * rs;
+                }
+                if let Some(b) = bias {
+                    for (d, &b) in dst.iter_mut().zip(b) {
+                        *d = *d + b;
                     }
                 }
             }
-        })
-    });
+        }
+    }
+}
+
+super::cpu::multiversion! {
+    /// The backward over whole rows of `n`: `dx` for the rows of `(x, g, stats)`, and the
+    /// rows' scale and shift gradients added into `acc` when given.
+    fn backward_rows<T: Float>(rows: (&[T], &[T], &[T]), n: usize, weight: Option<&[T]>, dx: &mut [T], acc: Option<&mut [T]>) => backward_rows_body
+}
+
+#[inline(always)]
+fn backward_rows_body<T: Float>(
+    (x, g, stats): (&[T], &[T], &[T]),
+    n: usize,
+    weight: Option<&[T]>,
+    dx: &mut [T],
+    mut acc: Option<&mut [T]>,
+) {
+    let inv_n = 1.0 / n as f64;
+    let (mut xh, mut gw) = (vec![T::ZERO; n], vec![T::ZERO; n]);
+    for (((xr, gr), st), d) in x
+        .chunks_exact(n)
+        .zip(g.chunks_exact(n))
+        .zip(stats.chunks_exact(2))
+        .zip(dx.chunks_exact_mut(n))
+    {
+        let (m, rs) = (st[0], st[1]);
+        // gw = g * w and xhat, then the row sums of gw and gw * xhat
+        for (h, &v) in xh.iter_mut().zip(xr) {
+            *h = (v - m) * rs;
+        }
+        match weight {
+            Some(w) => {
+                for ((x, &gv), &wv) in gw.iter_mut().zip(gr).zip(&w[..n]) {
+                    *x = gv * wv;
+                }
+            }
+            None => gw.copy_from_slice(gr),
+        }
+        let (s1, s2) = sums_of_product(&gw, &xh);
+        if let Some(a) = acc.as_deref_mut() {
+            let (dw, db) = a.split_at_mut(n);
+            for (((dwv, dbv), &gv), &h) in dw.iter_mut().zip(db.iter_mut()).zip(gr).zip(&xh) {
+                *dwv = *dwv + gv * h;
+                *dbv = *dbv + gv;
+            }
+        }
+        let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
+        for ((dv, &x), &h) in d.iter_mut().zip(&gw).zip(&xh) {
+            *dv = rs * (x - c1 - h * c2);
+        }
+    }
 }
 
 /// `(sum(a), sum(a * b))` over a row, with eight partial sums each (so the loop vectorizes),
@@ -142,48 +215,22 @@ pub(crate) fn backward<T: Float>(
     let mut partial = vec![T::ZERO; if want_params { parts * 2 * n } else { 0 }];
     let pd = SendPtr(dx.as_mut_ptr());
     let pp = SendPtr(partial.as_mut_ptr());
-    let inv_n = 1.0 / n as f64;
     parallel::run(parts, |part| {
         let (r0, r1) = (part * per, ((part + 1) * per).min(rows));
-        // SAFETY: part `part` owns its slot of `partial` (when present).
-        let acc = want_params.then(|| unsafe { pp.range(part * 2 * n, 2 * n) });
-        let mut acc = acc;
-        let (mut xh, mut gw) = (vec![T::ZERO; n], vec![T::ZERO; n]);
-        super::cpu::vectorized(|| {
-            for r in r0..r1 {
-                let (xr, gr) = (&x[r * n..(r + 1) * n], &g[r * n..(r + 1) * n]);
-                let (m, rs) = (stats[2 * r], stats[2 * r + 1]);
-                // gw = g * w and xhat, then the row sums of gw and gw * xhat
-                let (xh, gw) = (&mut xh[..n], &mut gw[..n]);
-                for (h, &v) in xh.iter_mut().zip(xr) {
-                    *h = (v - m) * rs;
-                }
-                match weight {
-                    Some(w) => {
-                        for ((x, &gv), &wv) in gw.iter_mut().zip(gr).zip(&w[..n]) {
-                            *x = gv * wv;
-                        }
-                    }
-                    None => gw.copy_from_slice(gr),
-                }
-                let (s1, s2) = sums_of_product(gw, xh);
-                if let Some(a) = acc.as_deref_mut() {
-                    let (dw, db) = a.split_at_mut(n);
-                    for (((dwv, dbv), &gv), &h) in
-                        dw.iter_mut().zip(db.iter_mut()).zip(gr).zip(xh.iter())
-                    {
-                        *dwv = *dwv + gv * h;
-                        *dbv = *dbv + gv;
-                    }
-                }
-                let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
-                // SAFETY: part `part` owns rows r0..r1 of `dx`.
-                let d = unsafe { pd.range(r * n, n) };
-                for ((dv, &x), &h) in d.iter_mut().zip(gw.iter()).zip(xh.iter()) {
-                    *dv = rs * (x - c1 - h * c2);
-                }
-            }
-        })
+        // SAFETY: part `part` owns its slot of `partial` (when present) and rows r0..r1 of
+        // `dx`.
+        let (acc, d) = unsafe {
+            (
+                want_params.then(|| pp.range(part * 2 * n, 2 * n)),
+                pd.range(r0 * n, (r1 - r0) * n),
+            )
+        };
+        let rows = (
+            &x[r0 * n..r1 * n],
+            &g[r0 * n..r1 * n],
+            &stats[2 * r0..2 * r1],
+        );
+        backward_rows(rows, n, weight, d, acc);
     });
     let (mut dw, mut db) = (vec![T::ZERO; n], vec![T::ZERO; n]);
     for p in partial.chunks_exact(2 * n) {

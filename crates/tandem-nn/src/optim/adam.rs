@@ -122,53 +122,59 @@ impl Optimizer for Adam {
         let eps_uncorrected = self.eps_uncorrected;
         for (group, slots) in self.groups.iter().zip(&mut self.slots) {
             let c = group.config;
-            par_update(&group.params, slots, |t, p, g, state| {
-                let [m, v] = state else {
-                    unreachable!("two buffers")
-                };
-                let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
-                let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
-                if eps_uncorrected {
-                    // Keras's update_step, operation for operation in float32 (its bias
-                    // corrections are float32 powers too).
-                    let tf = t as f32;
-                    let alpha = lr * (1.0 - b2.powf(tf)).sqrt() / (1.0 - b1.powf(tf));
-                    let (one_b1, one_b2) = ((1.0 - c.betas.0) as f32, (1.0 - c.betas.1) as f32);
+            par_update(
+                &group.params,
+                slots,
+                #[inline(always)]
+                |t, p, g, state| {
+                    let [m, v] = state else {
+                        unreachable!("two buffers")
+                    };
+                    let (b1, b2) = (c.betas.0 as f32, c.betas.1 as f32);
+                    let (eps, wd, lr) = (c.eps as f32, c.weight_decay as f32, c.lr as f32);
+                    if eps_uncorrected {
+                        // Keras's update_step, operation for operation in float32 (its bias
+                        // corrections are float32 powers too).
+                        let tf = t as f32;
+                        let alpha = lr * (1.0 - b2.powf(tf)).sqrt() / (1.0 - b1.powf(tf));
+                        let (one_b1, one_b2) = ((1.0 - c.betas.0) as f32, (1.0 - c.betas.1) as f32);
+                        for (((pv, &gv), mv), vv) in
+                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                        {
+                            // Keras decays the variable before the update (its AdamW).
+                            let gv = if decoupled {
+                                *pv -= *pv * wd * lr;
+                                gv
+                            } else {
+                                gv + wd * *pv
+                            };
+                            *mv += (gv - *mv) * one_b1;
+                            *vv += (gv * gv - *vv) * one_b2;
+                            *pv -= (*mv * alpha) / (vv.sqrt() + eps);
+                        }
+                        return;
+                    }
+                    let t = t as i32;
+                    let bc1 = 1.0 - c.betas.0.powi(t);
+                    let bc2 = 1.0 - c.betas.1.powi(t);
+                    let step_size = (c.lr / bc1) as f32;
+                    let bc2_sqrt = bc2.sqrt() as f32;
                     for (((pv, &gv), mv), vv) in
                         p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
                     {
-                        // Keras decays the variable before the update (its AdamW).
-                        let gv = if decoupled {
-                            *pv -= *pv * wd * lr;
-                            gv
+                        let mut gv = gv;
+                        if decoupled {
+                            *pv *= 1.0 - lr * wd;
                         } else {
-                            gv + wd * *pv
-                        };
-                        *mv += (gv - *mv) * one_b1;
-                        *vv += (gv * gv - *vv) * one_b2;
-                        *pv -= (*mv * alpha) / (vv.sqrt() + eps);
+                            gv += wd * *pv;
+                        }
+                        *mv = b1 * *mv + (1.0 - b1) * gv;
+                        *vv = b2 * *vv + (1.0 - b2) * gv * gv;
+                        let denom = vv.sqrt() / bc2_sqrt + eps;
+                        *pv -= step_size * *mv / denom;
                     }
-                    return;
-                }
-                let t = t as i32;
-                let bc1 = 1.0 - c.betas.0.powi(t);
-                let bc2 = 1.0 - c.betas.1.powi(t);
-                let step_size = (c.lr / bc1) as f32;
-                let bc2_sqrt = bc2.sqrt() as f32;
-                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                {
-                    let mut gv = gv;
-                    if decoupled {
-                        *pv *= 1.0 - lr * wd;
-                    } else {
-                        gv += wd * *pv;
-                    }
-                    *mv = b1 * *mv + (1.0 - b1) * gv;
-                    *vv = b2 * *vv + (1.0 - b2) * gv * gv;
-                    let denom = vv.sqrt() / bc2_sqrt + eps;
-                    *pv -= step_size * *mv / denom;
-                }
-            });
+                },
+            );
         }
     }
 

@@ -295,7 +295,8 @@ const UPDATE_PART: usize = 1 << 14;
 /// over the pool (PyTorch's multi-tensor, `foreach`, form of an update): each parameter's
 /// elements go in parts of [`UPDATE_PART`], each part vectorized. `state` holds the part's
 /// range of each of the parameter's slot buffers (sized to it on first use); `step` counts the
-/// parameter's updates, this one included.
+/// parameter's updates, this one included. Mark `f` `#[inline(always)]` so that it is compiled
+/// into the vector builds.
 pub(crate) fn par_update(
     params: &[Tensor],
     slots: &mut Slots,
