@@ -273,3 +273,34 @@ fn post_accumulate_hook_runs_when_the_leaf_is_done() {
         "{deep_grad:?}"
     );
 }
+
+#[test]
+fn split_gradients_land_in_their_regions_and_shared_gradients_are_not_overwritten() {
+    // s = x + w sends one gradient to both x and w; the three pieces of s each add theirs into
+    // their own region of s's gradient, and x gets a second contribution of its own.
+    let x = Tensor::new([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).requires_grad_(true);
+    let w = Tensor::new([0.5; 6]).requires_grad_(true);
+    let s = &x + &w;
+    let parts = s.split(2, 0);
+    let loss = parts[0].sum() + &parts[1].sum() * 2.0 + &parts[2].sum() * 3.0 + (&x * 5.0).sum();
+    loss.backward();
+    assert_eq!(
+        w.grad().unwrap().to_vec::<f32>(),
+        vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    );
+    assert_eq!(
+        x.grad().unwrap().to_vec::<f32>(),
+        vec![6.0, 6.0, 7.0, 7.0, 8.0, 8.0]
+    );
+    // A strided slice (every other element) and an overlapping one add up where they meet.
+    let y = Tensor::new([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]).requires_grad_(true);
+    let h = &y * 1.0;
+    let every_other = h.slice(1, 0, 4, 2);
+    let last_two = h.narrow(1, 2, 2);
+    let loss = (&every_other * 10.0).sum() + last_two.sum();
+    let g = autograd::grad(&loss, &[&y]);
+    assert_eq!(
+        g[0].to_vec::<f32>(),
+        vec![10.0, 0.0, 11.0, 1.0, 10.0, 0.0, 11.0, 1.0]
+    );
+}
