@@ -273,17 +273,24 @@ impl Slots {
     }
 }
 
-/// Runs `f(param, grad)` on the float32 buffers of every parameter that has a gradient.
-pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f32], &[f32])) {
-    for (i, p) in params.iter().enumerate() {
-        let Some(g) = p.grad() else { continue };
+/// Each parameter that has a gradient, with its index and the gradient as contiguous float32;
+/// panics on a parameter that is not float32.
+fn with_grads(params: &[Tensor]) -> impl Iterator<Item = (usize, &Tensor, Tensor)> {
+    params.iter().enumerate().filter_map(|(i, p)| {
+        let g = p.grad()?;
         assert_eq!(
             p.dtype(),
             tandem_core::DType::Float32,
             "optimizers update float32 parameters (got {})",
             p.dtype()
         );
-        let g = g.to_dtype(tandem_core::DType::Float32).contiguous();
+        Some((i, p, g.to_dtype(tandem_core::DType::Float32).contiguous()))
+    })
+}
+
+/// Runs `f(param, grad)` on the float32 buffers of every parameter that has a gradient.
+pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f32], &[f32])) {
+    for (i, p, g) in with_grads(params) {
         g.with_slice::<f32, _>(|gs| p.update_slice::<f32, _>(|ps| f(i, ps, gs)));
     }
 }
@@ -304,14 +311,7 @@ pub(crate) fn par_update(
 ) {
     let mut which = Vec::new();
     let (mut ps, mut gs) = (Vec::new(), Vec::new());
-    for (i, p) in params.iter().enumerate() {
-        let Some(g) = p.grad() else { continue };
-        assert_eq!(
-            p.dtype(),
-            tandem_core::DType::Float32,
-            "optimizers update float32 parameters (got {})",
-            p.dtype()
-        );
+    for (i, p, g) in with_grads(params) {
         slots.steps[i] += 1;
         for buf in &mut slots.bufs[i] {
             if buf.is_empty() {
@@ -320,7 +320,7 @@ pub(crate) fn par_update(
         }
         which.push(i);
         ps.push(p.clone());
-        gs.push(g.to_dtype(tandem_core::DType::Float32).contiguous());
+        gs.push(g);
     }
     let steps: Vec<u64> = which.iter().map(|&i| slots.steps[i]).collect();
     let mut state: Vec<&mut Vec<Vec<f32>>> = slots
