@@ -195,22 +195,31 @@ pub(crate) fn forward<T: Float>(p: &Problem<'_, T>) -> (Vec<T>, Vec<T>) {
     (out, lse)
 }
 
-/// The largest of `xs` (`-inf` for none), in sixteen lanes so that it vectorizes.
+/// `xs` folded with `op` from `init` in sixteen lanes (so that it vectorizes), the lanes
+/// folded last.
 #[inline(always)]
-fn max_of<T: Float>(xs: &[T]) -> T {
-    let pick = |a: T, x: T| if x > a { x } else { a };
-    let mut lanes = [T::NEG_INF; 16];
+fn fold16<T: Float>(xs: &[T], init: T, op: impl Fn(T, T) -> T) -> T {
+    let mut lanes = [init; 16];
     let mut chunks = xs.chunks_exact(16);
     for c in &mut chunks {
         for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = pick(*l, x);
+            *l = op(*l, x);
         }
     }
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(T::NEG_INF, |a, &x| pick(a, x));
-    lanes.into_iter().fold(rest, pick)
+    let rest = chunks.remainder().iter().fold(init, |a, &x| op(a, x));
+    lanes.into_iter().fold(rest, op)
+}
+
+/// The largest of `xs` (`-inf` for none).
+#[inline(always)]
+fn max_of<T: Float>(xs: &[T]) -> T {
+    fold16(xs, T::NEG_INF, |a, x| if x > a { x } else { a })
+}
+
+/// The sum of `xs`.
+#[inline(always)]
+fn sum_of<T: Float>(xs: &[T]) -> T {
+    fold16(xs, T::ZERO, |a, x| a + x)
 }
 
 /// `sum(a * b)`, in sixteen lanes so that it vectorizes.
@@ -228,20 +237,6 @@ fn dot<T: Float>(a: &[T], b: &[T]) -> T {
         .iter()
         .zip(cb.remainder())
         .fold(T::ZERO, |s, (&x, &y)| s + x * y);
-    lanes.into_iter().fold(rest, |s, l| s + l)
-}
-
-/// The sum of `xs`, in sixteen lanes so that it vectorizes.
-#[inline(always)]
-fn sum_of<T: Float>(xs: &[T]) -> T {
-    let mut lanes = [T::ZERO; 16];
-    let mut chunks = xs.chunks_exact(16);
-    for c in &mut chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = *l + x;
-        }
-    }
-    let rest = chunks.remainder().iter().fold(T::ZERO, |s, &x| s + x);
     lanes.into_iter().fold(rest, |s, l| s + l)
 }
 

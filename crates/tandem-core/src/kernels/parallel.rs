@@ -140,11 +140,8 @@ pub fn for_each_chunk_mut<T: Send>(
     let base = SendPtr(data.as_mut_ptr());
     run(parts, |i| {
         let start = i * chunk;
-        let len = chunk.min(n - start);
-        let base = &base;
         // SAFETY: parts are disjoint ranges of `data`, which outlives `run`.
-        let part = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), len) };
-        f(i, part)
+        f(i, unsafe { base.range(start, chunk.min(n - start)) })
     });
 }
 
@@ -166,14 +163,8 @@ pub fn for_each_chunk_mut2<T: Send, U: Send>(
     run(n.div_ceil(chunk), |i| {
         let start = i * chunk;
         let len = chunk.min(n - start);
-        let (pa, pb) = (&pa, &pb);
         // SAFETY: parts are disjoint ranges of `a` and `b`, which outlive `run`.
-        let (x, y) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(pa.0.add(start), len),
-                std::slice::from_raw_parts_mut(pb.0.add(start), len),
-            )
-        };
+        let (x, y) = unsafe { (pa.range(start, len), pb.range(start, len)) };
         f(i, x, y)
     });
 }

@@ -8,37 +8,19 @@ use crate::tensor::Tensor;
 
 /// Writes `src` (broadcast to `dst`'s shape) into the elements of the view `dst`, in place.
 pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
-    let fast = src.dtype() == dst.dtype()
+    let direct = src.dtype() == dst.dtype()
         && src.shape() == dst.shape()
         && src.is_contiguous()
-        && dst.is_contiguous()
         && !triomphe::Arc::ptr_eq(&src.0.storage, &dst.0.storage);
-    if fast {
-        dispatch_all!(dst.dtype(), T => {
-            let from = src.0.storage.data.read();
-            let vals = &T::slice(&from).expect("dtype")[src.storage_offset()..src.storage_offset() + src.numel()];
-            let mut guard = dst.0.storage.data.write();
-            let out = T::slice_mut(&mut guard).expect("dtype");
-            out[dst.storage_offset()..dst.storage_offset() + dst.numel()].copy_from_slice(vals);
-        });
-        dst.0.storage.bump_version();
-        return;
-    }
-    let src = src.to_dtype(dst.dtype()).broadcast_to(dst.shape()).detach();
-    let vals = src.contiguous_buffer();
-    dispatch_all!(dst.dtype(), T => {
-        let v = T::slice(&vals).expect("dtype");
-        let mut guard = dst.0.storage.data.write();
-        let out = T::slice_mut(&mut guard).expect("dtype");
-        let mut i = 0;
-        crate::shape::walk_rows(dst.shape(), dst.strides(), dst.storage_offset(), |p, n, s| {
-            for j in 0..n {
-                out[p + j * s] = v[i + j];
-            }
-            i += n;
-        });
-    });
-    dst.0.storage.bump_version();
+    let src = if direct {
+        src.clone()
+    } else {
+        src.to_dtype(dst.dtype())
+            .broadcast_to(dst.shape())
+            .detach()
+            .contiguous_copy()
+    };
+    dispatch_all!(dst.dtype(), T => src.with_slice::<T, _>(|vals| update_view(dst, vals, |o, v| *o = v)));
 }
 
 /// Adds `src` (same shape and float dtype) into the elements of the view `dst`, in place: the
@@ -54,31 +36,35 @@ pub(crate) fn add_into(dst: &Tensor, src: &Tensor) {
         dst.dtype(),
         dst.shape()
     );
-    let src = src.contiguous();
-    dispatch_float!(dst.dtype(), "add_into", T => {
-        let from = src.0.storage.data.read();
-        let vals = &T::slice(&from).expect("dtype")[src.storage_offset()..src.storage_offset() + src.numel()];
+    dispatch_float!(dst.dtype(), "add_into", T => src.with_slice::<T, _>(|vals| update_view(dst, vals, |o, v| *o += v)));
+}
+
+/// `f(element, value)` over the elements of the view `dst` (row-major) and `vals`, one each,
+/// under `dst`'s write lock; `vals` must hold no part of `dst`'s buffer.
+fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T)) {
+    {
         let mut guard = dst.0.storage.data.write();
         let out = T::slice_mut(&mut guard).expect("dtype");
         if dst.is_contiguous() {
             let out = &mut out[dst.storage_offset()..dst.storage_offset() + dst.numel()];
             crate::kernels::cpu::vectorized(|| {
-                out.iter_mut().zip(vals).for_each(|(o, v)| *o += *v)
+                out.iter_mut().zip(vals).for_each(|(o, &v)| f(o, v))
             });
         } else {
             let mut i = 0;
-            crate::shape::walk_rows(dst.shape(), dst.strides(), dst.storage_offset(), |p, n, s| {
-                if s == 1 {
-                    out[p..p + n].iter_mut().zip(&vals[i..i + n]).for_each(|(o, v)| *o += *v);
-                } else {
+            crate::shape::walk_rows(
+                dst.shape(),
+                dst.strides(),
+                dst.storage_offset(),
+                |p, n, s| {
                     for j in 0..n {
-                        out[p + j * s] += vals[i + j];
+                        f(&mut out[p + j * s], vals[i + j]);
                     }
-                }
-                i += n;
-            });
+                    i += n;
+                },
+            );
         }
-    });
+    }
     dst.0.storage.bump_version();
 }
 

@@ -27,20 +27,18 @@ pub fn clip_grad_norm_(params: &[Tensor], max_norm: f64) -> f64 {
 /// assert_eq!(tandem_nn::optim::get_total_norm(&t), 5.0);
 /// ```
 pub fn get_total_norm(tensors: &[Tensor]) -> f64 {
-    let elements: usize = tensors.iter().map(Tensor::numel).sum();
-    if elements < PAR_NORM {
-        return tensors.iter().map(squared_norm).sum::<f64>().sqrt();
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Each tensor's sum, on whichever thread, added in order: the same result on any thread
+    // count.
+    let sums: Vec<AtomicU64> = tensors.iter().map(|_| 0.into()).collect();
+    let each = |i: usize| sums[i].store(squared_norm(&tensors[i]).to_bits(), Ordering::Relaxed);
+    if tensors.iter().map(Tensor::numel).sum::<usize>() < PAR_NORM {
+        (0..tensors.len()).for_each(each);
+    } else {
+        tandem_core::parallel::run(tensors.len(), each);
     }
-    // Each tensor's sum on some thread, added in order: the same result on any thread count.
-    let sums: Vec<std::sync::atomic::AtomicU64> = tensors.iter().map(|_| 0.into()).collect();
-    tandem_core::parallel::run(tensors.len(), |i| {
-        sums[i].store(
-            squared_norm(&tensors[i]).to_bits(),
-            std::sync::atomic::Ordering::Relaxed,
-        )
-    });
     sums.iter()
-        .map(|s| f64::from_bits(s.load(std::sync::atomic::Ordering::Relaxed)))
+        .map(|s| f64::from_bits(s.load(Ordering::Relaxed)))
         .sum::<f64>()
         .sqrt()
 }
