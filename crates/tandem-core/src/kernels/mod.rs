@@ -14,6 +14,7 @@
 //! | [`attention`] | fused scaled dot-product attention, forward and backward, in tiles with an online softmax |
 //! | [`scan`] | cumulative sums and products of rows |
 //! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
+//! | [`transpose`] | out-of-place transposition in 8x8 tiles, for operands the crate would gather |
 //! | [`conv`] | convolution geometry, im2col / col2im and the convolution passes |
 //! | [`conv_nhwc`] | the channels-last convolution passes (Keras's layout), ReLU fused |
 //! | [`pool`] | max-pooling windows, channels-first and channels-last |
@@ -32,6 +33,7 @@ pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod softmax;
+pub(crate) mod transpose;
 
 /// Below this many elements a kernel runs on the calling thread; above it the pool splits it.
 pub(crate) const PAR_MIN: usize = 1 << 15;
