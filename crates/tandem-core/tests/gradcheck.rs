@@ -221,3 +221,62 @@ fn matrix_products() {
         &[v, vals(&[3], -1.0, 1.0, 17)],
     );
 }
+
+#[test]
+fn addmm_with_every_input_shape() {
+    // 9 rows against a shared dimension of 12 through a transposed weight: the product is
+    // computed column-major and transposed onto the bias.
+    let x = vals(&[9, 12], -1.0, 1.0, 18);
+    let w = vals(&[5, 12], -1.0, 1.0, 19);
+    let a = vals(&[3, 4], -1.0, 1.0, 20);
+    let b = vals(&[4, 5], -1.0, 1.0, 21);
+    check2(
+        "addmm_linear",
+        &|t| t[0].addmm(&t[1], &t[2].t(), 1.0, 1.0),
+        &[vals(&[5], -1.0, 1.0, 22), x, w],
+    );
+    check2(
+        "addmm_column_input_beta",
+        &|t| t[0].addmm(&t[1], &t[2], 0.5, 1.0),
+        &[vals(&[3, 1], -1.0, 1.0, 23), a.clone(), b.clone()],
+    );
+    check2(
+        "addmm_full_input_alpha",
+        &|t| t[0].addmm(&t[1], &t[2], 1.0, 2.0),
+        &[vals(&[3, 5], -1.0, 1.0, 24), a, b],
+    );
+}
+
+#[test]
+fn addmm_is_its_definition_and_beta_zero_ignores_the_input() {
+    let (m, k, n) = (10, 16, 7);
+    let x: Vec<f32> = (0..m * k).map(|i| (i % 9) as f32 - 4.0).collect();
+    let w: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.5).collect();
+    let bias: Vec<f32> = (0..n).map(|j| j as f32 * 10.0).collect();
+    let (xt, wt) = (
+        Tensor::from_vec(x.clone(), &[m, k]),
+        Tensor::from_vec(w.clone(), &[n, k]),
+    );
+    for (beta, alpha) in [(1.0, 1.0), (0.5, 1.0), (1.0, -2.0)] {
+        let got = Tensor::from_vec(bias.clone(), &[n]).addmm(&xt, &wt.t(), beta, alpha);
+        assert_eq!(got.shape(), &[m, n]);
+        let got = got.to_vec::<f32>();
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f32 = (0..k).map(|p| x[i * k + p] * w[j * k + p]).sum();
+                let want = beta as f32 * bias[j] + alpha as f32 * dot;
+                assert_eq!(
+                    got[i * n + j],
+                    want,
+                    "({i}, {j}) with beta {beta}, alpha {alpha}"
+                );
+            }
+        }
+    }
+    let nan = Tensor::from_vec(vec![f32::NAN; n], &[n]);
+    assert!(nan
+        .addmm(&xt, &wt.t(), 0.0, 1.0)
+        .to_vec::<f32>()
+        .iter()
+        .all(|v| v.is_finite()));
+}

@@ -167,10 +167,11 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
         shape.push(weight.shape()[0] as isize);
         return y.reshape(&shape);
     }
-    let y = x.matmul(&weight.t());
     match bias {
-        Some(b) => &y + b,
-        None => y,
+        // The product accumulates onto the broadcast bias, as `torch.addmm` does.
+        Some(b) if x.ndim() == 2 => b.addmm(x, &weight.t(), 1.0, 1.0),
+        Some(b) => &x.matmul(&weight.t()) + b,
+        None => x.matmul(&weight.t()),
     }
 }
 

@@ -179,23 +179,21 @@ fn check_shapes<T>(len: usize, dst_rs: usize, lhs: &MatRef<'_, T>, rhs: &MatRef<
 /// `nn.Linear` computes) with fewer rows on the left than the shared dimension: the crate
 /// would otherwise gather all of `W` element by element while packing it, where this packs
 /// only the small left operand and transposes the small result.
-fn transposes_result<T>(lhs: &MatRef<'_, T>, rhs: &MatRef<'_, T>, accumulate: bool) -> bool {
+fn transposes_result<T>(lhs: &MatRef<'_, T>, rhs: &MatRef<'_, T>) -> bool {
     let (m, k) = (lhs.rows, lhs.cols);
-    !accumulate
-        && rhs.row_stride == 1
-        && rhs.col_stride >= k
-        && lhs.col_stride == 1
-        && (8..k).contains(&m)
+    rhs.row_stride == 1 && rhs.col_stride >= k && lhs.col_stride == 1 && (8..k).contains(&m)
 }
 
-/// `dst = lhs · rhs` with `dst` row-major and dense (row stride `n`), computed column-major
-/// into a scratch buffer (so the crate packs `lhs` and reads `rhs` in place) and transposed
-/// into `dst`; the output columns are split over the pool for large products.
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` when `accumulate`) with `dst` row-major and dense
+/// (row stride `n`), computed column-major into a scratch buffer (so the crate packs `lhs` and
+/// reads `rhs` in place) and transposed into `dst`; the output columns are split over the pool
+/// for large products.
 ///
 /// # Safety
-/// As for [`product`], with `dst_rs == n` and `accumulate` false.
+/// As for [`product`], with `dst_rs == n`.
 unsafe fn product_transposed<T: Float>(
     dst: *mut T,
+    accumulate: bool,
     lhs: &MatRef<'_, T>,
     rhs: &MatRef<'_, T>,
     threads: Threads,
@@ -251,9 +249,16 @@ unsafe fn product_transposed<T: Float>(
     }
     // SAFETY: the parts wrote all `n x m` elements of the scratch buffer.
     unsafe { scratch.set_len(m * n) };
-    // SAFETY: the caller vouches for `m * n` writable elements at `dst`.
-    let out = unsafe { std::slice::from_raw_parts_mut(dst as *mut MaybeUninit<T>, m * n) };
-    transpose::transpose_into(&scratch, (n, m), m, out, threads == Threads::Pool);
+    let parallel = threads == Threads::Pool;
+    if accumulate {
+        // SAFETY: the caller vouches for `m * n` initialized elements at `dst`.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst, m * n) };
+        transpose::transpose_add(&scratch, (n, m), m, out, parallel);
+    } else {
+        // SAFETY: the caller vouches for `m * n` writable elements at `dst`.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst as *mut MaybeUninit<T>, m * n) };
+        transpose::transpose_into(&scratch, (n, m), m, out, parallel);
+    }
 }
 
 /// The crate call, with the output columns split over the pool for large products.
@@ -271,9 +276,9 @@ unsafe fn product<T: Float>(
     threads: Threads,
 ) {
     let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
-    if dst_rs == n && transposes_result(lhs, rhs, accumulate) {
+    if dst_rs == n && transposes_result(lhs, rhs) {
         // SAFETY: as this function's caller guarantees, with a dense destination.
-        unsafe { product_transposed(dst, lhs, rhs, threads) };
+        unsafe { product_transposed(dst, accumulate, lhs, rhs, threads) };
         return;
     }
     // Addresses travel between threads as integers; each part writes its own columns.
@@ -418,7 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn small_batches_times_transposed_weights_are_transposed_results_of_the_definition() {
+    fn small_batches_times_transposed_weights_match_the_definition_and_accumulate() {
         // x · Wᵀ with fewer rows than the shared dimension: computed column-major and
         // transposed, on one thread (20 x 50 x 33) and split over the pool (64 x 300 x 130).
         for (m, k, n) in [(20, 50, 33), (64, 300, 130)] {
@@ -433,8 +438,7 @@ mod tests {
             let want = naive(&a, &b, m, k, n);
             assert!(transposes_result(
                 &MatRef::new(&a, (m, k), (k, 1)),
-                &MatRef::new(&w, (k, n), (1, k)),
-                false
+                &MatRef::new(&w, (k, n), (1, k))
             ));
             let got = gemm_new(
                 2,
@@ -449,6 +453,16 @@ mod tests {
             );
             assert_eq!(got[..m * n], want[..]);
             assert_eq!(got[m * n..], want[..]);
+            let mut acc = vec![3.0; m * n];
+            gemm_into(
+                &mut acc,
+                n,
+                true,
+                MatRef::new(&a, (m, k), (k, 1)),
+                MatRef::new(&w, (k, n), (1, k)),
+                Threads::Pool,
+            );
+            assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 3.0));
         }
     }
 

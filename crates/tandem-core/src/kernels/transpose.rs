@@ -4,6 +4,8 @@
 //! weight element by element while packing it.
 
 use super::parallel::{self, SendPtr};
+use crate::dtype::Float;
+use std::any::TypeId;
 use std::mem::MaybeUninit;
 
 /// Matrices with fewer elements than this are transposed on the calling thread.
@@ -14,98 +16,126 @@ const PAR_ELEMENTS: usize = 1 << 16;
 /// every element initialized; the output rows are split over the pool when `parallel` and the
 /// matrix is large. Panics unless `src` holds every element the strides reach and `dst` holds
 /// `rows * cols`.
-pub(crate) fn transpose_into<T: Copy + Send + Sync>(
+pub(crate) fn transpose_into<T: Copy + Send + Sync + 'static>(
     src: &[T],
     (rows, cols): (usize, usize),
     src_rs: usize,
     dst: &mut [MaybeUninit<T>],
     parallel: bool,
 ) {
-    assert_eq!(dst.len(), rows * cols, "transpose: destination length");
+    check(src, (rows, cols), src_rs, dst.len());
+    let out = SendPtr(dst.as_mut_ptr());
+    split(rows, cols, parallel, |c0, c1| {
+        // SAFETY: this part alone writes output rows `c0..c1`, inside `dst`.
+        let out = unsafe { out.range(c0 * rows, (c1 - c0) * rows) };
+        #[cfg(target_arch = "x86_64")]
+        if let Some(src) = as_f32(src) {
+            // SAFETY: AVX2 is present (checked by `as_f32`); the extents were checked.
+            unsafe {
+                avx2::rows32::<false>(src, rows, src_rs, (c0, c1), out.as_mut_ptr() as *mut f32)
+            };
+            return;
+        }
+        for c in c0..c1 {
+            for (r, o) in out[(c - c0) * rows..][..rows].iter_mut().enumerate() {
+                *o = MaybeUninit::new(src[r * src_rs + c]);
+            }
+        }
+    });
+}
+
+/// `dst[c * rows + r] += src[r * src_rs + c]`: as [`transpose_into`], adding the transpose to
+/// the row-major `cols x rows` matrix in `dst`.
+pub(crate) fn transpose_add<T: Float>(
+    src: &[T],
+    (rows, cols): (usize, usize),
+    src_rs: usize,
+    dst: &mut [T],
+    parallel: bool,
+) {
+    check(src, (rows, cols), src_rs, dst.len());
+    let out = SendPtr(dst.as_mut_ptr());
+    split(rows, cols, parallel, |c0, c1| {
+        // SAFETY: this part alone touches output rows `c0..c1`, inside `dst`.
+        let out = unsafe { out.range(c0 * rows, (c1 - c0) * rows) };
+        #[cfg(target_arch = "x86_64")]
+        if let Some(src) = as_f32(src) {
+            // SAFETY: AVX2 is present (checked by `as_f32`); `T` is `f32`; the extents were
+            // checked.
+            unsafe {
+                avx2::rows32::<true>(src, rows, src_rs, (c0, c1), out.as_mut_ptr() as *mut f32)
+            };
+            return;
+        }
+        for c in c0..c1 {
+            for (r, o) in out[(c - c0) * rows..][..rows].iter_mut().enumerate() {
+                *o = *o + src[r * src_rs + c];
+            }
+        }
+    });
+}
+
+/// Panics unless `src` holds every element of a `rows x cols` matrix with row stride `src_rs`
+/// and the destination holds `rows * cols` elements.
+fn check<T>(src: &[T], (rows, cols): (usize, usize), src_rs: usize, dst_len: usize) {
+    assert_eq!(dst_len, rows * cols, "transpose: destination length");
     if rows == 0 || cols == 0 {
         return;
     }
-    let last = (rows - 1)
-        .checked_mul(src_rs)
-        .and_then(|v| v.checked_add(cols));
     assert!(
         cols <= src_rs || rows == 1,
         "transpose: rows of {cols} overlap (row stride {src_rs})"
     );
+    let end = (rows - 1)
+        .checked_mul(src_rs)
+        .and_then(|v| v.checked_add(cols));
     assert!(
-        last.is_some_and(|last| last <= src.len()),
+        end.is_some_and(|end| end <= src.len()),
         "transpose: a {rows}x{cols} matrix with row stride {src_rs} does not fit {} elements",
         src.len()
     );
+}
+
+/// Runs `part(c0, c1)` over ranges of output rows (whole tiles of 8), on the pool when
+/// `parallel` and the matrix is large.
+fn split(rows: usize, cols: usize, parallel: bool, part: impl Fn(usize, usize) + Sync) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
     let parts = if parallel && rows * cols >= PAR_ELEMENTS {
         super::split_count().min(cols / 8).max(1)
     } else {
         1
     };
-    // Parts take whole tiles of output rows.
     let per_part = cols.div_ceil(parts).div_ceil(8) * 8;
-    let out = SendPtr(dst.as_mut_ptr());
-    let body = |p: usize| {
+    parallel::run(cols.div_ceil(per_part), |p| {
         let start = p * per_part;
-        if start >= cols {
-            return;
-        }
-        let end = (start + per_part).min(cols);
-        // SAFETY: `src` covers the matrix (checked above); this part writes output rows
-        // `start..end`, which no other part touches.
-        let out = unsafe { out.range(start * rows, (end - start) * rows) };
-        transpose_rows(src, rows, src_rs, (start, end), out);
-    };
-    if parts == 1 {
-        body(0);
-    } else {
-        parallel::run(parts, body);
-    }
+        part(start, (start + per_part).min(cols));
+    });
 }
 
-/// Output rows `c0..c1` (source columns) into `out`, which holds just those rows.
-fn transpose_rows<T: Copy>(
-    src: &[T],
-    rows: usize,
-    src_rs: usize,
-    (c0, c1): (usize, usize),
-    out: &mut [MaybeUninit<T>],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::mem::size_of::<T>() == 4 && super::cpu::has_avx2() {
-        // SAFETY: AVX2 is present; `T` is a 4-byte plain value, moved bit for bit as `f32`
-        // lanes; the caller checked that `src` covers `rows` rows of stride `src_rs` up to
-        // column `c1`, and `out` holds `(c1 - c0) * rows` elements.
-        unsafe {
-            avx2::transpose_rows32(
-                src.as_ptr() as *const f32,
-                rows,
-                src_rs,
-                (c0, c1),
-                out.as_mut_ptr() as *mut f32,
-            )
-        };
-        return;
+/// `src` as `f32` elements when `T` is `f32` and the AVX2 tiles can run here.
+#[cfg(target_arch = "x86_64")]
+fn as_f32<T: 'static>(src: &[T]) -> Option<&[f32]> {
+    if TypeId::of::<T>() != TypeId::of::<f32>() || !super::cpu::has_avx2() {
+        return None;
     }
-    for c in c0..c1 {
-        let row = &mut out[(c - c0) * rows..][..rows];
-        for (r, o) in row.iter_mut().enumerate() {
-            *o = MaybeUninit::new(src[r * src_rs + c]);
-        }
-    }
+    // SAFETY: `T` is `f32`.
+    Some(unsafe { std::slice::from_raw_parts(src.as_ptr() as *const f32, src.len()) })
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
 
-    /// Transposes the 8x8 tile at `src` (row stride `src_rs`) into `dst` (row stride `dst_rs`).
+    /// Transposes the 8x8 tile at `src` (row stride `src_rs`) into `dst` (row stride
+    /// `dst_rs`), or adds it there when `ADD`.
     ///
     /// # Safety
     /// AVX2 must be present; 8 rows of 8 elements must be readable at `src` and writable at
-    /// `dst` with those strides.
+    /// `dst` (and initialized when `ADD`) with those strides.
     #[inline(always)]
-    unsafe fn tile(src: *const f32, src_rs: usize, dst: *mut f32, dst_rs: usize) {
+    unsafe fn tile<const ADD: bool>(src: *const f32, src_rs: usize, dst: *mut f32, dst_rs: usize) {
         // SAFETY: as the caller guarantees.
         unsafe {
             let r = |i: usize| _mm256_loadu_ps(src.add(i * src_rs));
@@ -123,7 +153,15 @@ mod avx2 {
             let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
             let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
             let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-            let w = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * dst_rs), v);
+            let w = |i: usize, v: __m256| {
+                let d = dst.add(i * dst_rs);
+                let v = if ADD {
+                    _mm256_add_ps(_mm256_loadu_ps(d), v)
+                } else {
+                    v
+                };
+                _mm256_storeu_ps(d, v)
+            };
             w(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
             w(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
             w(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
@@ -135,33 +173,37 @@ mod avx2 {
         }
     }
 
-    /// Output rows `c0..c1` of the transpose of the `rows`-row matrix at `src` into `out`.
+    /// Output rows `c0..c1` of the transpose of the `rows`-row matrix at `src` into `out`, or
+    /// added to `out` when `ADD`.
     ///
     /// # Safety
     /// AVX2 must be present; `src` must hold `rows` rows of stride `src_rs` reaching column
-    /// `c1 - 1`, and `out` must hold `(c1 - c0) * rows` writable elements.
+    /// `c1 - 1`, and `out` must hold `(c1 - c0) * rows` writable elements (initialized when
+    /// `ADD`).
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn transpose_rows32(
-        src: *const f32,
+    pub(super) unsafe fn rows32<const ADD: bool>(
+        src: &[f32],
         rows: usize,
         src_rs: usize,
         (c0, c1): (usize, usize),
         out: *mut f32,
     ) {
+        let src = src.as_ptr();
         // SAFETY: every tile and element below lies inside the extents the caller vouches for.
         unsafe {
+            let put = |d: *mut f32, v: f32| *d = if ADD { *d + v } else { v };
             let at = |r: usize, c: usize| *src.add(r * src_rs + c);
             let mut c = c0;
             while c + 8 <= c1 {
                 let dst = out.add((c - c0) * rows);
                 let mut r = 0;
                 while r + 8 <= rows {
-                    tile(src.add(r * src_rs + c), src_rs, dst.add(r), rows);
+                    tile::<ADD>(src.add(r * src_rs + c), src_rs, dst.add(r), rows);
                     r += 8;
                 }
                 for r in r..rows {
                     for j in 0..8 {
-                        *dst.add(j * rows + r) = at(r, c + j);
+                        put(dst.add(j * rows + r), at(r, c + j));
                     }
                 }
                 c += 8;
@@ -169,7 +211,7 @@ mod avx2 {
             for c in c..c1 {
                 let dst = out.add((c - c0) * rows);
                 for r in 0..rows {
-                    *dst.add(r) = at(r, c);
+                    put(dst.add(r), at(r, c));
                 }
             }
         }
@@ -180,7 +222,7 @@ mod avx2 {
 mod tests {
     use super::*;
 
-    fn transposed<T: Copy + Send + Sync>(
+    fn transposed<T: Copy + Send + Sync + 'static>(
         src: &[T],
         (rows, cols): (usize, usize),
         src_rs: usize,
@@ -194,7 +236,7 @@ mod tests {
             .collect()
     }
 
-    fn check<T: Copy + Send + Sync + PartialEq + std::fmt::Debug>(
+    fn check_all<T: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static>(
         src: &[T],
         (rows, cols): (usize, usize),
         src_rs: usize,
@@ -223,10 +265,10 @@ mod tests {
         ] {
             let rs = cols + pad;
             let f: Vec<f32> = (0..rows * rs).map(|i| i as f32 * 0.5 - 7.0).collect();
-            check(&f, (rows, cols), rs, true);
-            check(&f, (rows, cols), rs, false);
+            check_all(&f, (rows, cols), rs, true);
+            check_all(&f, (rows, cols), rs, false);
             let d: Vec<f64> = (0..rows * rs).map(|i| i as f64 * 0.25).collect();
-            check(&d, (rows, cols), rs, true);
+            check_all(&d, (rows, cols), rs, true);
         }
         // Bits move unchanged, NaN payloads included.
         let bits = [f32::from_bits(0x7fc0_1234), -0.0, f32::INFINITY, 1.0];
@@ -235,6 +277,26 @@ mod tests {
         for r in 0..8 {
             for c in 0..8 {
                 assert_eq!(dst[c * 8 + r].to_bits(), src[r * 8 + c].to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn adding_a_transpose_adds_element_for_element() {
+        for &(rows, cols) in &[(13usize, 21usize), (64, 300)] {
+            let src: Vec<f32> = (0..rows * cols).map(|i| (i % 29) as f32 - 9.0).collect();
+            let base: Vec<f32> = (0..rows * cols).map(|i| (i % 5) as f32 * 0.25).collect();
+            let mut dst = base.clone();
+            transpose_add(&src, (rows, cols), cols, &mut dst, true);
+            let src64: Vec<f64> = src.iter().map(|&v| v as f64).collect();
+            let mut dst64: Vec<f64> = base.iter().map(|&v| v as f64).collect();
+            transpose_add(&src64, (rows, cols), cols, &mut dst64, false);
+            for r in 0..rows {
+                for c in 0..cols {
+                    let want = base[c * rows + r] + src[r * cols + c];
+                    assert_eq!(dst[c * rows + r], want);
+                    assert_eq!(dst64[c * rows + r], want as f64);
+                }
             }
         }
     }

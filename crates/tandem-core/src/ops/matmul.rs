@@ -3,7 +3,7 @@
 
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Float};
-use crate::kernels::gemm::{gemm_new, MatRef, Threads};
+use crate::kernels::gemm::{gemm_into, gemm_new, MatRef, Threads};
 use crate::shape::{broadcast_shapes, numel};
 use crate::tensor::Tensor;
 
@@ -50,6 +50,66 @@ fn matmul_kernel<T: Float>(
     let mut shape = batch.to_vec();
     shape.extend([m, n]);
     Tensor::from_vec(out, &shape)
+}
+
+/// `init + mat1 · mat2` for matrices, `init` broadcast to `[m, n]` (checked by the caller):
+/// `init`'s rows are written out and the product accumulated onto them.
+fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
+    let (m, n, k) = (mat1.shape()[0], mat2.shape()[1], mat1.shape()[1]);
+    let mut out: Vec<T> = if init.numel() == n && init.is_contiguous() {
+        // One row (a bias), repeated.
+        init.with_slice::<T, _>(|row| {
+            let mut out = Vec::with_capacity(m * n);
+            (0..m).for_each(|_| out.extend_from_slice(row));
+            out
+        })
+    } else {
+        init.broadcast_to(&[m, n]).to_vec::<T>()
+    };
+    let ga = mat1.0.storage.data.read_recursive();
+    let gb = mat2.0.storage.data.read_recursive();
+    let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
+    gemm_into(
+        &mut out,
+        n,
+        true,
+        MatRef::new(
+            &xa[mat1.storage_offset()..],
+            (m, k),
+            (mat1.strides()[0], mat1.strides()[1]),
+        ),
+        MatRef::new(
+            &xb[mat2.storage_offset()..],
+            (k, n),
+            (mat2.strides()[0], mat2.strides()[1]),
+        ),
+        Threads::Pool,
+    );
+    Tensor::from_vec(out, &[m, n])
+}
+
+/// The gradients of `a @ b` for the incoming gradient `g`, those asked for by `need`.
+fn product_grads(a: &Tensor, b: &Tensor, g: &Tensor, need: [bool; 2]) -> [Option<Tensor>; 2] {
+    // A gradient is produced in the memory order of its input, so that the gradient of a
+    // transposed weight (`x @ W.t()`) arrives at `W` contiguous, with no copy.
+    let col_major = |t: &Tensor| t.ndim() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1;
+    let plain = a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2;
+    [
+        need[0].then(|| {
+            if plain && col_major(a) {
+                b.matmul(&g.t()).t()
+            } else {
+                g.matmul(&b.transpose(-1, -2)).sum_to_shape(a.shape())
+            }
+        }),
+        need[1].then(|| {
+            if plain && col_major(b) {
+                g.t().matmul(a).t()
+            } else {
+                a.transpose(-1, -2).matmul(g).sum_to_shape(b.shape())
+            }
+        }),
+    ]
 }
 
 impl Tensor {
@@ -105,29 +165,94 @@ impl Tensor {
         }
         let (sa, sb) = (Saved::new(a), Saved::new(b));
         attach(out, "MmBackward0", &[a, b], move |g, need| {
-            let (a, b) = (sa.get(), sb.get());
-            // A gradient is produced in the memory order of its input, so that the gradient of
-            // a transposed weight (`x @ W.t()`) arrives at `W` contiguous, with no copy.
-            let col_major =
-                |t: &Tensor| t.ndim() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1;
-            let plain = a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2;
-            vec![
-                need[0].then(|| {
-                    if plain && col_major(a) {
-                        b.matmul(&g.t()).t()
-                    } else {
-                        g.matmul(&b.transpose(-1, -2)).sum_to_shape(a.shape())
-                    }
-                }),
-                need[1].then(|| {
-                    if plain && col_major(b) {
-                        g.t().matmul(a).t()
-                    } else {
-                        a.transpose(-1, -2).matmul(g).sum_to_shape(b.shape())
-                    }
-                }),
-            ]
+            product_grads(sa.get(), sb.get(), g, [need[0], need[1]]).to_vec()
         })
+    }
+
+    /// `beta * self + alpha * (mat1 @ mat2)` for matrices `mat1` and `mat2`, `self` broadcast
+    /// to the product's shape (`torch.addmm`; `F.linear` with a bias is `bias.addmm(x, W.t())`).
+    /// With `alpha == 1` the product is accumulated onto the broadcast `self` as it is
+    /// computed, with no separate sum; with `beta == 0` `self` is ignored, NaNs included.
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let bias = Tensor::from_vec(vec![10.0f32, 20.0], &[2]);
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let w = Tensor::from_vec(vec![1.0f32, 0.0, 1.0, 1.0], &[2, 2]);
+    /// assert_eq!(bias.addmm(&x, &w.t(), 1.0, 1.0).to_vec::<f32>(), [11.0, 23.0, 13.0, 27.0]);
+    /// assert_eq!(bias.addmm(&x, &w.t(), 0.5, 2.0).to_vec::<f32>(), [7.0, 16.0, 11.0, 24.0]);
+    /// ```
+    pub fn addmm(&self, mat1: &Tensor, mat2: &Tensor, beta: f64, alpha: f64) -> Tensor {
+        assert!(
+            mat1.ndim() == 2 && mat2.ndim() == 2,
+            "addmm: mat1 and mat2 must be matrices, got {:?} and {:?}",
+            mat1.shape(),
+            mat2.shape()
+        );
+        let (m, n) = (mat1.shape()[0], mat2.shape()[1]);
+        assert!(
+            broadcast_shapes(self.shape(), &[m, n]).as_deref() == Some(&[m, n][..]),
+            "addmm: the input of shape {:?} does not broadcast to the product's [{m}, {n}]",
+            self.shape()
+        );
+        let fused = alpha == 1.0
+            && beta != 0.0
+            && self.dtype() == mat1.dtype()
+            && mat1.dtype() == mat2.dtype()
+            && self.dtype().is_float();
+        if !fused {
+            let prod = mat1.mm(mat2);
+            let prod = if alpha == 1.0 { prod } else { &prod * alpha };
+            return match beta {
+                0.0 => prod,
+                1.0 => self + &prod,
+                _ => &(self * beta) + &prod,
+            };
+        }
+        let k = mat1.shape()[1];
+        assert_eq!(
+            k,
+            mat2.shape()[0],
+            "addmm: mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {}x{n})",
+            mat2.shape()[0]
+        );
+        let out = crate::autograd::no_grad(|| {
+            let init = if beta == 1.0 {
+                self.clone()
+            } else {
+                self * beta
+            };
+            match self.dtype() {
+                DType::Float32 => addmm_kernel::<f32>(&init, mat1, mat2),
+                _ => addmm_kernel::<f64>(&init, mat1, mat2),
+            }
+        });
+        if !should_record(&[self, mat1, mat2]) {
+            return out;
+        }
+        let (sa, sb) = (Saved::new(mat1), Saved::new(mat2));
+        let shape = self.shape().to_vec();
+        let traced = attach(
+            out,
+            "AddmmBackward0",
+            &[self, mat1, mat2],
+            move |g, need| {
+                let input = need[0].then(|| {
+                    let gi = g.sum_to_shape(&shape);
+                    if beta == 1.0 {
+                        gi
+                    } else {
+                        &gi * beta
+                    }
+                });
+                let [g1, g2] = product_grads(sa.get(), sb.get(), g, [need[1], need[2]]);
+                vec![input, g1, g2]
+            },
+        );
+        crate::autograd::trace::set_attrs(&traced, || {
+            vec![("beta", crate::autograd::trace::Attr::Float(beta))]
+        });
+        traced
     }
 
     /// Product of two matrices (`torch.mm`).

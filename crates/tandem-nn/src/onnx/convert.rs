@@ -39,6 +39,15 @@ fn int(name: &str, v: i64) -> AttributeProto {
     }
 }
 
+fn float(name: &str, v: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        f: v,
+        r#type: attribute_type::FLOAT,
+        ..Default::default()
+    }
+}
+
 fn strings(name: &str, v: &[&str]) -> AttributeProto {
     AttributeProto {
         name: name.into(),
@@ -451,6 +460,19 @@ impl<'a> Converter<'a> {
                 };
                 let (a, b) = (self.operand(op, 0)?, self.operand(op, 1)?);
                 Ok(self.emit(onnx, vec![a, b], vec![]))
+            }
+            "AddmmBackward0" => {
+                // beta * input + mat1 · mat2 (the fused op always has alpha 1).
+                let beta = match op.attr("beta") {
+                    Some(Attr::Float(v)) => v,
+                    _ => return Err(unsupported(name, "no recorded beta")),
+                };
+                let (c, a, b) = (
+                    self.operand(op, 0)?,
+                    self.operand(op, 1)?,
+                    self.operand(op, 2)?,
+                );
+                Ok(self.emit("Gemm", vec![a, b, c], vec![float("beta", beta as f32)]))
             }
             "AddBackward1" | "SubBackward1" | "MulBackward1" | "DivBackward1" | "RsubBackward1" => {
                 let v = match op.attr("scalar") {
