@@ -360,6 +360,58 @@ mod tests {
         c
     }
 
+    /// The `cols x rows` transpose of a row-major `rows x cols` matrix.
+    fn transposed(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+        let mut t = vec![0.0; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                t[c * rows + r] = a[r * cols + c];
+            }
+        }
+        t
+    }
+
+    /// `batches` copies of `a · wᵀ`, `w` read through a transposed view (strides (1, k)).
+    fn times_transposed(
+        batches: usize,
+        a: &[f64],
+        w: &[f64],
+        (m, k, n): (usize, usize, usize),
+    ) -> Vec<f64> {
+        gemm_new(
+            batches,
+            (m, n),
+            |_| {
+                (
+                    MatRef::new(a, (m, k), (k, 1)),
+                    MatRef::new(w, (k, n), (1, k)),
+                )
+            },
+            Threads::Pool,
+        )
+    }
+
+    /// `a · wᵀ` (through a transposed view) added over the pool to a matrix of `base`s equals
+    /// `want` plus `base`.
+    fn assert_accumulates(
+        base: f64,
+        a: &[f64],
+        w: &[f64],
+        (m, k, n): (usize, usize, usize),
+        want: &[f64],
+    ) {
+        let mut acc = vec![base; m * n];
+        gemm_into(
+            &mut acc,
+            n,
+            true,
+            MatRef::new(a, (m, k), (k, 1)),
+            MatRef::new(w, (k, n), (1, k)),
+            Threads::Pool,
+        );
+        assert!(acc.iter().zip(want).all(|(g, w)| *g == w + base));
+    }
+
     #[test]
     fn products_with_transposed_operands_match_the_definition() {
         let (m, k, n) = (37, 29, 70);
@@ -367,24 +419,8 @@ mod tests {
         let b: Vec<f64> = (0..k * n).map(|i| (i % 7) as f64 * 0.5).collect();
         let want = naive(&a, &b, m, k, n);
         // b read through its transpose's storage: bt is n x k, so b = bt^T has strides (1, k).
-        let mut bt = vec![0.0; n * k];
-        for p in 0..k {
-            for j in 0..n {
-                bt[j * k + p] = b[p * n + j];
-            }
-        }
-        let got = gemm_new(
-            1,
-            (m, n),
-            |_| {
-                (
-                    MatRef::new(&a, (m, k), (k, 1)),
-                    MatRef::new(&bt, (k, n), (1, k)),
-                )
-            },
-            Threads::Pool,
-        );
-        assert_eq!(got, want);
+        let bt = transposed(&b, k, n);
+        assert_eq!(times_transposed(1, &a, &bt, (m, k, n)), want);
         let mut acc = vec![1.0; m * n];
         gemm_into(
             &mut acc,
@@ -403,23 +439,8 @@ mod tests {
         let (m, k, n) = (64, 128, 100);
         let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
         let bt: Vec<f64> = (0..n * k).map(|i| ((i * 5) % 9) as f64 * 0.25).collect();
-        let mut b = vec![0.0; k * n];
-        for j in 0..n {
-            for p in 0..k {
-                b[p * n + j] = bt[j * k + p];
-            }
-        }
-        let want = naive(&a, &b, m, k, n);
-        let mut acc = vec![2.0; m * n];
-        gemm_into(
-            &mut acc,
-            n,
-            true,
-            MatRef::new(&a, (m, k), (k, 1)),
-            MatRef::new(&bt, (k, n), (1, k)),
-            Threads::Pool,
-        );
-        assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 2.0));
+        let want = naive(&a, &transposed(&bt, n, k), m, k, n);
+        assert_accumulates(2.0, &a, &bt, (m, k, n), &want);
     }
 
     #[test]
@@ -429,40 +450,15 @@ mod tests {
         for (m, k, n) in [(20, 50, 33), (64, 300, 130)] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 5) % 17) as f64 - 8.0).collect();
             let w: Vec<f64> = (0..n * k).map(|i| ((i * 3) % 11) as f64 * 0.5).collect();
-            let mut b = vec![0.0; k * n];
-            for j in 0..n {
-                for p in 0..k {
-                    b[p * n + j] = w[j * k + p];
-                }
-            }
-            let want = naive(&a, &b, m, k, n);
+            let want = naive(&a, &transposed(&w, n, k), m, k, n);
             assert!(transposes_result(
                 &MatRef::new(&a, (m, k), (k, 1)),
                 &MatRef::new(&w, (k, n), (1, k))
             ));
-            let got = gemm_new(
-                2,
-                (m, n),
-                |_| {
-                    (
-                        MatRef::new(&a, (m, k), (k, 1)),
-                        MatRef::new(&w, (k, n), (1, k)),
-                    )
-                },
-                Threads::Pool,
-            );
+            let got = times_transposed(2, &a, &w, (m, k, n));
             assert_eq!(got[..m * n], want[..]);
             assert_eq!(got[m * n..], want[..]);
-            let mut acc = vec![3.0; m * n];
-            gemm_into(
-                &mut acc,
-                n,
-                true,
-                MatRef::new(&a, (m, k), (k, 1)),
-                MatRef::new(&w, (k, n), (1, k)),
-                Threads::Pool,
-            );
-            assert!(acc.iter().zip(&want).all(|(g, w)| *g == w + 3.0));
+            assert_accumulates(3.0, &a, &w, (m, k, n), &want);
         }
     }
 

@@ -18,29 +18,13 @@ const PAR_ELEMENTS: usize = 1 << 16;
 /// `rows * cols`.
 pub(crate) fn transpose_into<T: Copy + Send + Sync + 'static>(
     src: &[T],
-    (rows, cols): (usize, usize),
+    shape: (usize, usize),
     src_rs: usize,
     dst: &mut [MaybeUninit<T>],
     parallel: bool,
 ) {
-    check(src, (rows, cols), src_rs, dst.len());
-    let out = SendPtr(dst.as_mut_ptr());
-    split(rows, cols, parallel, |c0, c1| {
-        // SAFETY: this part alone writes output rows `c0..c1`, inside `dst`.
-        let out = unsafe { out.range(c0 * rows, (c1 - c0) * rows) };
-        #[cfg(target_arch = "x86_64")]
-        if let Some(src) = as_f32(src) {
-            // SAFETY: AVX2 is present (checked by `as_f32`); the extents were checked.
-            unsafe {
-                avx2::rows32::<false>(src, rows, src_rs, (c0, c1), out.as_mut_ptr() as *mut f32)
-            };
-            return;
-        }
-        for c in c0..c1 {
-            for (r, o) in out[(c - c0) * rows..][..rows].iter_mut().enumerate() {
-                *o = MaybeUninit::new(src[r * src_rs + c]);
-            }
-        }
+    transpose_with::<T, _, false>(src, shape, src_rs, dst, parallel, |o, v| {
+        *o = MaybeUninit::new(v)
     });
 }
 
@@ -48,10 +32,23 @@ pub(crate) fn transpose_into<T: Copy + Send + Sync + 'static>(
 /// the row-major `cols x rows` matrix in `dst`.
 pub(crate) fn transpose_add<T: Float>(
     src: &[T],
-    (rows, cols): (usize, usize),
+    shape: (usize, usize),
     src_rs: usize,
     dst: &mut [T],
     parallel: bool,
+) {
+    transpose_with::<T, _, true>(src, shape, src_rs, dst, parallel, |o, v| *o = *o + v);
+}
+
+/// The body of both: `put(dst element, src element)` for every element, or the AVX2 tiles
+/// (storing, or adding when `ADD`) when `T` is `f32`. `D` is `T` or `MaybeUninit<T>`.
+fn transpose_with<T: Copy + Send + Sync + 'static, D: Send, const ADD: bool>(
+    src: &[T],
+    (rows, cols): (usize, usize),
+    src_rs: usize,
+    dst: &mut [D],
+    parallel: bool,
+    put: impl Fn(&mut D, T) + Sync,
 ) {
     check(src, (rows, cols), src_rs, dst.len());
     let out = SendPtr(dst.as_mut_ptr());
@@ -60,16 +57,17 @@ pub(crate) fn transpose_add<T: Float>(
         let out = unsafe { out.range(c0 * rows, (c1 - c0) * rows) };
         #[cfg(target_arch = "x86_64")]
         if let Some(src) = as_f32(src) {
-            // SAFETY: AVX2 is present (checked by `as_f32`); `T` is `f32`; the extents were
-            // checked.
+            // SAFETY: AVX2 is present and `T` is `f32` (checked by `as_f32`), so `D` has the
+            // layout of `f32` (and is initialized when adding, as `transpose_add` requires);
+            // the extents were checked.
             unsafe {
-                avx2::rows32::<true>(src, rows, src_rs, (c0, c1), out.as_mut_ptr() as *mut f32)
+                avx2::rows32::<ADD>(src, rows, src_rs, (c0, c1), out.as_mut_ptr() as *mut f32)
             };
             return;
         }
         for c in c0..c1 {
             for (r, o) in out[(c - c0) * rows..][..rows].iter_mut().enumerate() {
-                *o = *o + src[r * src_rs + c];
+                put(o, src[r * src_rs + c]);
             }
         }
     });
