@@ -174,7 +174,7 @@ fn check_shapes<T>(len: usize, dst_rs: usize, lhs: &MatRef<'_, T>, rhs: &MatRef<
     }
 }
 
-/// Whether `lhs · rhs` should be computed as `(rhs)ᵀ-major`: see [`product_transposed`]. That
+/// Whether `lhs · rhs` should be computed column-major: see [`product_transposed`]. That
 /// pays when the right operand is a transposed view (`x · Wᵀ` for a row-major weight `W`, as
 /// `nn.Linear` computes) with fewer rows on the left than the shared dimension: the crate
 /// would otherwise gather all of `W` element by element while packing it, where this packs
@@ -186,8 +186,7 @@ fn transposes_result<T>(lhs: &MatRef<'_, T>, rhs: &MatRef<'_, T>) -> bool {
 
 /// `dst = lhs · rhs` (or `dst += lhs · rhs` when `accumulate`) with `dst` row-major and dense
 /// (row stride `n`), computed column-major into a scratch buffer (so the crate packs `lhs` and
-/// reads `rhs` in place) and transposed into `dst`; the output columns are split over the pool
-/// for large products.
+/// reads `rhs` in place) and transposed into `dst`.
 ///
 /// # Safety
 /// As for [`product`], with `dst_rs == n`.
@@ -198,57 +197,14 @@ unsafe fn product_transposed<T: Float>(
     rhs: &MatRef<'_, T>,
     threads: Threads,
 ) {
-    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
+    let (m, n) = (lhs.rows, rhs.cols);
     let mut scratch: Vec<T> = Vec::with_capacity(m * n);
-    let (out_a, lhs_a, rhs_a) = (
-        scratch.as_mut_ptr() as usize,
-        lhs.data.as_ptr() as usize,
-        rhs.data.as_ptr() as usize,
-    );
-    let (lrs, lcs) = (lhs.row_stride as isize, lhs.col_stride as isize);
-    let (rrs, rcs) = (rhs.row_stride as isize, rhs.col_stride as isize);
-    // One part: columns `col..col + width` of the result, rows `col..col + width` of scratch.
-    let call = move |(col, width): (usize, usize)| {
-        let one = T::from_f64(1.0);
-        // SAFETY: the operands were checked by the caller; element (i, j) of this part goes
-        // to scratch[(col + j) * m + i], inside its capacity, and parts write disjoint rows.
-        unsafe {
-            gemm::gemm(
-                m,
-                width,
-                k,
-                (out_a as *mut T).add(col * m),
-                m as isize,
-                1,
-                false,
-                lhs_a as *const T,
-                lcs,
-                lrs,
-                (rhs_a as *const T).offset(col as isize * rcs),
-                rcs,
-                rrs,
-                one,
-                one,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
-        }
-    };
-    let pool = super::split_count();
-    if threads == Threads::One || pool < 2 || m * n * k < PAR_FLOPS {
-        call((0, n));
-    } else {
-        let parts = pool.min(n / 8).max(1);
-        let width = n.div_ceil(parts).div_ceil(8) * 8;
-        parallel::run(n.div_ceil(width), |p| {
-            let start = p * width;
-            call((start, width.min(n - start)));
-        });
+    // SAFETY: the scratch buffer's capacity holds the m x n result column-major (element
+    // (i, j) at i + j * m), written whole since the crate does not accumulate into it.
+    unsafe {
+        split_product(scratch.as_mut_ptr(), (1, m), false, lhs, rhs, threads);
+        scratch.set_len(m * n);
     }
-    // SAFETY: the parts wrote all `n x m` elements of the scratch buffer.
-    unsafe { scratch.set_len(m * n) };
     let parallel = threads == Threads::Pool;
     if accumulate {
         // SAFETY: the caller vouches for `m * n` initialized elements at `dst`.
@@ -261,7 +217,8 @@ unsafe fn product_transposed<T: Float>(
     }
 }
 
-/// The crate call, with the output columns split over the pool for large products.
+/// `lhs · rhs` into `dst`: column-major through a scratch buffer when that avoids gathering
+/// a transposed weight ([`transposes_result`]), else straight into `dst`.
 ///
 /// # Safety
 /// `dst` must point to an `m x n` row-major block with row stride `dst_rs` (all of it
@@ -275,12 +232,31 @@ unsafe fn product<T: Float>(
     rhs: &MatRef<'_, T>,
     threads: Threads,
 ) {
-    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
-    if dst_rs == n && transposes_result(lhs, rhs) {
-        // SAFETY: as this function's caller guarantees, with a dense destination.
-        unsafe { product_transposed(dst, accumulate, lhs, rhs, threads) };
-        return;
+    // SAFETY: as this function's caller guarantees (a dense destination for the first).
+    unsafe {
+        if dst_rs == rhs.cols && transposes_result(lhs, rhs) {
+            product_transposed(dst, accumulate, lhs, rhs, threads);
+        } else {
+            split_product(dst, (dst_rs, 1), accumulate, lhs, rhs, threads);
+        }
     }
+}
+
+/// The crate call, with the output split over the pool for large products.
+///
+/// # Safety
+/// `dst` must point to an `m x n` block with element `(i, j)` at `i * dst_rs + j * dst_cs`
+/// (all of it writable, and initialized when `accumulate`); `lhs` and `rhs` must have been
+/// checked, with `lhs.cols == rhs.rows > 0`.
+unsafe fn split_product<T: Float>(
+    dst: *mut T,
+    (dst_rs, dst_cs): (usize, usize),
+    accumulate: bool,
+    lhs: &MatRef<'_, T>,
+    rhs: &MatRef<'_, T>,
+    threads: Threads,
+) {
+    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
     // Addresses travel between threads as integers; each part writes its own columns.
     let (dst_a, lhs_a, rhs_a) = (
         dst as usize,
@@ -300,8 +276,8 @@ unsafe fn product<T: Float>(
                 height,
                 width,
                 k,
-                (dst_a as *mut T).add(row * dst_rs + col),
-                1,
+                (dst_a as *mut T).add(row * dst_rs + col * dst_cs),
+                dst_cs as isize,
                 dst_rs as isize,
                 accumulate,
                 (lhs_a as *const T).offset(row as isize * lrs),

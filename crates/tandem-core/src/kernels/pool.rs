@@ -35,40 +35,7 @@ pub(crate) fn max_2x2<T: Float>(
     max_2x2_rows(src, w, oh, ow, out, idx);
 }
 
-/// Outputs `xs` of output row `y` of a 2x2 max pool (see [`max_2x2`]).
-#[inline(always)]
-fn max_2x2_row<T: Float>(
-    src: &[T],
-    w: usize,
-    (y, ow): (usize, usize),
-    xs: std::ops::Range<usize>,
-    out: &mut [T],
-    idx: &mut [u32],
-) {
-    // `!(v <= best)`: v is larger, or v is NaN.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let wins = |v: T, best: T| !(v <= best) & (best == best);
-    let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
-    let (top, bottom) = (&src[r0..][..2 * ow], &src[r1..][..2 * ow]);
-    let (o, ix) = (&mut out[y * ow..][..ow], &mut idx[y * ow..][..ow]);
-    // Branch-free selects.
-    for xo in xs {
-        let c = 2 * xo;
-        let (mut best, mut at) = (top[c], (r0 + c) as u32);
-        for (v, k) in [
-            (top[c + 1], r0 + c + 1),
-            (bottom[c], r1 + c),
-            (bottom[c + 1], r1 + c + 1),
-        ] {
-            let take = wins(v, best);
-            best = if take { v } else { best };
-            at = if take { k as u32 } else { at };
-        }
-        o[xo] = best;
-        ix[xo] = at;
-    }
-}
-
+/// [`max_2x2`] on any float type, with branch-free selects.
 #[inline(always)]
 fn max_2x2_rows_body<T: Float>(
     src: &[T],
@@ -78,8 +45,28 @@ fn max_2x2_rows_body<T: Float>(
     out: &mut [T],
     idx: &mut [u32],
 ) {
+    // `!(v <= best)`: v is larger, or v is NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let wins = |v: T, best: T| !(v <= best) & (best == best);
     for y in 0..oh {
-        max_2x2_row(src, w, (y, ow), 0..ow, out, idx);
+        let (r0, r1) = (2 * y * w, (2 * y + 1) * w);
+        let (top, bottom) = (&src[r0..][..2 * ow], &src[r1..][..2 * ow]);
+        let (o, ix) = (&mut out[y * ow..][..ow], &mut idx[y * ow..][..ow]);
+        for xo in 0..ow {
+            let c = 2 * xo;
+            let (mut best, mut at) = (top[c], (r0 + c) as u32);
+            for (v, k) in [
+                (top[c + 1], r0 + c + 1),
+                (bottom[c], r1 + c),
+                (bottom[c + 1], r1 + c + 1),
+            ] {
+                let take = wins(v, best);
+                best = if take { v } else { best };
+                at = if take { k as u32 } else { at };
+            }
+            o[xo] = best;
+            ix[xo] = at;
+        }
     }
 }
 

@@ -7,20 +7,26 @@ use crate::kernels::gemm::{gemm_into, gemm_new, MatRef, Threads};
 use crate::shape::{broadcast_shapes, numel};
 use crate::tensor::Tensor;
 
+/// The matrix of `t`'s last two dimensions that starts at `offset` of its buffer `data`.
+fn matrix<'a, T>(t: &Tensor, data: &'a [T], offset: usize) -> MatRef<'a, T> {
+    let (shape, strides, nd) = (t.shape(), t.strides(), t.ndim());
+    MatRef::new(
+        &data[offset..],
+        (shape[nd - 2], shape[nd - 1]),
+        (strides[nd - 2], strides[nd - 1]),
+    )
+}
+
 fn matmul_kernel<T: Float>(
     a: &Tensor,
     b: &Tensor,
     batch: &[usize],
-    m: usize,
-    k: usize,
-    n: usize,
+    (m, n): (usize, usize),
 ) -> Tensor {
     let ga = a.0.storage.data.read_recursive();
     let gb = b.0.storage.data.read_recursive();
     let (xa, xb) = (T::slice(&ga).expect("dtype"), T::slice(&gb).expect("dtype"));
     let (na, nb) = (a.ndim(), b.ndim());
-    let a_strides = (a.strides()[na - 2], a.strides()[na - 1]);
-    let b_strides = (b.strides()[nb - 2], b.strides()[nb - 1]);
     let a_batch =
         crate::shape::broadcast_strides(&a.shape()[..na - 2], &a.strides()[..na - 2], batch);
     let b_batch =
@@ -40,10 +46,7 @@ fn matmul_kernel<T: Float>(
         |bi| {
             let oa = offset(bi, a.storage_offset(), &a_batch);
             let ob = offset(bi, b.storage_offset(), &b_batch);
-            (
-                MatRef::new(&xa[oa..], (m, k), a_strides),
-                MatRef::new(&xb[ob..], (k, n), b_strides),
-            )
+            (matrix(a, xa, oa), matrix(b, xb, ob))
         },
         Threads::Pool,
     );
@@ -55,7 +58,7 @@ fn matmul_kernel<T: Float>(
 /// `init + mat1 · mat2` for matrices, `init` broadcast to `[m, n]` (checked by the caller):
 /// `init`'s rows are written out and the product accumulated onto them.
 fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
-    let (m, n, k) = (mat1.shape()[0], mat2.shape()[1], mat1.shape()[1]);
+    let (m, n) = (mat1.shape()[0], mat2.shape()[1]);
     let mut out: Vec<T> = if init.numel() == n && init.is_contiguous() {
         // One row (a bias), repeated.
         init.with_slice::<T, _>(|row| {
@@ -73,16 +76,8 @@ fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor
         &mut out,
         n,
         true,
-        MatRef::new(
-            &xa[mat1.storage_offset()..],
-            (m, k),
-            (mat1.strides()[0], mat1.strides()[1]),
-        ),
-        MatRef::new(
-            &xb[mat2.storage_offset()..],
-            (k, n),
-            (mat2.strides()[0], mat2.strides()[1]),
-        ),
+        matrix(mat1, xa, mat1.storage_offset()),
+        matrix(mat2, xb, mat2.storage_offset()),
         Threads::Pool,
     );
     Tensor::from_vec(out, &[m, n])
@@ -157,8 +152,8 @@ impl Tensor {
                 )
             });
         let out = match dt {
-            DType::Float32 => matmul_kernel::<f32>(a, b, &batch, m, k, n),
-            _ => matmul_kernel::<f64>(a, b, &batch, m, k, n),
+            DType::Float32 => matmul_kernel::<f32>(a, b, &batch, (m, n)),
+            _ => matmul_kernel::<f64>(a, b, &batch, (m, n)),
         };
         if !should_record(&[a, b]) {
             return out;

@@ -71,6 +71,13 @@ fn attr_ints(op: &TracedOp, key: &str) -> Result<Vec<i64>, OnnxError> {
     })
 }
 
+fn attr_float(op: &TracedOp, key: &str) -> Result<f64, OnnxError> {
+    attr(op, key, |a| match a {
+        Attr::Float(v) => Some(v),
+        _ => None,
+    })
+}
+
 fn attr_int(op: &TracedOp, key: &str) -> Result<i64, OnnxError> {
     attr(op, key, |a| match a {
         Attr::Int(v) => Some(v),
@@ -463,10 +470,7 @@ impl<'a> Converter<'a> {
             }
             "AddmmBackward0" => {
                 // beta * input + mat1 · mat2 (the fused op always has alpha 1).
-                let beta = match op.attr("beta") {
-                    Some(Attr::Float(v)) => v,
-                    _ => return Err(unsupported(name, "no recorded beta")),
-                };
+                let beta = attr_float(op, "beta")?;
                 let (c, a, b) = (
                     self.operand(op, 0)?,
                     self.operand(op, 1)?,
@@ -475,10 +479,7 @@ impl<'a> Converter<'a> {
                 Ok(self.emit("Gemm", vec![a, b, c], vec![float("beta", beta as f32)]))
             }
             "AddBackward1" | "SubBackward1" | "MulBackward1" | "DivBackward1" | "RsubBackward1" => {
-                let v = match op.attr("scalar") {
-                    Some(Attr::Float(v)) => v,
-                    _ => return Err(unsupported(name, "no recorded scalar")),
-                };
+                let v = attr_float(op, "scalar")?;
                 let x = self.operand(op, 0)?;
                 let dtype = op.output_dtype().unwrap_or(DType::Float32);
                 let c = self.constant("scalar", &tandem_core::full(&[], v, dtype))?;
