@@ -3,6 +3,8 @@
 
 Writes crates/tandem-nn/tests/fixtures/conv_goldens.json with one key per op:
   conv2d, conv1d                 forward + grads of x, w, b under stride/padding/dilation/groups
+  conv2d_valid_stride_1,         the same at stride 1 without padding: several images, groups,
+  conv1d_valid_stride_1          dilation
   max_pool2d, avg_pool2d         forward + grad of x (kernel, stride, padding, ceil_mode,
                                  count_include_pad); max-pool inputs are tie-free
   adaptive_avg_pool2d            forward + grad of x
@@ -214,6 +216,20 @@ def conv1d_cases():
         c("groups_2", (2, 4, 8), (6, 2, 3), padding=1, groups=2),
     ]
 
+def valid_stride_1_cases():
+    """Stride 1 without padding, where every window row lies inside its input row: the layout
+    PyTorch users' CNNs mostly have. Several images per product, groups and dilation."""
+    c2 = lambda name, *a, **k: conv_case(name, 2, *a, **k)
+    return [
+        c2("batch_of_11", (11, 2, 7, 9), (3, 2, 3, 3)),
+        c2("dilation_2_1_groups_2", (3, 4, 9, 8), (6, 2, 3, 2), dilation=(2, 1), groups=2),
+        c2("kernel_2x4_no_bias", (5, 3, 6, 10), (4, 3, 2, 4), bias=False),
+    ]
+
+def valid_stride_1_conv1d_cases():
+    c = lambda name, *a, **k: conv_case(name, 1, *a, **k)
+    return [c("kernel_3_batch_of_5", (5, 2, 12), (4, 2, 3))]
+
 def max_pool_case(name, x_shape, kernel, stride, padding=(0, 0), ceil_mode=False):
     x = distinct(*x_shape)
     xl = leaf(x)
@@ -334,7 +350,10 @@ def main():
     top = {"torch_version": torch.__version__}
     for key, gen in [("conv2d", conv2d_cases), ("conv1d", conv1d_cases), ("max_pool2d", max_pool2d_cases),
                      ("avg_pool2d", avg_pool2d_cases), ("adaptive_avg_pool2d", adaptive_avg_pool2d_cases),
-                     ("batch_norm2d", batch_norm2d_cases)]:
+                     ("batch_norm2d", batch_norm2d_cases),
+                     # drawn last, so that the cases above keep their random inputs
+                     ("conv2d_valid_stride_1", valid_stride_1_cases),
+                     ("conv1d_valid_stride_1", valid_stride_1_conv1d_cases)]:
         cases = gen()
         assert len({c["name"] for c in cases}) == len(cases), f"{key}: duplicate case names"
         check_inputs_f32(key, cases)

@@ -36,7 +36,12 @@ const PRECISIONS: [(DType, f64); 2] = [(DType::Float64, 1e-10), (DType::Float32,
 
 #[test]
 fn conv2d_and_conv1d_match_pytorch_forward_and_backward() {
-    for key in ["conv2d", "conv1d"] {
+    for key in [
+        "conv2d",
+        "conv1d",
+        "conv2d_valid_stride_1",
+        "conv1d_valid_stride_1",
+    ] {
         for c in cases(key) {
             for (dt, tol) in PRECISIONS {
                 let name = format!("{key} {} {dt}", c["name"].as_str().unwrap());
@@ -49,7 +54,7 @@ fn conv2d_and_conv1d_match_pytorch_forward_and_backward() {
                     pair(&c["dilation"]),
                 );
                 let groups = c["groups"].as_u64().unwrap() as usize;
-                let out = if key == "conv2d" {
+                let out = if key.starts_with("conv2d") {
                     let args = Conv2dArgs {
                         stride,
                         padding,

@@ -191,13 +191,72 @@ fn image_groups(range: std::ops::Range<usize>, per: usize) -> impl Iterator<Item
 }
 
 impl Geometry {
+    /// Whether the unfolded matrix is "wide": with stride 1 and no padding, output row `y` is
+    /// computed over the input's whole row length `w`, so that each kernel tap reads one
+    /// contiguous run of its input plane and unfolding is one copy per tap instead of one per
+    /// output row. Columns `ow..w` of each row are scratch: the forward pass drops them, and
+    /// the gradients enter them as zeros.
+    fn wide(&self) -> bool {
+        self.a.stride == (1, 1) && self.a.padding == (0, 0) && self.ow < self.w
+    }
+
+    /// Length of one output row in the unfolded matrix: `w` when [`Self::wide`], else `ow`.
+    fn row_len(&self) -> usize {
+        if self.wide() {
+            self.w
+        } else {
+            self.ow
+        }
+    }
+
+    /// Unfolded columns per image.
+    fn cols_per_image(&self) -> usize {
+        self.oh * self.row_len()
+    }
+
     /// Images unfolded side by side per product.
     fn images_per_product(&self) -> usize {
-        (COLUMNS_PER_PRODUCT / self.ohw().max(1)).max(1)
+        (COLUMNS_PER_PRODUCT / self.cols_per_image().max(1)).max(1)
+    }
+
+    /// Wide unfolding (see [`Self::wide`]): row `(ci, i, j)` of `cols` is the input plane from
+    /// the tap's offset on, `(oh - 1) · w + ow` elements, the last window's end. Columns past
+    /// it are left as they are: only scratch columns lie there.
+    fn im2col_wide<T: Float>(&self, x: &[T], g: usize, cols: &mut [T], ld: usize) {
+        let span = (self.oh - 1) * self.w + self.ow;
+        let (dh, dw) = self.a.dilation;
+        for ci in 0..self.cg() {
+            let plane = &x[(g * self.cg() + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = ((ci * self.kh + i) * self.kw + j) * ld;
+                    let from = i * dh * self.w + j * dw;
+                    cols[row..][..span].copy_from_slice(&plane[from..][..span]);
+                }
+            }
+        }
+    }
+
+    /// Adds wide unfolded gradients back into one image's input gradient: one contiguous sum
+    /// per tap. The scratch columns hold zeros (the output gradient enters them as zeros), so
+    /// the input elements they land on are unchanged.
+    fn col2im_wide<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T], ld: usize) {
+        let span = (self.oh - 1) * self.w + self.ow;
+        let (dh, dw) = self.a.dilation;
+        for ci in 0..self.cg() {
+            let plane = &mut dx[(g * self.cg() + ci) * self.h * self.w..][..self.h * self.w];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = &cols[((ci * self.kh + i) * self.kw + j) * ld..][..span];
+                    let dst = &mut plane[i * dh * self.w + j * dw..][..span];
+                    dst.iter_mut().zip(row).for_each(|(d, &v)| *d = *d + v);
+                }
+            }
+        }
     }
 
     /// Unfolds images `first..first + count`, channel group `gi`, side by side into `cols`
-    /// (`[k, count · ohw]`).
+    /// (`[k, count · cols_per_image]`).
     fn im2col_images<T: Float>(
         &self,
         x: &[T],
@@ -206,15 +265,30 @@ impl Geometry {
         count: usize,
         cols: &mut [T],
     ) {
-        let (chw, ohw) = (self.c * self.h * self.w, self.ohw());
+        let (chw, cpi) = (self.c * self.h * self.w, self.cols_per_image());
         for i in 0..count {
             let xi = &x[(first + i) * chw..][..chw];
-            self.im2col(xi, gi, &mut cols[i * ohw..], count * ohw);
+            if self.wide() {
+                self.im2col_wide(xi, gi, &mut cols[i * cpi..], count * cpi);
+            } else {
+                self.im2col(xi, gi, &mut cols[i * cpi..], count * cpi);
+            }
+        }
+    }
+
+    /// Folds the unfolded gradients of image `i` of a group of `count` back into `dx`.
+    fn col2im_image<T: Float>(&self, cols: &[T], gi: usize, i: usize, count: usize, dx: &mut [T]) {
+        let cpi = self.cols_per_image();
+        if self.wide() {
+            self.col2im_wide(&cols[i * cpi..], gi, dx, count * cpi);
+        } else {
+            self.col2im(&cols[i * cpi..], gi, dx, count * cpi);
         }
     }
 
     /// Copies group `gi` of images `first..first + count` of an output-shaped tensor into
-    /// `dst`, `[og, count · ohw]` (each image's block side by side).
+    /// `dst`, `[og, count · cols_per_image]` (each image's block side by side, scratch columns
+    /// zero).
     fn gather_out<T: Float>(
         &self,
         src: &[T],
@@ -223,59 +297,84 @@ impl Geometry {
         count: usize,
         dst: &mut [T],
     ) {
-        let (og, ohw) = (self.og(), self.ohw());
+        let (og, ohw, cpi) = (self.og(), self.ohw(), self.cols_per_image());
         for i in 0..count {
             for oc in 0..og {
                 let from = &src[((first + i) * self.o + gi * og + oc) * ohw..][..ohw];
-                dst[oc * count * ohw + i * ohw..][..ohw].copy_from_slice(from);
+                let to = &mut dst[oc * count * cpi + i * cpi..][..cpi];
+                if !self.wide() {
+                    to.copy_from_slice(from);
+                    continue;
+                }
+                for (to, from) in to.chunks_exact_mut(self.w).zip(from.chunks_exact(self.ow)) {
+                    to[..self.ow].copy_from_slice(from);
+                    to[self.ow..].fill(T::ZERO);
+                }
+            }
+        }
+    }
+
+    /// Writes one output plane from its block of a product (`cols_per_image` columns), plus
+    /// `bias`, dropping the scratch columns of a wide block.
+    fn store_plane<T: Float>(&self, plane: &mut [std::mem::MaybeUninit<T>], prod: &[T], bias: T) {
+        let (ow, row) = (self.ow, self.row_len());
+        for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
+            for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
+                d.write(p + bias);
             }
         }
     }
 }
 
 pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
-    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let (og, k, ohw, cpi) = (g.og(), g.k(), g.ohw(), g.cols_per_image());
     let per_image = g.o * ohw;
     let total = g.n * per_image;
     let mut out: Vec<T> = crate::storage::result_vec(total);
     let step = images_per_part(g.n);
     let per = g.images_per_product().min(step);
+    // A single compact image's product can land in its output planes directly.
+    let direct = per == 1 && !g.wide();
     let spare = &mut out.spare_capacity_mut()[..total];
     super::parallel::for_each_chunk_mut(spare, step * per_image, |part, dst| {
-        let mut cols = vec![T::default(); k * per * ohw];
-        let mut prod = vec![T::default(); if per > 1 { og * per * ohw } else { 0 }];
+        let mut cols = vec![T::default(); k * per * cpi];
+        let mut prod = vec![T::default(); if direct { 0 } else { og * per * cpi }];
         let base = part * step;
         for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * ohw;
+            let width = count * cpi;
             for gi in 0..g.a.groups {
                 g.im2col_images(x, gi, first, count, &mut cols);
                 let w_g = &wt[gi * og * k..][..og * k];
                 let b_g = bias.map(|b| &b[gi * og..][..og]);
                 let lhs = MatRef::new(w_g, (og, k), (k, 1));
                 let rhs = MatRef::new(&cols, (k, width), (width, 1));
-                if count == 1 {
-                    // One image: the product lands in its output planes directly.
+                if direct {
                     let planes = &mut dst[(first - base) * per_image + gi * og * ohw..][..og * ohw];
                     let planes = fill_planes(planes, ohw, b_g);
                     gemm_into(planes, ohw, true, lhs, rhs, Threads::One);
                     continue;
                 }
-                gemm_into(&mut prod, width, false, lhs, rhs, Threads::One);
+                gemm_into(
+                    &mut prod[..og * width],
+                    width,
+                    false,
+                    lhs,
+                    rhs,
+                    Threads::One,
+                );
                 for i in 0..count {
                     let img = (first - base + i) * per_image;
                     for oc in 0..og {
                         let plane = &mut dst[img + (gi * og + oc) * ohw..][..ohw];
                         let v = b_g.map_or(T::default(), |b| b[oc]);
-                        for (d, &p) in plane.iter_mut().zip(&prod[oc * width + i * ohw..][..ohw]) {
-                            d.write(p + v);
-                        }
+                        g.store_plane(plane, &prod[oc * width + i * cpi..][..cpi], v);
                     }
                 }
             }
         }
     });
     // SAFETY: the parts cover every image, and each image's planes were written, for every
-    // group, by `fill_planes` or the copy loop above.
+    // group, by `fill_planes` or `store_plane`.
     unsafe { out.set_len(total) };
     out
 }
@@ -299,23 +398,23 @@ fn fill_planes<'a, T: Float>(
 
 /// Input gradient: `Wᵀ · grad_out` for several images at once, folded back per image.
 pub(crate) fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T> {
-    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let (og, k, cpi) = (g.og(), g.k(), g.cols_per_image());
     let per_image = g.c * g.h * g.w;
     let mut dx = vec![T::default(); g.n * per_image];
     let step = images_per_part(g.n);
     let per = g.images_per_product().min(step);
     super::parallel::for_each_chunk_mut(&mut dx, step * per_image, |part, dst| {
-        let mut cols = vec![T::default(); k * per * ohw];
-        let mut go = vec![T::default(); og * per * ohw];
+        let mut cols = vec![T::default(); k * per * cpi];
+        let mut go = vec![T::default(); og * per * cpi];
         let base = part * step;
         for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * ohw;
+            let width = count * cpi;
             for gi in 0..g.a.groups {
                 g.gather_out(gout, gi, first, count, &mut go);
                 let w_g = &wt[gi * og * k..][..og * k];
                 // Wᵀ is [k, og]: row stride 1, column stride k.
                 gemm_into(
-                    &mut cols,
+                    &mut cols[..k * width],
                     width,
                     false,
                     MatRef::new(w_g, (k, og), (1, k)),
@@ -324,7 +423,7 @@ pub(crate) fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T>
                 );
                 for i in 0..count {
                     let img_dx = &mut dst[(first - base + i) * per_image..][..per_image];
-                    g.col2im(&cols[i * ohw..], gi, img_dx, width);
+                    g.col2im_image(&cols, gi, i, count, img_dx);
                 }
             }
         }
@@ -335,18 +434,18 @@ pub(crate) fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T>
 /// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, several images per product, one partial sum
 /// per thread.
 pub(crate) fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
-    let (og, k, ohw) = (g.og(), g.k(), g.ohw());
+    let (og, k, cpi) = (g.og(), g.k(), g.cols_per_image());
     let wsize = g.o * k;
     let step = images_per_part(g.n);
     let parts = g.n.div_ceil(step);
     let per = g.images_per_product().min(step);
     let mut partial = vec![T::default(); parts * wsize];
     super::parallel::for_each_chunk_mut(&mut partial, wsize, |part, acc| {
-        let mut cols = vec![T::default(); k * per * ohw];
-        let mut go = vec![T::default(); og * per * ohw];
+        let mut cols = vec![T::default(); k * per * cpi];
+        let mut go = vec![T::default(); og * per * cpi];
         let base = part * step;
         for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * ohw;
+            let width = count * cpi;
             for gi in 0..g.a.groups {
                 g.im2col_images(x, gi, first, count, &mut cols);
                 g.gather_out(gout, gi, first, count, &mut go);
