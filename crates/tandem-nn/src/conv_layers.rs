@@ -128,6 +128,15 @@ impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Tensor {
         conv::conv2d(x, &self.weight, self.bias.as_ref(), self.args)
     }
+    fn forward_fused(&self, x: &Tensor, activation: conv::Fused) -> Option<Tensor> {
+        Some(conv::conv2d_fused(
+            x,
+            &self.weight,
+            self.bias.as_ref(),
+            self.args,
+            activation,
+        ))
+    }
 }
 
 /// `nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups)` over

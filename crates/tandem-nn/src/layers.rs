@@ -65,6 +65,9 @@ impl Module for ReLU {
     fn forward(&self, x: &Tensor) -> Tensor {
         x.relu()
     }
+    fn as_fused_activation(&self) -> Option<tandem_core::ops::conv::Fused> {
+        Some(tandem_core::ops::conv::Fused::Relu)
+    }
 }
 
 /// `nn.Sigmoid()`.
@@ -271,10 +274,20 @@ impl Params for Sequential {
 }
 
 impl Module for Sequential {
+    /// Each child in turn; a child followed by an activation it can fuse (a convolution and
+    /// `nn.ReLU`) runs with it as one op, with the same result.
     fn forward(&self, x: &Tensor) -> Tensor {
         let mut h = x.clone();
-        for l in &self.layers {
-            h = l.forward(&h);
+        let mut i = 0;
+        while i < self.layers.len() {
+            let next = self.layers.get(i + 1).and_then(|l| l.as_fused_activation());
+            if let Some(y) = next.and_then(|a| self.layers[i].forward_fused(&h, a)) {
+                h = y;
+                i += 2;
+                continue;
+            }
+            h = self.layers[i].forward(&h);
+            i += 1;
         }
         h
     }

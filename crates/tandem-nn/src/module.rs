@@ -2,6 +2,7 @@
 
 use crate::state_dict::{self, CheckpointError, LoadReport};
 use std::path::Path;
+use tandem_core::ops::conv::Fused;
 use tandem_core::{Device, Tensor};
 
 /// `prefix.name`, or `name` when there is no prefix (PyTorch's dotted parameter names).
@@ -29,6 +30,19 @@ pub trait Params {
 pub trait Module: Params {
     /// The computation (`forward`, called as `model(x)` in Python).
     fn forward(&self, x: &Tensor) -> Tensor;
+
+    /// The activation this layer is, when a layer before it can fuse it into its own pass
+    /// (`nn.ReLU`). [`crate::Sequential`] then runs the pair as one op; the default is `None`.
+    fn as_fused_activation(&self) -> Option<Fused> {
+        None
+    }
+
+    /// `forward` followed by `activation` as one op (a convolution with its ReLU), or `None`
+    /// when this layer has no such form (the default). The result equals the two applied in
+    /// turn.
+    fn forward_fused(&self, _x: &Tensor, _activation: Fused) -> Option<Tensor> {
+        None
+    }
 
     /// Every parameter with its dotted name (`l1.weight`), in definition order.
     ///

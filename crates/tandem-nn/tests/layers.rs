@@ -137,3 +137,31 @@ fn embedding_looks_up_rows_and_dropout_obeys_the_mode() {
     d.set_training(false);
     assert_eq!(d.forward(&x).to_vec::<f32>(), x.to_vec::<f32>());
 }
+
+/// `nn.Sequential(nn.Conv2d(...), nn.ReLU())` runs the pair as one op, with the values and
+/// gradients of the two applied in turn.
+#[test]
+fn sequential_fuses_a_convolution_with_its_relu() {
+    use tandem_core::ops::conv::{conv2d, Conv2dArgs};
+    tandem_core::manual_seed(8);
+    let model = tandem_nn::Sequential::new()
+        .add(tandem_nn::Conv2d::new(2, 3, 3))
+        .add(tandem_nn::ReLU);
+    let x = tandem_core::randn(&[4, 2, 7, 6]);
+    let r = tandem_core::randn(&[4, 3, 5, 4]);
+    let (w, b) = (model.parameters()[0].clone(), model.parameters()[1].clone());
+    let run = |y: Tensor| {
+        model.zero_grad();
+        (&y * &r).sum().backward();
+        [y.detach(), w.grad().unwrap(), b.grad().unwrap()]
+    };
+    let fused = model.forward(&x);
+    assert_eq!(fused.grad_fn_name(), Some("ConvolutionReluBackward"));
+    let got = run(fused);
+    let want = run(conv2d(&x, &w, Some(&b), Conv2dArgs::default()).relu());
+    for (g, w) in got.iter().zip(&want) {
+        for (a, b) in g.to_vec::<f32>().iter().zip(w.to_vec::<f32>()) {
+            assert!(close(*a as f64, b as f64), "{a} vs {b}");
+        }
+    }
+}

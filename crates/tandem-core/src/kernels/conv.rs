@@ -5,6 +5,7 @@
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use crate::ops::conv::Conv2dArgs;
+use std::mem::MaybeUninit;
 
 /// Everything the kernels need, derived from the shapes.
 #[derive(Clone, Copy, Debug)]
@@ -286,47 +287,97 @@ impl Geometry {
         }
     }
 
-    /// Copies group `gi` of images `first..first + count` of an output-shaped tensor into
+    /// Copies group `gi` of images `first..first + count` of an output-shaped gradient into
     /// `dst`, `[og, count · cols_per_image]` (each image's block side by side, scratch columns
-    /// zero).
+    /// zero), and adds each channel's sum to `sums`. With a fused ReLU's output `y`, the
+    /// gradient is kept only where `y > 0` (masked a whole plane at a time into `plane`).
+    #[allow(clippy::too_many_arguments)]
     fn gather_out<T: Float>(
         &self,
         src: &[T],
+        y: Option<&[T]>,
         gi: usize,
         first: usize,
         count: usize,
         dst: &mut [T],
+        plane: &mut [T],
+        mut sums: Option<&mut [f64]>,
     ) {
         let (og, ohw, cpi) = (self.og(), self.ohw(), self.cols_per_image());
-        for i in 0..count {
-            for oc in 0..og {
-                let from = &src[((first + i) * self.o + gi * og + oc) * ohw..][..ohw];
-                let to = &mut dst[oc * count * cpi + i * cpi..][..cpi];
-                if !self.wide() {
-                    to.copy_from_slice(from);
-                    continue;
-                }
-                for (to, from) in to.chunks_exact_mut(self.w).zip(from.chunks_exact(self.ow)) {
-                    to[..self.ow].copy_from_slice(from);
-                    to[self.ow..].fill(T::ZERO);
+        let (ow, row) = (self.ow, self.row_len());
+        super::cpu::vectorized(|| {
+            for i in 0..count {
+                for oc in 0..og {
+                    let at = ((first + i) * self.o + gi * og + oc) * ohw;
+                    let from = match y {
+                        Some(y) => {
+                            masked_copy(&mut plane[..ohw], &src[at..][..ohw], &y[at..][..ohw]);
+                            &plane[..ohw]
+                        }
+                        None => &src[at..][..ohw],
+                    };
+                    if let Some(s) = sums.as_deref_mut() {
+                        s[oc] += plane_sum(from);
+                    }
+                    let to = &mut dst[oc * count * cpi + i * cpi..][..cpi];
+                    if row == ow {
+                        to.copy_from_slice(from);
+                        continue;
+                    }
+                    for (to, from) in to.chunks_exact_mut(row).zip(from.chunks_exact(ow)) {
+                        to[..ow].copy_from_slice(from);
+                        to[ow..].fill(T::ZERO);
+                    }
                 }
             }
-        }
+        });
     }
 
     /// Writes one output plane from its block of a product (`cols_per_image` columns), plus
-    /// `bias`, dropping the scratch columns of a wide block.
-    fn store_plane<T: Float>(&self, plane: &mut [std::mem::MaybeUninit<T>], prod: &[T], bias: T) {
+    /// `bias`, then ReLU when `relu`, dropping the scratch columns of a wide block.
+    fn store_plane<T: Float>(
+        &self,
+        plane: &mut [std::mem::MaybeUninit<T>],
+        prod: &[T],
+        bias: T,
+        relu: bool,
+    ) {
         let (ow, row) = (self.ow, self.row_len());
-        for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
-            for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
-                d.write(p + bias);
+        super::cpu::vectorized(|| {
+            for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
+                for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
+                    let v = p + bias;
+                    d.write(if relu && v < T::ZERO { T::ZERO } else { v });
+                }
             }
-        }
+        });
     }
 }
 
-pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geometry) -> Vec<T> {
+/// `to = from` where `y > 0`, zero elsewhere: a gradient through a fused ReLU.
+#[inline(always)]
+fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
+    for ((t, &g), &y) in to.iter_mut().zip(from).zip(y) {
+        *t = if y > T::ZERO { g } else { T::ZERO };
+    }
+}
+
+/// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
+pub(super) fn relu_in_place<T: Float>(v: &mut [T]) {
+    super::cpu::vectorized(|| {
+        v.iter_mut()
+            .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
+    });
+}
+
+/// Forward: `W · unfold(x) (+ bias)`, then ReLU when `relu`; `[N, O, OH, OW]`.
+pub(crate) fn forward<T: Float>(
+    x: &[T],
+    wt: &[T],
+    bias: Option<&[T]>,
+    g: &Geometry,
+    relu: bool,
+) -> Vec<T> {
     let (og, k, ohw, cpi) = (g.og(), g.k(), g.ohw(), g.cols_per_image());
     let per_image = g.o * ohw;
     let total = g.n * per_image;
@@ -352,6 +403,9 @@ pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geome
                     let planes = &mut dst[(first - base) * per_image + gi * og * ohw..][..og * ohw];
                     let planes = fill_planes(planes, ohw, b_g);
                     gemm_into(planes, ohw, true, lhs, rhs, Threads::One);
+                    if relu {
+                        relu_in_place(planes);
+                    }
                     continue;
                 }
                 gemm_into(
@@ -367,7 +421,7 @@ pub(crate) fn forward<T: Float>(x: &[T], wt: &[T], bias: Option<&[T]>, g: &Geome
                     for oc in 0..og {
                         let plane = &mut dst[img + (gi * og + oc) * ohw..][..ohw];
                         let v = b_g.map_or(T::default(), |b| b[oc]);
-                        g.store_plane(plane, &prod[oc * width + i * cpi..][..cpi], v);
+                        g.store_plane(plane, &prod[oc * width + i * cpi..][..cpi], v, relu);
                     }
                 }
             }
@@ -396,81 +450,157 @@ fn fill_planes<'a, T: Float>(
     unsafe { &mut *(planes as *mut [std::mem::MaybeUninit<T>] as *mut [T]) }
 }
 
-/// Input gradient: `Wᵀ · grad_out` for several images at once, folded back per image.
-pub(crate) fn grad_input<T: Float>(gout: &[T], wt: &[T], g: &Geometry) -> Vec<T> {
+/// One part's share of a backward pass: its images' input gradients and partial weight and
+/// bias gradients (the bias sums in float64).
+pub(super) struct Share<'a, T> {
+    pub(super) dx: &'a mut [MaybeUninit<T>],
+    pub(super) dw: Vec<T>,
+    pub(super) db: Vec<f64>,
+}
+
+impl<'a, T: Float> Share<'a, T> {
+    /// One share per part of `step` images, `dx` split among them.
+    pub(super) fn split(
+        dx: &'a mut [MaybeUninit<T>],
+        in_size: usize,
+        step: usize,
+        parts: usize,
+        wsize: usize,
+        o: usize,
+        needs: Needs,
+    ) -> Vec<Share<'a, T>> {
+        let mut dx_shares = dx.chunks_mut((step * in_size).max(1));
+        (0..parts)
+            .map(|_| Share {
+                dx: dx_shares.next().unwrap_or_default(),
+                dw: vec![T::ZERO; if needs.weight { wsize } else { 0 }],
+                db: vec![0.0; if needs.bias { o } else { 0 }],
+            })
+            .collect()
+    }
+
+    /// The weight and bias gradients: the parts' partial sums added up.
+    pub(super) fn total(
+        mut shares: Vec<Share<'_, T>>,
+        needs: Needs,
+    ) -> (Option<Vec<T>>, Option<Vec<T>>) {
+        let dw = needs.weight.then(|| {
+            let mut dw = std::mem::take(&mut shares[0].dw);
+            for s in &shares[1..] {
+                dw.iter_mut().zip(&s.dw).for_each(|(a, &b)| *a = *a + b);
+            }
+            dw
+        });
+        let db = needs.bias.then(|| {
+            (0..shares[0].db.len())
+                .map(|c| T::from_f64(shares.iter().map(|s| s.db[c]).sum()))
+                .collect()
+        });
+        (dw, db)
+    }
+}
+
+/// Which gradients a backward pass computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Needs {
+    pub(crate) input: bool,
+    pub(crate) weight: bool,
+    pub(crate) bias: bool,
+}
+
+/// `(dx, dw, db)`, each present when asked for.
+pub(crate) type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+
+/// Writes `dst` with `row` repeated, or zeros without one, and returns it initialized.
+pub(super) fn init<'a, T: Float>(dst: &'a mut [MaybeUninit<T>], row: Option<&[T]>) -> &'a mut [T] {
+    match row {
+        Some(r) => dst.chunks_exact_mut(r.len()).for_each(|d| {
+            d.iter_mut().zip(r).for_each(|(d, &v)| {
+                d.write(v);
+            })
+        }),
+        None => dst.fill(MaybeUninit::new(T::ZERO)),
+    }
+    // SAFETY: every element of `dst` was written above.
+    unsafe { &mut *(dst as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+/// The gradients of [`forward`]: `(dx, dw, db)`, each present when asked for, in one pass over
+/// the images. Each group of images gathers its output gradient once (masked by the saved
+/// output `y` of a fused ReLU), sums it for the bias, multiplies it by the unfolded input for
+/// the weight and by the weight for the unfolded input gradient.
+pub(crate) fn backward<T: Float>(
+    gout: &[T],
+    y: Option<&[T]>,
+    x: &[T],
+    wt: &[T],
+    g: &Geometry,
+    needs: Needs,
+) -> Grads<T> {
     let (og, k, cpi) = (g.og(), g.k(), g.cols_per_image());
-    let per_image = g.c * g.h * g.w;
-    let mut dx = vec![T::default(); g.n * per_image];
+    let in_size = g.c * g.h * g.w;
     let step = images_per_part(g.n);
+    let parts = g.n.div_ceil(step);
     let per = g.images_per_product().min(step);
-    super::parallel::for_each_chunk_mut(&mut dx, step * per_image, |part, dst| {
-        let mut cols = vec![T::default(); k * per * cpi];
-        let mut go = vec![T::default(); og * per * cpi];
+    let dx_len = if needs.input { g.n * in_size } else { 0 };
+    let mut dx: Vec<T> = crate::storage::result_vec(dx_len);
+    let spare = &mut dx.spare_capacity_mut()[..dx_len];
+    let mut shares = Share::split(spare, in_size, step, parts, g.o * k, g.o, needs);
+    super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
+        let Share { dx, dw, db } = &mut share[0];
+        let mut cols = vec![T::ZERO; k * per * cpi];
+        let mut go = vec![T::ZERO; og * per * cpi];
+        let mut plane = vec![T::ZERO; if y.is_some() { g.ohw() } else { 0 }];
         let base = part * step;
         for (first, count) in image_groups(base..(base + step).min(g.n), per) {
             let width = count * cpi;
+            let mut dx_images = needs
+                .input
+                .then(|| init(&mut dx[(first - base) * in_size..][..count * in_size], None));
             for gi in 0..g.a.groups {
-                g.gather_out(gout, gi, first, count, &mut go);
-                let w_g = &wt[gi * og * k..][..og * k];
-                // Wᵀ is [k, og]: row stride 1, column stride k.
-                gemm_into(
-                    &mut cols[..k * width],
-                    width,
-                    false,
-                    MatRef::new(w_g, (k, og), (1, k)),
-                    MatRef::new(&go, (og, width), (width, 1)),
-                    Threads::One,
-                );
-                for i in 0..count {
-                    let img_dx = &mut dst[(first - base + i) * per_image..][..per_image];
-                    g.col2im_image(&cols, gi, i, count, img_dx);
+                let sums = needs.bias.then(|| &mut db[gi * og..][..og]);
+                g.gather_out(gout, y, gi, first, count, &mut go, &mut plane, sums);
+                let go = &go[..og * width];
+                if needs.weight {
+                    g.im2col_images(x, gi, first, count, &mut cols);
+                    // colsᵀ is [width, k]: row stride 1, column stride width.
+                    gemm_into(
+                        &mut dw[gi * og * k..][..og * k],
+                        k,
+                        true,
+                        MatRef::new(go, (og, width), (width, 1)),
+                        MatRef::new(&cols, (width, k), (1, width)),
+                        Threads::One,
+                    );
+                }
+                if let Some(dx_images) = dx_images.as_deref_mut() {
+                    // Wᵀ is [k, og]: row stride 1, column stride k.
+                    gemm_into(
+                        &mut cols[..k * width],
+                        width,
+                        false,
+                        MatRef::new(&wt[gi * og * k..][..og * k], (k, og), (1, k)),
+                        MatRef::new(go, (og, width), (width, 1)),
+                        Threads::One,
+                    );
+                    for i in 0..count {
+                        let img = &mut dx_images[i * in_size..][..in_size];
+                        g.col2im_image(&cols, gi, i, count, img);
+                    }
                 }
             }
         }
     });
-    dx
-}
-
-/// Weight gradient: `Σ_n grad_out_n · cols_nᵀ`, several images per product, one partial sum
-/// per thread.
-pub(crate) fn grad_weight<T: Float>(gout: &[T], x: &[T], g: &Geometry) -> Vec<T> {
-    let (og, k, cpi) = (g.og(), g.k(), g.cols_per_image());
-    let wsize = g.o * k;
-    let step = images_per_part(g.n);
-    let parts = g.n.div_ceil(step);
-    let per = g.images_per_product().min(step);
-    let mut partial = vec![T::default(); parts * wsize];
-    super::parallel::for_each_chunk_mut(&mut partial, wsize, |part, acc| {
-        let mut cols = vec![T::default(); k * per * cpi];
-        let mut go = vec![T::default(); og * per * cpi];
-        let base = part * step;
-        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * cpi;
-            for gi in 0..g.a.groups {
-                g.im2col_images(x, gi, first, count, &mut cols);
-                g.gather_out(gout, gi, first, count, &mut go);
-                let a = &mut acc[gi * og * k..][..og * k];
-                // colsᵀ is [width, k]: row stride 1, column stride width.
-                gemm_into(
-                    a,
-                    k,
-                    true,
-                    MatRef::new(&go, (og, width), (width, 1)),
-                    MatRef::new(&cols, (width, k), (1, width)),
-                    Threads::One,
-                );
-            }
-        }
-    });
-    let mut dw = partial[..wsize].to_vec();
-    for p in partial[wsize..].chunks(wsize) {
-        dw.iter_mut().zip(p).for_each(|(a, &b)| *a = *a + b);
-    }
-    dw
+    let (dw, db) = Share::total(shares, needs);
+    // SAFETY: with `needs.input`, every part zeroed (`init`) each of its images' gradients
+    // before adding to them, and the parts cover all images; otherwise `dx_len` is 0.
+    unsafe { dx.set_len(dx_len) };
+    (needs.input.then_some(dx), dw, db)
 }
 
 /// Sum of a plane in float64 with eight independent accumulators (a single running sum is
 /// bound by the latency of each addition).
+#[inline(always)]
 fn plane_sum<T: Float>(plane: &[T]) -> f64 {
     let mut acc = [0.0f64; 8];
     let mut blocks = plane.chunks_exact(8);
@@ -481,23 +611,4 @@ fn plane_sum<T: Float>(plane: &[T]) -> f64 {
     }
     let tail: f64 = blocks.remainder().iter().map(|v| v.to_f64()).sum();
     acc.iter().sum::<f64>() + tail
-}
-
-/// Bias gradient: each channel's sum over images and positions, images split over threads.
-pub(crate) fn grad_bias<T: Float>(gout: &[T], g: &Geometry) -> Vec<T> {
-    let ohw = g.ohw();
-    let step = images_per_part(g.n);
-    let parts = g.n.div_ceil(step);
-    let mut partial = vec![0.0f64; parts * g.o];
-    super::parallel::for_each_chunk_mut(&mut partial, g.o, |part, acc| {
-        for img in part * step..((part + 1) * step).min(g.n) {
-            let planes = &gout[img * g.o * ohw..][..g.o * ohw];
-            for (oc, plane) in planes.chunks(ohw).enumerate() {
-                acc[oc] += plane_sum(plane);
-            }
-        }
-    });
-    (0..g.o)
-        .map(|oc| T::from_f64((0..parts).map(|p| partial[p * g.o + oc]).sum()))
-        .collect()
 }

@@ -8,10 +8,9 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::{images_per_part, Geometry};
+use super::conv::{images_per_part, init, relu_in_place, Geometry, Grads, Needs, Share};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
-use std::mem::MaybeUninit;
 
 /// Unfolded elements one block may hold (about 512 KiB of float32): large enough for full-speed
 /// products, small enough to stay in the core's cache.
@@ -116,14 +115,6 @@ impl Geometry {
     }
 }
 
-/// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
-fn relu_in_place<T: Float>(v: &mut [T]) {
-    super::cpu::vectorized(|| {
-        v.iter_mut()
-            .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
-    });
-}
-
 /// Forward: `out = unfold(x) · W (+ bias)`, then ReLU when `relu`; `[N, OH, OW, O]`.
 pub(crate) fn forward_nhwc<T: Float>(
     x: &[T],
@@ -171,40 +162,6 @@ pub(crate) fn forward_nhwc<T: Float>(
     out
 }
 
-/// Writes `rows` (each as long as `row`, or zeros without one) into `dst` and returns it
-/// initialized.
-fn init<'a, T: Float>(dst: &'a mut [MaybeUninit<T>], row: Option<&[T]>) -> &'a mut [T] {
-    match row {
-        Some(r) => dst.chunks_exact_mut(r.len()).for_each(|d| {
-            d.iter_mut().zip(r).for_each(|(d, &v)| {
-                d.write(v);
-            })
-        }),
-        None => dst.fill(MaybeUninit::new(T::ZERO)),
-    }
-    // SAFETY: every element of `dst` was written above (`dst.len()` is a multiple of the row
-    // length, as the callers size it).
-    unsafe { &mut *(dst as *mut [MaybeUninit<T>] as *mut [T]) }
-}
-
-/// One part's share of a backward pass.
-struct Share<'a, T> {
-    dx: &'a mut [MaybeUninit<T>],
-    dw: Vec<T>,
-    db: Vec<f64>,
-}
-
-/// Which gradients a backward pass computes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Needs {
-    pub(crate) input: bool,
-    pub(crate) weight: bool,
-    pub(crate) bias: bool,
-}
-
-/// `(dx, dw, db)`, each present when asked for.
-pub(crate) type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
-
 /// The gradients of [`forward_nhwc`]: `(dx, dw, db)`, each present when asked for. `y` is the
 /// forward output, needed when `relu` was fused (its zeros mask the gradient).
 pub(crate) fn backward_nhwc<T: Float>(
@@ -224,14 +181,8 @@ pub(crate) fn backward_nhwc<T: Float>(
     let mut dx: Vec<T> = crate::storage::result_vec(dx_len);
     // Per part: its images' share of `dx`, a partial weight gradient (`[K, O]`) and partial
     // bias sums (float64).
-    let mut dx_shares = dx.spare_capacity_mut()[..dx_len].chunks_mut((step * in_size).max(1));
-    let mut shares: Vec<Share<'_, T>> = (0..parts)
-        .map(|_| Share {
-            dx: dx_shares.next().unwrap_or_default(),
-            dw: vec![T::ZERO; if needs.weight { k * o } else { 0 }],
-            db: vec![0.0; if needs.bias { o } else { 0 }],
-        })
-        .collect();
+    let spare = &mut dx.spare_capacity_mut()[..dx_len];
+    let mut shares = Share::split(spare, in_size, step, parts, k * o, o, needs);
     super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
         let Share { dx, dw, db } = &mut share[0];
         let mut cols = vec![T::ZERO; per * ohw * k];
@@ -293,19 +244,7 @@ pub(crate) fn backward_nhwc<T: Float>(
             }
         }
     });
-    let dw = needs.weight.then(|| {
-        let mut dw = std::mem::take(&mut shares[0].dw);
-        for s in &shares[1..] {
-            dw.iter_mut().zip(&s.dw).for_each(|(a, &b)| *a = *a + b);
-        }
-        dw
-    });
-    let db = needs.bias.then(|| {
-        (0..o)
-            .map(|c| T::from_f64(shares.iter().map(|s| s.db[c]).sum()))
-            .collect()
-    });
-    drop(shares);
+    let (dw, db) = Share::total(shares, needs);
     // SAFETY: with `needs.input`, every part zeroed (`init`) each of its images' gradients
     // before adding to them, and the parts cover all images; otherwise `dx_len` is 0.
     unsafe { dx.set_len(dx_len) };

@@ -8,7 +8,7 @@
 
 use crate::autograd::trace::Attr;
 use crate::autograd::{attach, should_record, Saved};
-use crate::kernels::conv::{forward, grad_bias, grad_input, grad_weight, Geometry};
+use crate::kernels::conv::{backward, forward, Geometry, Needs};
 use crate::ops::dispatch::dispatch_float;
 use crate::tensor::Tensor;
 
@@ -49,10 +49,44 @@ impl Default for Conv2dArgs {
     }
 }
 
+/// What a convolution applies to its result before handing it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Fused {
+    /// Nothing: `x ⋆ W + b`.
+    #[default]
+    Identity,
+    /// `relu(x ⋆ W + b)`, applied while each block of the output is in cache; backward masks
+    /// the gradient with the saved output.
+    Relu,
+}
+
 /// `torch.nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)`:
 /// `x` is `[N, C, H, W]`, `weight` is `[O, C/groups, KH, KW]`, `bias` is `[O]`; float32 or
 /// float64. Differentiable in all three (first order).
 pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dArgs) -> Tensor {
+    conv2d_fused(x, weight, bias, args, Fused::Identity)
+}
+
+/// [`conv2d`] followed by `fused` in the same pass, as `nn.Sequential(nn.Conv2d(...),
+/// nn.ReLU())` runs it: the result equals `conv2d(...).relu()`, without the intermediate
+/// tensor, and its gradient masks the output gradient with the saved result.
+///
+/// ```
+/// use tandem_core::ops::conv::{conv2d, conv2d_fused, Conv2dArgs, Fused};
+/// use tandem_core::Tensor;
+/// let x = Tensor::from_vec(vec![1.0f32, -2.0, 3.0, -4.0], &[1, 1, 2, 2]);
+/// let w = Tensor::from_vec(vec![1.0f32], &[1, 1, 1, 1]);
+/// let y = conv2d_fused(&x, &w, None, Conv2dArgs::default(), Fused::Relu);
+/// assert_eq!(y.to_vec::<f32>(), [1.0, 0.0, 3.0, 0.0]);
+/// assert_eq!(y.to_vec::<f32>(), conv2d(&x, &w, None, Conv2dArgs::default()).relu().to_vec::<f32>());
+/// ```
+pub fn conv2d_fused(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    args: Conv2dArgs,
+    fused: Fused,
+) -> Tensor {
     let g = Geometry::new(x.shape(), weight.shape(), args);
     assert_eq!(
         x.dtype(),
@@ -64,12 +98,12 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
     if let Some(b) = bias {
         assert_eq!(b.shape(), &[g.o], "conv2d: bias must have shape [{}]", g.o);
     }
+    let relu = fused == Fused::Relu;
     let (xc, wc) = (x.contiguous(), weight.contiguous());
     let bc = bias.map(|b| b.to_dtype(x.dtype()).contiguous());
     let out = dispatch_float!(x.dtype(), "conv2d", T => {
-        let v = xc.with_slice::<T, _>(|xs| wc.with_slice::<T, _>(|ws| match &bc {
-            Some(b) => b.with_slice::<T, _>(|bs| forward(xs, ws, Some(bs), &g)),
-            None => forward(xs, ws, None, &g),
+        let v = xc.with_slice::<T, _>(|xs| wc.with_slice::<T, _>(|ws| {
+            with_optional_slice::<T, _>(bc.as_ref(), |bs| forward(xs, ws, bs, &g, relu))
         }));
         Tensor::from_vec(v, &[g.n, g.o, g.oh, g.ow])
     });
@@ -81,28 +115,50 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, args: Conv2dAr
     // Saved with their versions: modifying x or the weight in place before backward panics,
     // as it does in PyTorch.
     let (xs, ws) = (Saved::new(&xc.detach()), Saved::new(&wc.detach()));
-    let traced = attach(out, "ConvolutionBackward0", &inputs, move |gout, needs| {
+    let ys = relu.then(|| Saved::output(&out));
+    let name = if relu {
+        "ConvolutionReluBackward"
+    } else {
+        "ConvolutionBackward0"
+    };
+    let traced = attach(out, name, &inputs, move |gout, needs| {
         let go = gout.contiguous();
         let shape_x = [g.n, g.c, g.h, g.w];
         let shape_w = [g.o, g.cg(), g.kh, g.kw];
+        let y = ys.as_ref().map(|s| s.get().contiguous());
+        let want = Needs {
+            input: needs[0],
+            weight: needs[1],
+            bias: needs.get(2).copied().unwrap_or(false),
+        };
         dispatch_float!(go.dtype(), "conv2d backward", T => go.with_slice::<T, _>(|gs| {
-            let dx = needs[0].then(|| {
-                let w = ws.get();
-                w.with_slice::<T, _>(|w| Tensor::from_vec(grad_input(gs, w, &g), &shape_x))
-            });
-            let dw = needs[1].then(|| {
-                let x = xs.get();
-                x.with_slice::<T, _>(|x| Tensor::from_vec(grad_weight(gs, x, &g), &shape_w))
-            });
-            let mut grads = vec![dx, dw];
+            let (x, w) = (xs.get(), ws.get());
+            let (dx, dw, db) = x.with_slice::<T, _>(|x| w.with_slice::<T, _>(|w| {
+                with_optional_slice::<T, _>(y.as_ref(), |y| backward(gs, y, x, w, &g, want))
+            }));
+            let mut grads = vec![
+                dx.map(|v| Tensor::from_vec(v, &shape_x)),
+                dw.map(|v| Tensor::from_vec(v, &shape_w)),
+            ];
             if needs.len() > 2 {
-                grads.push(needs[2].then(|| Tensor::from_vec(grad_bias(gs, &g), &[g.o])));
+                grads.push(db.map(|v| Tensor::from_vec(v, &[g.o])));
             }
             grads
         }))
     });
     crate::autograd::trace::set_attrs(&traced, || args.trace_attrs("nchw"));
     traced
+}
+
+/// `f(Some(slice))` for a tensor, `f(None)` without one.
+fn with_optional_slice<T: crate::dtype::Element, R>(
+    t: Option<&Tensor>,
+    f: impl FnOnce(Option<&[T]>) -> R,
+) -> R {
+    match t {
+        Some(t) => t.with_slice::<T, _>(|s| f(Some(s))),
+        None => f(None),
+    }
 }
 
 /// `torch.nn.functional.conv1d`: `x` is `[N, C, L]`, `weight` `[O, C/groups, K]`; computed as
@@ -145,6 +201,63 @@ mod tests {
         let y = conv2d(&x, &w, None, Conv2dArgs::default());
         x.add_(1.0);
         y.sum().backward();
+    }
+
+    /// The fused ReLU is the ReLU applied to the convolution: values and the gradients of
+    /// `(y * r).sum()` in x, w and b, in the wide geometry (several images per product) and
+    /// in a padded, grouped one; and gradcheck in float64.
+    #[test]
+    fn fused_relu_equals_relu_after_the_convolution() {
+        crate::manual_seed(3);
+        let padded = Conv2dArgs {
+            padding: (1, 1),
+            groups: 2,
+            ..Conv2dArgs::default()
+        };
+        for (args, xs) in [
+            (Conv2dArgs::default(), [9, 4, 6, 7]),
+            (padded, [3, 4, 5, 5]),
+        ] {
+            let x = crate::randn(&xs).to_dtype(DType::Float64);
+            let w = crate::randn(&[6, 4 / args.groups, 3, 3]).to_dtype(DType::Float64);
+            let b = crate::randn(&[6]).to_dtype(DType::Float64);
+            let run = |fused: bool| {
+                let (x, w, b) = (
+                    x.detach().requires_grad_(true),
+                    w.detach().requires_grad_(true),
+                    b.detach().requires_grad_(true),
+                );
+                let y = if fused {
+                    conv2d_fused(&x, &w, Some(&b), args, Fused::Relu)
+                } else {
+                    conv2d(&x, &w, Some(&b), args).relu()
+                };
+                crate::manual_seed(4);
+                let r = crate::randn(y.shape()).to_dtype(DType::Float64);
+                (&y * &r).sum().backward();
+                [y, x.grad().unwrap(), w.grad().unwrap(), b.grad().unwrap()]
+            };
+            let (got, want) = (run(true), run(false));
+            assert!(want[0].to_vec::<f64>().contains(&0.0));
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.shape(), w.shape());
+                for (a, b) in g.to_vec::<f64>().iter().zip(w.to_vec::<f64>()) {
+                    assert!(
+                        (a - b).abs() < 1e-12 * (1.0 + b.abs()),
+                        "{args:?}: {a} vs {b}"
+                    );
+                }
+            }
+            let f = |t: &[Tensor]| conv2d_fused(&t[0], &t[1], Some(&t[2]), args, Fused::Relu);
+            crate::autograd::gradcheck(
+                &f,
+                &[x.narrow(0, 0, 2).contiguous(), w, b],
+                1e-6,
+                1e-7,
+                1e-5,
+            )
+            .unwrap();
+        }
     }
 
     /// Direct evaluation of the convolution sum, for the reference.

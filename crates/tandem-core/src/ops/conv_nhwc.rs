@@ -4,21 +4,12 @@
 
 use crate::autograd::{attach, should_record, Saved};
 use crate::kernels::conv::Geometry;
-use crate::kernels::conv_nhwc::{backward_nhwc, forward_nhwc, Needs};
+use crate::kernels::conv::Needs;
+use crate::kernels::conv_nhwc::{backward_nhwc, forward_nhwc};
 use crate::ops::conv::Conv2dArgs;
+pub use crate::ops::conv::Fused;
 use crate::ops::dispatch::dispatch_float;
 use crate::tensor::Tensor;
-
-/// What a channels-last convolution applies to its result before handing it on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Fused {
-    /// Nothing: `x ⋆ W + b`.
-    #[default]
-    Identity,
-    /// `relu(x ⋆ W + b)`, applied while each block of the output is in cache; backward masks
-    /// the gradient with the saved output.
-    Relu,
-}
 
 /// `tf.nn.conv2d(x, kernel, strides, padding) + bias`, then `fused`: `x` is `[N, H, W, C]`,
 /// `kernel` is `[KH, KW, C, O]` (Keras's `Conv2D.kernel`), `bias` is `[O]`; float32 or
