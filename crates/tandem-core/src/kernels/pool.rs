@@ -218,10 +218,14 @@ pub(crate) fn route_to_winners<T: Float>(
     per_out: usize,
 ) -> Vec<T> {
     let units = gs.len() / per_out.max(1);
-    let mut dx = vec![T::ZERO; units * per_in];
+    let total = units * per_in;
+    let mut dx: Vec<T> = crate::storage::result_vec(total);
+    let spare = &mut dx.spare_capacity_mut()[..total];
     let per_part = units.div_ceil(super::parallel::num_threads()).max(1);
-    super::parallel::for_each_chunk_mut(&mut dx, (per_part * per_in).max(1), |part, dpart| {
+    super::parallel::for_each_chunk_mut(spare, (per_part * per_in).max(1), |part, dpart| {
         for (j, d) in dpart.chunks_mut(per_in.max(1)).enumerate() {
+            // Zeroed here, one unit at a time, so that the sums below land in cache.
+            let d = super::conv::init(d, None);
             let unit = part * per_part + j;
             let (g, ix) = (
                 &gs[unit * per_out..][..per_out],
@@ -232,6 +236,8 @@ pub(crate) fn route_to_winners<T: Float>(
             }
         }
     });
+    // SAFETY: the parts cover all `units` units, and each was zeroed before the sums.
+    unsafe { dx.set_len(total) };
     dx
 }
 
