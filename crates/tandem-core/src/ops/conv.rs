@@ -188,6 +188,18 @@ pub fn conv1d(
     y.squeeze(Some(2))
 }
 
+/// Gradcheck of `f(x, weight, bias)` in x (its first two images), the weight and the bias.
+#[cfg(test)]
+pub(crate) fn gradcheck_first_two_images(
+    f: &dyn Fn(&[Tensor]) -> Tensor,
+    x: &Tensor,
+    weight: Tensor,
+    bias: Tensor,
+) {
+    let inputs = [x.narrow(0, 0, 2).contiguous(), weight, bias];
+    crate::autograd::gradcheck(f, &inputs, 1e-6, 1e-7, 1e-5).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,14 +261,7 @@ mod tests {
                 }
             }
             let f = |t: &[Tensor]| conv2d_fused(&t[0], &t[1], Some(&t[2]), args, Fused::Relu);
-            crate::autograd::gradcheck(
-                &f,
-                &[x.narrow(0, 0, 2).contiguous(), w, b],
-                1e-6,
-                1e-7,
-                1e-5,
-            )
-            .unwrap();
+            gradcheck_first_two_images(&f, &x, w, b);
         }
     }
 
@@ -311,13 +316,6 @@ mod tests {
         }
         let b = crate::randn(&[6]).to_dtype(DType::Float64);
         let f = |t: &[Tensor]| conv2d(&t[0], &t[1], Some(&t[2]), args);
-        crate::autograd::gradcheck(
-            &f,
-            &[x.narrow(0, 0, 2).contiguous(), w, b],
-            1e-6,
-            1e-7,
-            1e-5,
-        )
-        .unwrap();
+        gradcheck_first_two_images(&f, &x, w, b);
     }
 }
