@@ -197,7 +197,7 @@ impl Geometry {
     /// contiguous run of its input plane and unfolding is one copy per tap instead of one per
     /// output row. Columns `ow..w` of each row are scratch: the forward pass drops them, and
     /// the gradients enter them as zeros.
-    fn wide(&self) -> bool {
+    pub(super) fn wide(&self) -> bool {
         self.a.stride == (1, 1) && self.a.padding == (0, 0) && self.ow < self.w
     }
 

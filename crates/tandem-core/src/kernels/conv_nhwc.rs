@@ -4,13 +4,18 @@
 //! In this layout one output position's receptive field is `KH` runs of `KW · C` contiguous
 //! input elements, so unfolding copies whole runs, and the unfolded rows `[positions, KH·KW·C]`
 //! times the weights `[KH·KW·C, O]` land directly in the output, already channels-last: no
-//! permutes, no gathers. Each thread takes a share of the images and works through them a few
+//! permutes, no gathers. At stride 1 without padding nothing is unfolded: each kernel row's
+//! block of the unfolded matrix is the image itself read with row stride `C`, so the forward
+//! product and the weight gradient are `KH` products over the input in place, with output
+//! positions counted over the input's width and the extra ones dropped when the output is
+//! stored. Each thread takes a share of the images and works through them a few
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
 use super::conv::{images_per_part, init, relu_in_place, Geometry, Grads, Needs, Share};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
+use std::mem::MaybeUninit;
 
 /// Unfolded elements one block may hold (about 512 KiB of float32): large enough for full-speed
 /// products, small enough to stay in the core's cache.
@@ -27,6 +32,32 @@ impl Geometry {
         let by_rows = BLOCK_ROWS.div_ceil(ohw);
         let by_size = BLOCK_ELEMENTS / (ohw * self.k()).max(1);
         by_rows.min(by_size).max(1)
+    }
+
+    /// Whether the products can read the input in place, without unfolding it: at stride 1,
+    /// without padding or column dilation, with output positions counted over the input's
+    /// width (`Geometry::wide`), kernel row `i`'s taps for consecutive positions are
+    /// consecutive runs of `KW · C` elements, `C` apart, so the unfolded block of kernel row
+    /// `i` is the image itself viewed as `[wide_rows, KW·C]` with row stride `C`.
+    fn in_place(&self) -> bool {
+        self.wide() && self.a.dilation.1 == 1
+    }
+
+    /// Output positions over the input's width, up to the last one inside the output.
+    fn wide_rows(&self) -> usize {
+        (self.oh - 1) * self.w + self.ow
+    }
+
+    /// Kernel row `i`'s unfolded block of image `img`, `[wide_rows, KW·C]` (or its transpose
+    /// when `transposed`), read in place.
+    fn kernel_row<'a, T>(&self, img: &'a [T], i: usize, transposed: bool) -> MatRef<'a, T> {
+        let (rows, run) = (self.wide_rows(), self.kw * self.c);
+        let from = &img[i * self.a.dilation.0 * self.w * self.c..];
+        if transposed {
+            MatRef::new(from, (run, rows), (1, self.c))
+        } else {
+            MatRef::new(from, (rows, run), (self.c, 1))
+        }
     }
 
     /// The first input column of a window row starting at column `x0` when its `KW` taps are
@@ -109,6 +140,43 @@ impl Geometry {
         }
     }
 
+    /// Writes one image's output (`[OH·OW, O]`) from its wide product (`[wide_rows, O]`),
+    /// plus `bias`, then ReLU when `relu`, dropping the positions past each row's end.
+    fn store_wide<T: Float>(
+        &self,
+        image: &mut [MaybeUninit<T>],
+        wide: &[T],
+        bias: Option<&[T]>,
+        relu: bool,
+    ) {
+        let (o, ow) = (self.o, self.ow);
+        let zeros = vec![T::ZERO; if bias.is_none() { o } else { 0 }];
+        let bias = &bias.unwrap_or(&zeros)[..o];
+        super::cpu::vectorized(|| {
+            for (oy, dst) in image.chunks_exact_mut(ow * o).enumerate() {
+                let src = &wide[oy * self.w * o..][..ow * o];
+                for (d, s) in dst.chunks_exact_mut(o).zip(src.chunks_exact(o)) {
+                    for ((d, &v), &b) in d.iter_mut().zip(s).zip(bias) {
+                        let v = v + b;
+                        d.write(if relu && v < T::ZERO { T::ZERO } else { v });
+                    }
+                }
+            }
+        });
+    }
+
+    /// Spreads one image's output gradient (`[OH·OW, O]`) over the wide positions
+    /// (`[wide_rows, O]`), zero past each row's end.
+    fn spread_wide<T: Float>(&self, go: &[T], wide: &mut [T]) {
+        let (o, ow) = (self.o, self.ow);
+        for (oy, src) in go.chunks_exact(ow * o).enumerate() {
+            let dst = &mut wide[oy * self.w * o..];
+            dst[..ow * o].copy_from_slice(src);
+            let end = (self.w * o).min(dst.len());
+            dst[ow * o..end].fill(T::ZERO);
+        }
+    }
+
     /// Elements of one input image and of one output image.
     fn image_sizes(&self) -> (usize, usize) {
         (self.h * self.w * self.c, self.ohw() * self.o)
@@ -130,13 +198,34 @@ pub(crate) fn forward_nhwc<T: Float>(
     let step = images_per_part(g.n);
     let per = g.images_per_block().min(step);
     let spare = &mut out.spare_capacity_mut()[..total];
+    let run = g.kw * g.c;
     super::parallel::for_each_chunk_mut(spare, step * out_size, |part, dst| {
-        let mut cols = vec![T::ZERO; per * ohw * k];
+        let in_place = g.in_place();
+        let mut cols = vec![T::ZERO; if in_place { 0 } else { per * ohw * k }];
+        let mut wide = vec![T::ZERO; if in_place { g.wide_rows() * o } else { 0 }];
         let base = part * step;
         let count_here = dst.len() / out_size.max(1);
         for first in (0..count_here).step_by(per) {
             let count = per.min(count_here - first);
             let rows = count * ohw;
+            if g.in_place() {
+                for i in 0..count {
+                    let img = &x[(base + first + i) * in_size..][..in_size];
+                    for r in 0..g.kh {
+                        gemm_into(
+                            &mut wide,
+                            o,
+                            r > 0,
+                            g.kernel_row(img, r, false),
+                            MatRef::new(&wt[r * run * o..][..run * o], (run, o), (o, 1)),
+                            Threads::One,
+                        );
+                    }
+                    let image = &mut dst[(first + i) * out_size..][..out_size];
+                    g.store_wide(image, &wide, bias, relu);
+                }
+                continue;
+            }
             for i in 0..count {
                 let img = &x[(base + first + i) * in_size..][..in_size];
                 g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
@@ -183,10 +272,12 @@ pub(crate) fn backward_nhwc<T: Float>(
     // bias sums (float64).
     let spare = &mut dx.spare_capacity_mut()[..dx_len];
     let mut shares = Share::split(spare, in_size, step, parts, k * o, o, needs);
+    let run = g.kw * g.c;
     super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
         let Share { dx, dw, db } = &mut share[0];
         let mut cols = vec![T::ZERO; per * ohw * k];
         let mut masked = vec![T::ZERO; if y.is_some() { per * ohw * o } else { 0 }];
+        let mut wide = vec![T::ZERO; if g.in_place() { g.wide_rows() * o } else { 0 }];
         let base = part * step;
         let count_here = step.min(g.n - base);
         for first in (0..count_here).step_by(per) {
@@ -211,7 +302,22 @@ pub(crate) fn backward_nhwc<T: Float>(
                     }
                 });
             }
-            if needs.weight {
+            if needs.weight && g.in_place() {
+                for i in 0..count {
+                    let img = &x[(base + first + i) * in_size..][..in_size];
+                    g.spread_wide(&go[i * out_size..][..out_size], &mut wide);
+                    for r in 0..g.kh {
+                        gemm_into(
+                            &mut dw[r * run * o..][..run * o],
+                            o,
+                            true,
+                            g.kernel_row(img, r, true),
+                            MatRef::new(&wide, (g.wide_rows(), o), (o, 1)),
+                            Threads::One,
+                        );
+                    }
+                }
+            } else if needs.weight {
                 for i in 0..count {
                     let img = &x[(base + first + i) * in_size..][..in_size];
                     g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);

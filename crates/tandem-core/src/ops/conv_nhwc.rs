@@ -169,6 +169,20 @@ mod tests {
         agrees_with_channels_first(args, Fused::Identity);
     }
 
+    /// Stride 1 without padding reads the input in place, also with rows dilated and a fused
+    /// ReLU; with columns dilated it unfolds.
+    #[test]
+    fn valid_stride_1_layers_match_channels_first() {
+        for dilation in [(2, 1), (1, 2)] {
+            let args = Conv2dArgs {
+                dilation,
+                ..Conv2dArgs::default()
+            };
+            agrees_with_channels_first(args, Fused::Relu);
+            agrees_with_channels_first(args, Fused::Identity);
+        }
+    }
+
     #[test]
     fn fused_relu_matches_relu_after_the_convolution() {
         let args = Conv2dArgs {
