@@ -128,9 +128,13 @@ mod tests {
     /// The channels-last convolution equals the channels-first one on permuted operands, with
     /// padding, stride and dilation, and its gradients pass finite differences.
     fn agrees_with_channels_first(args: Conv2dArgs, fused: Fused) {
+        agrees_with_channels_first_on(args, fused, 3);
+    }
+
+    fn agrees_with_channels_first_on(args: Conv2dArgs, fused: Fused, channels: usize) {
         crate::manual_seed(11);
-        let x = crate::randn(&[5, 7, 6, 3]).to_dtype(DType::Float64);
-        let k = crate::randn(&[3, 2, 3, 4]).to_dtype(DType::Float64);
+        let x = crate::randn(&[5, 7, 6, channels]).to_dtype(DType::Float64);
+        let k = crate::randn(&[3, 2, channels, 4]).to_dtype(DType::Float64);
         let b = crate::randn(&[4]).to_dtype(DType::Float64);
         let got = conv2d_nhwc(&x, &k, Some(&b), args, fused);
         let nchw = conv2d(
@@ -169,8 +173,8 @@ mod tests {
         agrees_with_channels_first(args, Fused::Identity);
     }
 
-    /// Stride 1 without padding reads the input in place, also with rows dilated and a fused
-    /// ReLU; with columns dilated it unfolds.
+    /// Stride 1 without padding reads the input in place, also with rows dilated, a fused ReLU
+    /// and a single input channel; with columns dilated it unfolds.
     #[test]
     fn valid_stride_1_layers_match_channels_first() {
         for dilation in [(2, 1), (1, 2)] {
@@ -180,6 +184,7 @@ mod tests {
             };
             agrees_with_channels_first(args, Fused::Relu);
             agrees_with_channels_first(args, Fused::Identity);
+            agrees_with_channels_first_on(args, Fused::Relu, 1);
         }
     }
 
