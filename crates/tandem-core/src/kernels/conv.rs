@@ -210,6 +210,12 @@ impl Geometry {
         }
     }
 
+    /// Output positions over the input's width (see [`Self::wide`]) up to the last one inside
+    /// the output: `(oh - 1) · w + ow`, so that the last window ends at the plane's end.
+    pub(super) fn wide_span(&self) -> usize {
+        (self.oh - 1) * self.w + self.ow
+    }
+
     /// Unfolded columns per image.
     fn cols_per_image(&self) -> usize {
         self.oh * self.row_len()
@@ -221,10 +227,10 @@ impl Geometry {
     }
 
     /// Wide unfolding (see [`Self::wide`]): row `(ci, i, j)` of `cols` is the input plane from
-    /// the tap's offset on, `(oh - 1) · w + ow` elements, the last window's end. Columns past
-    /// it are left as they are: only scratch columns lie there.
+    /// the tap's offset on, [`Self::wide_span`] elements. Columns past it are left as they
+    /// are: only scratch columns lie there.
     fn im2col_wide<T: Float>(&self, x: &[T], g: usize, cols: &mut [T], ld: usize) {
-        let span = (self.oh - 1) * self.w + self.ow;
+        let span = self.wide_span();
         let (dh, dw) = self.a.dilation;
         for ci in 0..self.cg() {
             let plane = &x[(g * self.cg() + ci) * self.h * self.w..][..self.h * self.w];
@@ -242,7 +248,7 @@ impl Geometry {
     /// per tap. The scratch columns hold zeros (the output gradient enters them as zeros), so
     /// the input elements they land on are unchanged.
     fn col2im_wide<T: Float>(&self, cols: &[T], g: usize, dx: &mut [T], ld: usize) {
-        let span = (self.oh - 1) * self.w + self.ow;
+        let span = self.wide_span();
         let (dh, dw) = self.a.dilation;
         for ci in 0..self.cg() {
             let plane = &mut dx[(g * self.cg() + ci) * self.h * self.w..][..self.h * self.w];
@@ -346,11 +352,21 @@ impl Geometry {
         super::cpu::vectorized(|| {
             for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
                 for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
-                    let v = p + bias;
-                    d.write(if relu && v < T::ZERO { T::ZERO } else { v });
+                    d.write(bias_relu(p, bias, relu));
                 }
             }
         });
+    }
+}
+
+/// `v + bias`, then ReLU (NaN kept) when `relu`: what a convolution's output store applies.
+#[inline(always)]
+pub(super) fn bias_relu<T: Float>(v: T, bias: T, relu: bool) -> T {
+    let v = v + bias;
+    if relu && v < T::ZERO {
+        T::ZERO
+    } else {
+        v
     }
 }
 

@@ -12,7 +12,7 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::{images_per_part, init, relu_in_place, Geometry, Grads, Needs, Share};
+use super::conv::{bias_relu, images_per_part, init, relu_in_place, Geometry, Grads, Needs, Share};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use std::mem::MaybeUninit;
@@ -38,20 +38,15 @@ impl Geometry {
     /// without padding or column dilation, with output positions counted over the input's
     /// width (`Geometry::wide`), kernel row `i`'s taps for consecutive positions are
     /// consecutive runs of `KW · C` elements, `C` apart, so the unfolded block of kernel row
-    /// `i` is the image itself viewed as `[wide_rows, KW·C]` with row stride `C`.
+    /// `i` is the image itself viewed as `[wide_span, KW·C]` with row stride `C`.
     fn in_place(&self) -> bool {
         self.wide() && self.a.dilation.1 == 1
     }
 
-    /// Output positions over the input's width, up to the last one inside the output.
-    fn wide_rows(&self) -> usize {
-        (self.oh - 1) * self.w + self.ow
-    }
-
-    /// Kernel row `i`'s unfolded block of image `img`, `[wide_rows, KW·C]` (or its transpose
+    /// Kernel row `i`'s unfolded block of image `img`, `[wide_span, KW·C]` (or its transpose
     /// when `transposed`), read in place.
     fn kernel_row<'a, T>(&self, img: &'a [T], i: usize, transposed: bool) -> MatRef<'a, T> {
-        let (rows, run) = (self.wide_rows(), self.kw * self.c);
+        let (rows, run) = (self.wide_span(), self.kw * self.c);
         let from = &img[i * self.a.dilation.0 * self.w * self.c..];
         if transposed {
             MatRef::new(from, (run, rows), (1, self.c))
@@ -140,25 +135,23 @@ impl Geometry {
         }
     }
 
-    /// Writes one image's output (`[OH·OW, O]`) from its wide product (`[wide_rows, O]`),
-    /// plus `bias`, then ReLU when `relu`, dropping the positions past each row's end.
+    /// Writes one image's output (`[OH·OW, O]`) from its wide product (`[wide_span, O]`),
+    /// plus `bias` (`[O]`), then ReLU when `relu`, dropping the positions past each row's end.
     fn store_wide<T: Float>(
         &self,
         image: &mut [MaybeUninit<T>],
         wide: &[T],
-        bias: Option<&[T]>,
+        bias: &[T],
         relu: bool,
     ) {
         let (o, ow) = (self.o, self.ow);
-        let zeros = vec![T::ZERO; if bias.is_none() { o } else { 0 }];
-        let bias = &bias.unwrap_or(&zeros)[..o];
+        let bias = &bias[..o];
         super::cpu::vectorized(|| {
             for (oy, dst) in image.chunks_exact_mut(ow * o).enumerate() {
                 let src = &wide[oy * self.w * o..][..ow * o];
                 for (d, s) in dst.chunks_exact_mut(o).zip(src.chunks_exact(o)) {
                     for ((d, &v), &b) in d.iter_mut().zip(s).zip(bias) {
-                        let v = v + b;
-                        d.write(if relu && v < T::ZERO { T::ZERO } else { v });
+                        d.write(bias_relu(v, b, relu));
                     }
                 }
             }
@@ -166,7 +159,7 @@ impl Geometry {
     }
 
     /// Spreads one image's output gradient (`[OH·OW, O]`) over the wide positions
-    /// (`[wide_rows, O]`), zero past each row's end.
+    /// (`[wide_span, O]`), zero past each row's end.
     fn spread_wide<T: Float>(&self, go: &[T], wide: &mut [T]) {
         let (o, ow) = (self.o, self.ow);
         for (oy, src) in go.chunks_exact(ow * o).enumerate() {
@@ -198,17 +191,18 @@ pub(crate) fn forward_nhwc<T: Float>(
     let step = images_per_part(g.n);
     let per = g.images_per_block().min(step);
     let spare = &mut out.spare_capacity_mut()[..total];
-    let run = g.kw * g.c;
+    let (run, in_place) = (g.kw * g.c, g.in_place());
+    let zeros = vec![T::ZERO; if bias.is_none() { o } else { 0 }];
+    let bias_row = bias.unwrap_or(&zeros);
     super::parallel::for_each_chunk_mut(spare, step * out_size, |part, dst| {
-        let in_place = g.in_place();
         let mut cols = vec![T::ZERO; if in_place { 0 } else { per * ohw * k }];
-        let mut wide = vec![T::ZERO; if in_place { g.wide_rows() * o } else { 0 }];
+        let mut wide = vec![T::ZERO; if in_place { g.wide_span() * o } else { 0 }];
         let base = part * step;
         let count_here = dst.len() / out_size.max(1);
         for first in (0..count_here).step_by(per) {
             let count = per.min(count_here - first);
             let rows = count * ohw;
-            if g.in_place() {
+            if in_place {
                 for i in 0..count {
                     let img = &x[(base + first + i) * in_size..][..in_size];
                     for r in 0..g.kh {
@@ -222,7 +216,7 @@ pub(crate) fn forward_nhwc<T: Float>(
                         );
                     }
                     let image = &mut dst[(first + i) * out_size..][..out_size];
-                    g.store_wide(image, &wide, bias, relu);
+                    g.store_wide(image, &wide, bias_row, relu);
                 }
                 continue;
             }
@@ -272,12 +266,12 @@ pub(crate) fn backward_nhwc<T: Float>(
     // bias sums (float64).
     let spare = &mut dx.spare_capacity_mut()[..dx_len];
     let mut shares = Share::split(spare, in_size, step, parts, k * o, o, needs);
-    let run = g.kw * g.c;
+    let (run, in_place) = (g.kw * g.c, g.in_place());
     super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
         let Share { dx, dw, db } = &mut share[0];
         let mut cols = vec![T::ZERO; per * ohw * k];
         let mut masked = vec![T::ZERO; if y.is_some() { per * ohw * o } else { 0 }];
-        let mut wide = vec![T::ZERO; if g.in_place() { g.wide_rows() * o } else { 0 }];
+        let mut wide = vec![T::ZERO; if in_place { g.wide_span() * o } else { 0 }];
         let base = part * step;
         let count_here = step.min(g.n - base);
         for first in (0..count_here).step_by(per) {
@@ -302,7 +296,7 @@ pub(crate) fn backward_nhwc<T: Float>(
                     }
                 });
             }
-            if needs.weight && g.in_place() {
+            if needs.weight && in_place {
                 for i in 0..count {
                     let img = &x[(base + first + i) * in_size..][..in_size];
                     g.spread_wide(&go[i * out_size..][..out_size], &mut wide);
@@ -312,7 +306,7 @@ pub(crate) fn backward_nhwc<T: Float>(
                             o,
                             true,
                             g.kernel_row(img, r, true),
-                            MatRef::new(&wide, (g.wide_rows(), o), (o, 1)),
+                            MatRef::new(&wide, (g.wide_span(), o), (o, 1)),
                             Threads::One,
                         );
                     }
