@@ -248,6 +248,29 @@ fn addmm_with_every_input_shape() {
 }
 
 #[test]
+fn addmm_relu_is_the_relu_of_addmm_and_differentiates_through_the_mask() {
+    // A bias and a transposed weight, as nn.Sequential's Linear + ReLU runs it.
+    let inputs = [
+        vals(&[5], -1.0, 1.0, 25),
+        vals(&[9, 12], -1.0, 1.0, 26),
+        vals(&[5, 12], -1.0, 1.0, 27),
+    ];
+    let fused = inputs[0].addmm_relu(&inputs[1], &inputs[2].t());
+    let plain = inputs[0].addmm(&inputs[1], &inputs[2].t(), 1.0, 1.0).relu();
+    assert_eq!(fused.to_vec::<f64>(), plain.to_vec::<f64>());
+    let y = fused.to_vec::<f64>();
+    assert!(
+        y.contains(&0.0) && y.iter().any(|v| *v > 0.0),
+        "the ReLU both zeroes and passes values here"
+    );
+    check2(
+        "addmm_relu",
+        &|t| t[0].addmm_relu(&t[1], &t[2].t()),
+        &inputs,
+    );
+}
+
+#[test]
 fn addmm_is_its_definition_and_beta_zero_ignores_the_input() {
     let (m, k, n) = (10, 16, 7);
     let x: Vec<f32> = (0..m * k).map(|i| (i % 9) as f32 - 4.0).collect();

@@ -53,6 +53,20 @@ impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
         F::linear(x, &self.weight, self.bias.as_ref())
     }
+
+    /// A batch of rows through the layer and a ReLU as one op (`bias.addmm_relu`).
+    fn forward_fused(
+        &self,
+        x: &Tensor,
+        activation: tandem_core::ops::conv::Fused,
+    ) -> Option<Tensor> {
+        match (&self.bias, activation) {
+            (Some(b), tandem_core::ops::conv::Fused::Relu) if x.ndim() == 2 => {
+                Some(b.addmm_relu(x, &self.weight.t()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `nn.ReLU()`.

@@ -138,6 +138,41 @@ fn embedding_looks_up_rows_and_dropout_obeys_the_mode() {
     assert_eq!(d.forward(&x).to_vec::<f32>(), x.to_vec::<f32>());
 }
 
+/// `nn.Sequential(nn.Linear(...), nn.ReLU())` runs the pair as one op, with the values and
+/// gradients (input, weight, bias) of the two applied in turn.
+#[test]
+fn sequential_fuses_a_linear_layer_with_its_relu() {
+    tandem_core::manual_seed(9);
+    let model = tandem_nn::Sequential::new()
+        .add(tandem_nn::Linear::new(7, 5))
+        .add(tandem_nn::ReLU);
+    let x = tandem_core::randn(&[6, 7]).requires_grad_(true);
+    let r = tandem_core::randn(&[6, 5]);
+    let (w, b) = (model.parameters()[0].clone(), model.parameters()[1].clone());
+    let run = |y: Tensor| {
+        model.zero_grad();
+        x.set_grad(None);
+        (&y * &r).sum().backward();
+        [
+            y.detach(),
+            x.grad().unwrap(),
+            w.grad().unwrap(),
+            b.grad().unwrap(),
+        ]
+    };
+    let fused = model.forward(&x);
+    assert_eq!(fused.grad_fn_name(), Some("AddmmReluBackward"));
+    let got = run(fused);
+    let want = run(tandem_nn::functional::linear(&x, &w, Some(&b)).relu());
+    let y = got[0].to_vec::<f32>();
+    assert!(y.contains(&0.0) && y.iter().any(|v| *v > 0.0));
+    for (g, w) in got.iter().zip(&want) {
+        for (a, b) in g.to_vec::<f32>().iter().zip(w.to_vec::<f32>()) {
+            assert!(close(*a as f64, b as f64), "{a} vs {b}");
+        }
+    }
+}
+
 /// `nn.Sequential(nn.Conv2d(...), nn.ReLU())` runs the pair as one op, with the values and
 /// gradients of the two applied in turn.
 #[test]

@@ -379,7 +379,7 @@ fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
 }
 
 /// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
-pub(super) fn relu_in_place<T: Float>(v: &mut [T]) {
+pub(crate) fn relu_in_place<T: Float>(v: &mut [T]) {
     super::cpu::vectorized(|| {
         v.iter_mut()
             .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })

@@ -4,6 +4,7 @@
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Float};
 use crate::kernels::gemm::{gemm_into, gemm_new, MatRef, Threads};
+use crate::ops::unary::relu_backward;
 use crate::shape::{broadcast_shapes, numel};
 use crate::tensor::Tensor;
 
@@ -57,7 +58,7 @@ fn matmul_kernel<T: Float>(
 
 /// `init + mat1 · mat2` for matrices, `init` broadcast to `[m, n]` (checked by the caller):
 /// `init`'s rows are written out and the product accumulated onto them.
-fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor {
+fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor, relu: bool) -> Tensor {
     let (m, n) = (mat1.shape()[0], mat2.shape()[1]);
     let mut out: Vec<T> = if init.numel() == n && init.is_contiguous() {
         // One row (a bias), repeated.
@@ -80,6 +81,9 @@ fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor) -> Tensor
         matrix(mat2, xb, mat2.storage_offset()),
         Threads::Pool,
     );
+    if relu {
+        crate::kernels::conv::relu_in_place(&mut out);
+    }
     Tensor::from_vec(out, &[m, n])
 }
 
@@ -178,6 +182,35 @@ impl Tensor {
     /// assert_eq!(bias.addmm(&x, &w.t(), 0.5, 2.0).to_vec::<f32>(), [7.0, 16.0, 11.0, 24.0]);
     /// ```
     pub fn addmm(&self, mat1: &Tensor, mat2: &Tensor, beta: f64, alpha: f64) -> Tensor {
+        self.addmm_impl(mat1, mat2, beta, alpha, false)
+    }
+
+    /// `relu(self + mat1 @ mat2)` as one op: the ReLU runs on the product's output while it is
+    /// still in cache, and the backward masks the incoming gradient once for all three
+    /// gradients. `nn.Sequential` runs a `Linear` followed by a `ReLU` this way (PyTorch's internal `_addmm_activation`). NaN passes
+    /// through the ReLU, as in `torch.relu`.
+    ///
+    /// ```
+    /// use tandem_core::Tensor;
+    /// let bias = Tensor::from_vec(vec![-5.0f32, 1.0], &[2]);
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let w = Tensor::from_vec(vec![1.0f32, 0.0, 1.0, 1.0], &[2, 2]);
+    /// let y = bias.addmm_relu(&x, &w.t());
+    /// assert_eq!(y.to_vec::<f32>(), [0.0, 4.0, 0.0, 8.0]);
+    /// assert_eq!(y.to_vec::<f32>(), bias.addmm(&x, &w.t(), 1.0, 1.0).relu().to_vec::<f32>());
+    /// ```
+    pub fn addmm_relu(&self, mat1: &Tensor, mat2: &Tensor) -> Tensor {
+        self.addmm_impl(mat1, mat2, 1.0, 1.0, true)
+    }
+
+    fn addmm_impl(
+        &self,
+        mat1: &Tensor,
+        mat2: &Tensor,
+        beta: f64,
+        alpha: f64,
+        relu: bool,
+    ) -> Tensor {
         assert!(
             mat1.ndim() == 2 && mat2.ndim() == 2,
             "addmm: mat1 and mat2 must be matrices, got {:?} and {:?}",
@@ -198,11 +231,12 @@ impl Tensor {
         if !fused {
             let prod = mat1.mm(mat2);
             let prod = if alpha == 1.0 { prod } else { &prod * alpha };
-            return match beta {
+            let out = match beta {
                 0.0 => prod,
                 1.0 => self + &prod,
                 _ => &(self * beta) + &prod,
             };
+            return if relu { out.relu() } else { out };
         }
         let k = mat1.shape()[1];
         assert_eq!(
@@ -218,32 +252,35 @@ impl Tensor {
                 self * beta
             };
             match self.dtype() {
-                DType::Float32 => addmm_kernel::<f32>(&init, mat1, mat2),
-                _ => addmm_kernel::<f64>(&init, mat1, mat2),
+                DType::Float32 => addmm_kernel::<f32>(&init, mat1, mat2, relu),
+                _ => addmm_kernel::<f64>(&init, mat1, mat2, relu),
             }
         });
         if !should_record(&[self, mat1, mat2]) {
             return out;
         }
         let (sa, sb) = (Saved::new(mat1), Saved::new(mat2));
+        let ys = relu.then(|| Saved::output(&out));
         let shape = self.shape().to_vec();
-        let traced = attach(
-            out,
-            "AddmmBackward0",
-            &[self, mat1, mat2],
-            move |g, need| {
-                let input = need[0].then(|| {
-                    let gi = g.sum_to_shape(&shape);
-                    if beta == 1.0 {
-                        gi
-                    } else {
-                        &gi * beta
-                    }
-                });
-                let [g1, g2] = product_grads(sa.get(), sb.get(), g, [need[1], need[2]]);
-                vec![input, g1, g2]
-            },
-        );
+        let name = if relu {
+            "AddmmReluBackward"
+        } else {
+            "AddmmBackward0"
+        };
+        let traced = attach(out, name, &[self, mat1, mat2], move |g, need| {
+            let masked = ys.as_ref().map(|y| relu_backward(g, y.get()));
+            let g = masked.as_ref().unwrap_or(g);
+            let input = need[0].then(|| {
+                let gi = g.sum_to_shape(&shape);
+                if beta == 1.0 {
+                    gi
+                } else {
+                    &gi * beta
+                }
+            });
+            let [g1, g2] = product_grads(sa.get(), sb.get(), g, [need[1], need[2]]);
+            vec![input, g1, g2]
+        });
         crate::autograd::trace::set_attrs(&traced, || {
             vec![("beta", crate::autograd::trace::Attr::Float(beta))]
         });

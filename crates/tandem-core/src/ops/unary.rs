@@ -362,7 +362,8 @@ impl Tensor {
 }
 
 /// `g` where `y > 0`, else 0 (differentiable in `g`).
-fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
+/// The gradient through a ReLU whose output was `y`: `g` where `y > 0`, else zero.
+pub(crate) fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
     if is_grad_enabled() {
         return g * &y.gt(0.0).to_dtype(g.dtype());
     }

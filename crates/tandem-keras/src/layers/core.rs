@@ -112,6 +112,12 @@ impl Layer for Dense {
     }
     fn call_with_logits(&self, x: &Tensor, _training: bool) -> (Tensor, Option<Logits>) {
         let lin = self.linear.as_ref().expect("Dense called before build");
+        if self.activation == Activation::Relu {
+            // The product, its bias and the ReLU as one op.
+            if let Some(y) = lin.forward_fused(x, tandem_core::ops::conv::Fused::Relu) {
+                return (y, None);
+            }
+        }
         self.activation.apply_with_logits(&lin.forward(x))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {

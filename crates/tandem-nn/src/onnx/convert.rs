@@ -468,15 +468,21 @@ impl<'a> Converter<'a> {
                 let (a, b) = (self.operand(op, 0)?, self.operand(op, 1)?);
                 Ok(self.emit(onnx, vec![a, b], vec![]))
             }
-            "AddmmBackward0" => {
-                // beta * input + mat1 · mat2 (the fused op always has alpha 1).
+            "AddmmBackward0" | "AddmmReluBackward" => {
+                // beta * input + mat1 · mat2 (the fused op always has alpha 1), then the ReLU
+                // that `nn.Sequential` fused into it.
                 let beta = attr_float(op, "beta")?;
                 let (c, a, b) = (
                     self.operand(op, 0)?,
                     self.operand(op, 1)?,
                     self.operand(op, 2)?,
                 );
-                Ok(self.emit("Gemm", vec![a, b, c], vec![float("beta", beta as f32)]))
+                let y = self.emit("Gemm", vec![a, b, c], vec![float("beta", beta as f32)]);
+                Ok(if name == "AddmmReluBackward" {
+                    self.emit("Relu", vec![y], vec![])
+                } else {
+                    y
+                })
             }
             "AddBackward1" | "SubBackward1" | "MulBackward1" | "DivBackward1" | "RsubBackward1" => {
                 let v = attr_float(op, "scalar")?;
