@@ -311,32 +311,35 @@ impl Geometry {
     ) {
         let (og, ohw, cpi) = (self.og(), self.ohw(), self.cols_per_image());
         let (ow, row) = (self.ow, self.row_len());
-        super::cpu::vectorized(|| {
-            for i in 0..count {
-                for oc in 0..og {
-                    let at = ((first + i) * self.o + gi * og + oc) * ohw;
-                    let from = match y {
-                        Some(y) => {
-                            masked_copy(&mut plane[..ohw], &src[at..][..ohw], &y[at..][..ohw]);
-                            &plane[..ohw]
+        super::cpu::vectorized(
+            #[inline(always)]
+            || {
+                for i in 0..count {
+                    for oc in 0..og {
+                        let at = ((first + i) * self.o + gi * og + oc) * ohw;
+                        let from = match y {
+                            Some(y) => {
+                                masked_copy(&mut plane[..ohw], &src[at..][..ohw], &y[at..][..ohw]);
+                                &plane[..ohw]
+                            }
+                            None => &src[at..][..ohw],
+                        };
+                        if let Some(s) = sums.as_deref_mut() {
+                            s[oc] += plane_sum(from);
                         }
-                        None => &src[at..][..ohw],
-                    };
-                    if let Some(s) = sums.as_deref_mut() {
-                        s[oc] += plane_sum(from);
-                    }
-                    let to = &mut dst[oc * count * cpi + i * cpi..][..cpi];
-                    if row == ow {
-                        to.copy_from_slice(from);
-                        continue;
-                    }
-                    for (to, from) in to.chunks_exact_mut(row).zip(from.chunks_exact(ow)) {
-                        to[..ow].copy_from_slice(from);
-                        to[ow..].fill(T::ZERO);
+                        let to = &mut dst[oc * count * cpi + i * cpi..][..cpi];
+                        if row == ow {
+                            to.copy_from_slice(from);
+                            continue;
+                        }
+                        for (to, from) in to.chunks_exact_mut(row).zip(from.chunks_exact(ow)) {
+                            to[..ow].copy_from_slice(from);
+                            to[ow..].fill(T::ZERO);
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Writes one output plane from its block of a product (`cols_per_image` columns), plus
@@ -349,13 +352,16 @@ impl Geometry {
         relu: bool,
     ) {
         let (ow, row) = (self.ow, self.row_len());
-        super::cpu::vectorized(|| {
-            for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
-                for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
-                    d.write(bias_relu(p, bias, relu));
+        super::cpu::vectorized(
+            #[inline(always)]
+            || {
+                for (dst, src) in plane.chunks_exact_mut(ow).zip(prod.chunks(row)) {
+                    for (d, &p) in dst.iter_mut().zip(&src[..ow]) {
+                        d.write(bias_relu(p, bias, relu));
+                    }
                 }
-            }
-        });
+            },
+        );
     }
 }
 
@@ -380,10 +386,13 @@ fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
 
 /// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
 pub(crate) fn relu_in_place<T: Float>(v: &mut [T]) {
-    super::cpu::vectorized(|| {
-        v.iter_mut()
-            .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
-    });
+    super::cpu::vectorized(
+        #[inline(always)]
+        || {
+            v.iter_mut()
+                .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
+        },
+    );
 }
 
 /// Forward: `W · unfold(x) (+ bias)`, then ReLU when `relu`; `[N, O, OH, OW]`.

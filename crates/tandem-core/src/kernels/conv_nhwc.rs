@@ -146,16 +146,19 @@ impl Geometry {
     ) {
         let (o, ow) = (self.o, self.ow);
         let bias = &bias[..o];
-        super::cpu::vectorized(|| {
-            for (oy, dst) in image.chunks_exact_mut(ow * o).enumerate() {
-                let src = &wide[oy * self.w * o..][..ow * o];
-                for (d, s) in dst.chunks_exact_mut(o).zip(src.chunks_exact(o)) {
-                    for ((d, &v), &b) in d.iter_mut().zip(s).zip(bias) {
-                        d.write(bias_relu(v, b, relu));
+        super::cpu::vectorized(
+            #[inline(always)]
+            || {
+                for (oy, dst) in image.chunks_exact_mut(ow * o).enumerate() {
+                    let src = &wide[oy * self.w * o..][..ow * o];
+                    for (d, s) in dst.chunks_exact_mut(o).zip(src.chunks_exact(o)) {
+                        for ((d, &v), &b) in d.iter_mut().zip(s).zip(bias) {
+                            d.write(bias_relu(v, b, relu));
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Spreads one image's output gradient (`[OH·OW, O]`) over the wide positions
@@ -282,19 +285,25 @@ pub(crate) fn backward_nhwc<T: Float>(
             if let Some(y) = y {
                 let m = &mut masked[..rows * o];
                 let yb = &y[at..][..rows * o];
-                super::cpu::vectorized(|| {
-                    for ((m, &gv), &yv) in m.iter_mut().zip(go).zip(yb) {
-                        *m = if yv > T::ZERO { gv } else { T::ZERO };
-                    }
-                });
+                super::cpu::vectorized(
+                    #[inline(always)]
+                    || {
+                        for ((m, &gv), &yv) in m.iter_mut().zip(go).zip(yb) {
+                            *m = if yv > T::ZERO { gv } else { T::ZERO };
+                        }
+                    },
+                );
                 go = m;
             }
             if needs.bias {
-                super::cpu::vectorized(|| {
-                    for r in go.chunks_exact(o) {
-                        db.iter_mut().zip(r).for_each(|(a, &v)| *a += v.to_f64());
-                    }
-                });
+                super::cpu::vectorized(
+                    #[inline(always)]
+                    || {
+                        for r in go.chunks_exact(o) {
+                            db.iter_mut().zip(r).for_each(|(a, &v)| *a += v.to_f64());
+                        }
+                    },
+                );
             }
             if needs.weight && in_place {
                 for i in 0..count {
@@ -339,7 +348,10 @@ pub(crate) fn backward_nhwc<T: Float>(
                 for i in 0..count {
                     let d = init(&mut dx[(first + i) * in_size..][..in_size], None);
                     let c = &cols[i * ohw * k..][..ohw * k];
-                    super::cpu::vectorized(|| g.col2im_nhwc(c, d));
+                    super::cpu::vectorized(
+                        #[inline(always)]
+                        || g.col2im_nhwc(c, d),
+                    );
                 }
             }
         }

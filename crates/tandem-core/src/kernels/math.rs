@@ -552,7 +552,10 @@ pub(crate) fn sum_f32(s: &[f32]) -> f64 {
 }
 
 fn sum_f32_serial(s: &[f32]) -> f64 {
-    super::cpu::vectorized(|| sum_f32_body(s))
+    super::cpu::vectorized(
+        #[inline(always)]
+        || sum_f32_body(s),
+    )
 }
 
 /// Lanes summed side by side: four 512-bit (or eight 256-bit) accumulators, so that the adds
@@ -570,9 +573,16 @@ fn sum_f32_body(s: &[f32]) -> f64 {
                 acc[i] += c[i];
             }
         }
+        // Fold the accumulators into one vector's worth of lanes before leaving float32.
+        let mut lanes = [0.0f32; 16];
+        for chunk in acc.chunks_exact(16) {
+            for (l, &a) in lanes.iter_mut().zip(chunk) {
+                *l += a;
+            }
+        }
         let mut t: f64 = it.remainder().iter().map(|&v| v as f64).sum();
-        for a in acc {
-            t += a as f64;
+        for l in lanes {
+            t += l as f64;
         }
         total += t;
     }

@@ -47,9 +47,10 @@ fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T)) {
         let out = T::slice_mut(&mut guard).expect("dtype");
         if dst.is_contiguous() {
             let out = &mut out[dst.storage_offset()..dst.storage_offset() + dst.numel()];
-            crate::kernels::cpu::vectorized(|| {
-                out.iter_mut().zip(vals).for_each(|(o, &v)| f(o, v))
-            });
+            crate::kernels::cpu::vectorized(
+                #[inline(always)]
+                || out.iter_mut().zip(vals).for_each(|(o, &v)| f(o, v)),
+            );
         } else {
             let mut i = 0;
             crate::shape::walk_rows(
@@ -553,7 +554,7 @@ fn add_rows(shape: &[usize], idx: &[i64], g: &Tensor) -> Tensor {
     let g = g.contiguous();
     dispatch_float!(g.dtype(), "index_select backward", T => g.with_slice::<T, _>(|gs| {
         let mut out = vec![T::default(); shape.iter().product()];
-        crate::kernels::cpu::vectorized(|| {
+        crate::kernels::cpu::vectorized(#[inline(always)] || {
             for (&i, src) in idx.iter().zip(gs.chunks_exact(row.max(1))) {
                 let r = i.rem_euclid(size) as usize;
                 for (o, &v) in out[r * row..(r + 1) * row].iter_mut().zip(src) {

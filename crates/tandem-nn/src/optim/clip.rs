@@ -51,11 +51,14 @@ const PAR_NORM: usize = 1 << 16;
 fn squared_norm(g: &Tensor) -> f64 {
     match g.dtype() {
         DType::Float32 => g.with_slice::<f32, _>(|s| {
-            tandem_core::vectorized(|| {
-                s.chunks(8)
-                    .map(|c| c.iter().map(|&v| v * v).sum::<f32>() as f64)
-                    .sum()
-            })
+            tandem_core::vectorized(
+                #[inline(always)]
+                || {
+                    s.chunks(8)
+                        .map(|c| c.iter().map(|&v| v * v).sum::<f32>() as f64)
+                        .sum()
+                },
+            )
         }),
         DType::Float64 => g.with_slice::<f64, _>(|s| s.iter().map(|v| v * v).sum()),
         _ => g.to_vec::<f64>().iter().map(|v| v * v).sum(),

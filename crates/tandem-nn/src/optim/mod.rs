@@ -344,7 +344,10 @@ pub(crate) fn par_update(
             tandem_core::parallel::for_each_range(&mut groups, UPDATE_PART, |k, start, r| {
                 let (p, st) = r.split_first_mut().expect("the parameter's range");
                 let g = &gv[k][start..start + p.len()];
-                tandem_core::vectorized(|| f(steps[k], p, g, st));
+                tandem_core::vectorized(
+                    #[inline(always)]
+                    || f(steps[k], p, g, st),
+                );
             });
         })
     });
@@ -364,11 +367,14 @@ const PAR_UPDATE: usize = 1 << 15;
 /// `f(p, g)` over two buffers, split across threads for large parameters.
 pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
     let body = |p: &mut [f32], g: &[f32]| {
-        tandem_core::vectorized(|| {
-            for (pv, &gv) in p.iter_mut().zip(g) {
-                f(pv, gv)
-            }
-        })
+        tandem_core::vectorized(
+            #[inline(always)]
+            || {
+                for (pv, &gv) in p.iter_mut().zip(g) {
+                    f(pv, gv)
+                }
+            },
+        )
     };
     if p.len() < PAR_UPDATE {
         return body(p, g);
@@ -387,11 +393,14 @@ pub(crate) fn par_zip3(
     f: impl Fn(&mut f32, f32, &mut f32) + Sync,
 ) {
     let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
-        tandem_core::vectorized(|| {
-            for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-                f(pv, gv, sv)
-            }
-        })
+        tandem_core::vectorized(
+            #[inline(always)]
+            || {
+                for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+                    f(pv, gv, sv)
+                }
+            },
+        )
     };
     if p.len() < PAR_UPDATE {
         return body(p, g, s);
