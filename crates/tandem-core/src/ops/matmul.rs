@@ -187,8 +187,8 @@ impl Tensor {
 
     /// `relu(self + mat1 @ mat2)` as one op: the ReLU runs on the product's output while it is
     /// still in cache, and the backward masks the incoming gradient once for all three
-    /// gradients. `nn.Sequential` runs a `Linear` followed by a `ReLU` this way (PyTorch's internal `_addmm_activation`). NaN passes
-    /// through the ReLU, as in `torch.relu`.
+    /// gradients. `nn.Sequential` runs a `Linear` followed by a `ReLU` this way (PyTorch's
+    /// internal `_addmm_activation`). NaN passes through the ReLU, as in `torch.relu`.
     ///
     /// ```
     /// use tandem_core::Tensor;

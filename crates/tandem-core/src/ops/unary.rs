@@ -314,8 +314,9 @@ impl Tensor {
             self,
             "relu",
             None,
-            |v| if v > 0.0 { v } else { 0.0 },
-            |v| if v > 0.0 { v } else { 0.0 },
+            // NaN passes through, as in `torch.relu`.
+            |v| if v < 0.0 { 0.0 } else { v },
+            |v| if v < 0.0 { 0.0 } else { v },
             IntRule::Keep(|v| v.max(0.0)),
         );
         if !should_record(&[self]) {
@@ -361,8 +362,8 @@ impl Tensor {
     }
 }
 
-/// `g` where `y > 0`, else 0 (differentiable in `g`).
-/// The gradient through a ReLU whose output was `y`: `g` where `y > 0`, else zero.
+/// The gradient through a ReLU whose output was `y`: `g` where `y > 0`, else 0
+/// (differentiable in `g`).
 pub(crate) fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
     if is_grad_enabled() {
         return g * &y.gt(0.0).to_dtype(g.dtype());
@@ -385,6 +386,22 @@ pub(crate) fn relu_backward(g: &Tensor, y: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use crate::Tensor;
+
+    #[test]
+    fn relu_keeps_nan_as_pytorch_does() {
+        // torch.relu(torch.tensor([nan, -1.0, 2.0, -inf, inf])) prints
+        // tensor([nan, 0., 2., 0., inf]).
+        let x = Tensor::new([f32::NAN, -1.0, 2.0, f32::NEG_INFINITY, f32::INFINITY]);
+        let y = x.relu().to_vec::<f32>();
+        assert!(y[0].is_nan());
+        assert_eq!(&y[1..], &[0.0, 2.0, 0.0, f32::INFINITY]);
+        // The fused product + ReLU agrees: a NaN in the input reaches every output it feeds.
+        let b = Tensor::new([-1.0f32, 1.0]);
+        let m = Tensor::from_vec(vec![f32::NAN, 1.0], &[1, 2]);
+        let w = Tensor::from_vec(vec![1.0f32, 0.0, 0.0, -5.0], &[2, 2]);
+        let y = b.addmm_relu(&m, &w).to_vec::<f32>();
+        assert!(y[0].is_nan() && y[1].is_nan(), "{y:?}");
+    }
 
     #[test]
     fn sign_follows_pytorch_for_nan_and_negative_zero() {
