@@ -2,6 +2,7 @@
 //! shapes, im2col / col2im, and the forward, input-gradient, weight-gradient and bias-gradient
 //! passes, each split over images on the pool.
 
+use super::elementwise::{relu1, relu_in_place};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use crate::ops::conv::Conv2dArgs;
@@ -369,8 +370,8 @@ impl Geometry {
 #[inline(always)]
 pub(super) fn bias_relu<T: Float>(v: T, bias: T, relu: bool) -> T {
     let v = v + bias;
-    if relu && v < T::ZERO {
-        T::ZERO
+    if relu {
+        relu1(v)
     } else {
         v
     }
@@ -382,17 +383,6 @@ fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
     for ((t, &g), &y) in to.iter_mut().zip(from).zip(y) {
         *t = if y > T::ZERO { g } else { T::ZERO };
     }
-}
-
-/// `relu` in place, NaN kept (as `max(x, 0)` with NaN propagating).
-pub(crate) fn relu_in_place<T: Float>(v: &mut [T]) {
-    super::cpu::vectorized(
-        #[inline(always)]
-        || {
-            v.iter_mut()
-                .for_each(|x| *x = if *x < T::ZERO { T::ZERO } else { *x })
-        },
-    );
 }
 
 /// Forward: `W · unfold(x) (+ bias)`, then ReLU when `relu`; `[N, O, OH, OW]`.

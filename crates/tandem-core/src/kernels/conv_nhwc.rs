@@ -12,7 +12,8 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::{bias_relu, images_per_part, init, relu_in_place, Geometry, Grads, Needs, Share};
+use super::conv::{bias_relu, images_per_part, init, Geometry, Grads, Needs, Share};
+use super::elementwise::relu_in_place;
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use std::mem::MaybeUninit;

@@ -3,7 +3,7 @@
 
 use super::cpu::{has_avx2, has_avx512};
 use super::PAR_MIN;
-use crate::dtype::Element;
+use crate::dtype::{Element, Float};
 use std::any::TypeId;
 use std::mem::MaybeUninit;
 
@@ -149,6 +149,25 @@ pub(crate) fn zip_slices<T: Element, U: Element>(
     };
     // SAFETY: each branch of `fill` writes every element of `dst` (both sources are as long).
     unsafe { alloc_fill(a.len(), fill) }
+}
+
+/// `max(v, 0)` with NaN kept, as `torch.relu`: the one ReLU rule of the tensor op, the fused
+/// convolution and product epilogues and [`relu_in_place`].
+#[inline(always)]
+pub(crate) fn relu1<T: Float>(v: T) -> T {
+    if v < T::ZERO {
+        T::ZERO
+    } else {
+        v
+    }
+}
+
+/// [`relu1`] over a slice in place, in the vector build.
+pub(crate) fn relu_in_place<T: Float>(v: &mut [T]) {
+    super::cpu::vectorized(
+        #[inline(always)]
+        || v.iter_mut().for_each(|x| *x = relu1(*x)),
+    );
 }
 
 /// The slice as `&[f32]` when `T` is `f32`.

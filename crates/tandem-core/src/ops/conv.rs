@@ -49,7 +49,8 @@ impl Default for Conv2dArgs {
     }
 }
 
-/// What a convolution applies to its result before handing it on.
+/// What a convolution or a product (`addmm_relu`) applies to its result before handing it on;
+/// `nn.Module::forward_fused` takes it for the activation a `Sequential` pairs with its layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Fused {
     /// Nothing: `x ⋆ W + b`.

@@ -82,7 +82,7 @@ fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor, relu: boo
         Threads::Pool,
     );
     if relu {
-        crate::kernels::conv::relu_in_place(&mut out);
+        crate::kernels::elementwise::relu_in_place(&mut out);
     }
     Tensor::from_vec(out, &[m, n])
 }

@@ -2,7 +2,7 @@
 
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::{DType, Element};
-use crate::kernels::elementwise::map_slice;
+use crate::kernels::elementwise::{map_slice, relu1};
 use crate::kernels::math::Transcendental;
 use crate::ops::dispatch::{dispatch_all, float_of};
 use crate::tensor::Tensor;
@@ -314,9 +314,8 @@ impl Tensor {
             self,
             "relu",
             None,
-            // NaN passes through, as in `torch.relu`.
-            |v| if v < 0.0 { 0.0 } else { v },
-            |v| if v < 0.0 { 0.0 } else { v },
+            relu1::<f32>,
+            relu1::<f64>,
             IntRule::Keep(|v| v.max(0.0)),
         );
         if !should_record(&[self]) {
