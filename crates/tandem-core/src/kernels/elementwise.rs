@@ -32,6 +32,40 @@ pub(crate) unsafe fn alloc_fill<U: Element>(
     out
 }
 
+/// Two vectors of `n` elements each, made on the pool: every chunk of `chunk` elements is
+/// zeroed and then handed to `f(part, a, b)`, so the zeros are written in parallel and are
+/// still in cache when `f` overwrites them (rather than zeroed whole, up front, on one thread).
+pub(crate) fn zeroed_pair<T: Element, U: Copy + Default + Send>(
+    n: usize,
+    chunk: usize,
+    f: impl Fn(usize, &mut [T], &mut [U]) + Sync,
+) -> (Vec<T>, Vec<U>) {
+    let mut a: Vec<T> = crate::storage::result_vec(n);
+    let mut b: Vec<U> = Vec::with_capacity(n);
+    let (sa, sb) = (
+        &mut a.spare_capacity_mut()[..n],
+        &mut b.spare_capacity_mut()[..n],
+    );
+    super::parallel::for_each_chunk_mut2(sa, sb, chunk, |part, ca, cb| {
+        ca.fill(MaybeUninit::new(T::default()));
+        cb.fill(MaybeUninit::new(U::default()));
+        // SAFETY: every element of both chunks was written just above.
+        let (ca, cb) = unsafe {
+            (
+                &mut *(ca as *mut [MaybeUninit<T>] as *mut [T]),
+                &mut *(cb as *mut [MaybeUninit<U>] as *mut [U]),
+            )
+        };
+        f(part, ca, cb)
+    });
+    // SAFETY: the chunks cover all `n` elements of both vectors, and each was zeroed.
+    unsafe {
+        a.set_len(n);
+        b.set_len(n);
+    }
+    (a, b)
+}
+
 #[inline(always)]
 fn map_body<T: Copy, U, F: Fn(T) -> U>(src: &[T], dst: &mut [MaybeUninit<U>], f: &F) {
     for (d, &x) in dst.iter_mut().zip(src) {

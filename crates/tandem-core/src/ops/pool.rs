@@ -5,6 +5,7 @@ use super::dispatch::dispatch_float;
 use crate::autograd::trace::Attr;
 use crate::autograd::{attach, should_record};
 use crate::dtype::{Element, Float};
+use crate::kernels::elementwise::zeroed_pair;
 use crate::kernels::pool::{max_2x2, route_to_winners};
 use crate::tensor::Tensor;
 
@@ -108,42 +109,43 @@ pub(crate) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usi
 
 fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u32>) {
     let per = p.oh * p.ow;
-    let mut out = vec![T::default(); p.planes * per];
-    let mut idx = vec![0u32; p.planes * per];
     let chunk = p.planes.div_ceil(crate::parallel::num_threads()).max(1) * per;
-    crate::parallel::for_each_chunk_mut2(&mut out, &mut idx, chunk, |part, o, ix| {
-        for (k, (op, ip)) in o.chunks_mut(per).zip(ix.chunks_mut(per)).enumerate() {
-            let plane = part * chunk / per + k;
-            let src = &x[plane * p.h * p.w..][..p.h * p.w];
-            let two_by_two = a.kernel == (2, 2) && a.stride == (2, 2) && a.padding == (0, 0);
-            if two_by_two && 2 * p.oh <= p.h && 2 * p.ow <= p.w {
-                max_2x2(src, p.w, p.oh, p.ow, op, ip);
-                continue;
-            }
-            for y in 0..p.oh {
-                let (y0, y1, _) = window(y, a.kernel.0, a.stride.0, a.padding.0, p.h);
-                for xo in 0..p.ow {
-                    let (x0, x1, _) = window(xo, a.kernel.1, a.stride.1, a.padding.1, p.w);
-                    // Every window holds at least one input element; NaN wins, as in
-                    // PyTorch (`!(v <= best)` is true for NaN).
-                    let mut at = y0 * p.w + x0;
-                    let mut best = src[at];
-                    for yy in y0..y1 {
-                        for (k, &v) in src[yy * p.w + x0..yy * p.w + x1].iter().enumerate() {
-                            #[allow(clippy::neg_cmp_op_on_partial_ord)]
-                            if !(v <= best) && best == best {
-                                best = v;
-                                at = yy * p.w + x0 + k;
+    zeroed_pair(
+        p.planes * per,
+        chunk,
+        |part, o: &mut [T], ix: &mut [u32]| {
+            for (k, (op, ip)) in o.chunks_mut(per).zip(ix.chunks_mut(per)).enumerate() {
+                let plane = part * chunk / per + k;
+                let src = &x[plane * p.h * p.w..][..p.h * p.w];
+                let two_by_two = a.kernel == (2, 2) && a.stride == (2, 2) && a.padding == (0, 0);
+                if two_by_two && 2 * p.oh <= p.h && 2 * p.ow <= p.w {
+                    max_2x2(src, p.w, p.oh, p.ow, op, ip);
+                    continue;
+                }
+                for y in 0..p.oh {
+                    let (y0, y1, _) = window(y, a.kernel.0, a.stride.0, a.padding.0, p.h);
+                    for xo in 0..p.ow {
+                        let (x0, x1, _) = window(xo, a.kernel.1, a.stride.1, a.padding.1, p.w);
+                        // Every window holds at least one input element; NaN wins, as in
+                        // PyTorch (`!(v <= best)` is true for NaN).
+                        let mut at = y0 * p.w + x0;
+                        let mut best = src[at];
+                        for yy in y0..y1 {
+                            for (k, &v) in src[yy * p.w + x0..yy * p.w + x1].iter().enumerate() {
+                                #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                                if !(v <= best) && best == best {
+                                    best = v;
+                                    at = yy * p.w + x0 + k;
+                                }
                             }
                         }
+                        op[y * p.ow + xo] = src[at];
+                        ip[y * p.ow + xo] = at as u32;
                     }
-                    op[y * p.ow + xo] = src[at];
-                    ip[y * p.ow + xo] = at as u32;
                 }
             }
-        }
-    });
-    (out, idx)
+        },
+    )
 }
 
 /// `torch.nn.functional.max_pool2d(x, kernel, stride, padding, ceil_mode=...)`.

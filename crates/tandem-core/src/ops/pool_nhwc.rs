@@ -4,7 +4,7 @@
 use super::dispatch::dispatch_float;
 use super::pool::{out_size, Pool2dArgs};
 use crate::autograd::{attach, should_record};
-use crate::dtype::Float;
+use crate::kernels::elementwise::zeroed_pair;
 use crate::kernels::pool::{max_image, route_to_winners, Frame};
 use crate::tensor::Tensor;
 
@@ -60,10 +60,8 @@ pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
     let xc = x.contiguous();
     let per_part = f.n.div_ceil(crate::parallel::num_threads()).max(1);
     let (out, idx) = dispatch_float!(x.dtype(), op, T => {
-        let mut out = vec![T::ZERO; f.n * out_size];
-        let mut idx = vec![0u32; f.n * out_size];
-        xc.with_slice::<T, _>(|xs| {
-            crate::parallel::for_each_chunk_mut2(&mut out, &mut idx, (per_part * out_size).max(1), |part, o, ix| {
+        let (out, idx) = xc.with_slice::<T, _>(|xs| {
+            zeroed_pair(f.n * out_size, (per_part * out_size).max(1), |part, o: &mut [T], ix: &mut [u32]| {
                 for (j, (o, ix)) in o.chunks_mut(out_size).zip(ix.chunks_mut(out_size)).enumerate() {
                     let img = part * per_part + j;
                     let img = &xs[img * in_size..][..in_size];
