@@ -379,7 +379,7 @@ pub(super) fn bias_relu<T: Float>(v: T, bias: T, relu: bool) -> T {
 
 /// `to = from` where `y > 0`, zero elsewhere: a gradient through a fused ReLU.
 #[inline(always)]
-fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
+pub(super) fn masked_copy<T: Float>(to: &mut [T], from: &[T], y: &[T]) {
     for ((t, &g), &y) in to.iter_mut().zip(from).zip(y) {
         *t = if y > T::ZERO { g } else { T::ZERO };
     }

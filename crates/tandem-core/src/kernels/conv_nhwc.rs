@@ -12,7 +12,7 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::{bias_relu, images_per_part, init, Geometry, Grads, Needs, Share};
+use super::conv::{bias_relu, images_per_part, init, masked_copy, Geometry, Grads, Needs, Share};
 use super::elementwise::relu_in_place;
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
@@ -288,11 +288,7 @@ pub(crate) fn backward_nhwc<T: Float>(
                 let yb = &y[at..][..rows * o];
                 super::cpu::vectorized(
                     #[inline(always)]
-                    || {
-                        for ((m, &gv), &yv) in m.iter_mut().zip(go).zip(yb) {
-                            *m = if yv > T::ZERO { gv } else { T::ZERO };
-                        }
-                    },
+                    || masked_copy(m, go, yb),
                 );
                 go = m;
             }

@@ -110,6 +110,11 @@ pub(crate) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usi
 fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u32>) {
     let per = p.oh * p.ow;
     let chunk = p.planes.div_ceil(crate::parallel::num_threads()).max(1) * per;
+    let two_by_two = a.kernel == (2, 2)
+        && a.stride == (2, 2)
+        && a.padding == (0, 0)
+        && 2 * p.oh <= p.h
+        && 2 * p.ow <= p.w;
     zeroed_pair(
         p.planes * per,
         chunk,
@@ -117,8 +122,7 @@ fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u3
             for (k, (op, ip)) in o.chunks_mut(per).zip(ix.chunks_mut(per)).enumerate() {
                 let plane = part * chunk / per + k;
                 let src = &x[plane * p.h * p.w..][..p.h * p.w];
-                let two_by_two = a.kernel == (2, 2) && a.stride == (2, 2) && a.padding == (0, 0);
-                if two_by_two && 2 * p.oh <= p.h && 2 * p.ow <= p.w {
+                if two_by_two {
                     max_2x2(src, p.w, p.oh, p.ow, op, ip);
                     continue;
                 }

@@ -15,6 +15,7 @@
 use super::dispatch::dispatch_float;
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::Float;
+use crate::kernels::elementwise::relu1;
 use crate::kernels::gemm::{gemm_into, MatRef, Threads};
 use crate::kernels::math::Transcendental;
 use crate::tensor::Tensor;
@@ -196,8 +197,7 @@ fn forward<T: Gates>(plan: &Plan, gx: &[T], s0: &[T], w: &[T], bh: Option<&[T]>)
                 }
                 RnnMode::Relu => {
                     for j in 0..h {
-                        let v = a[j] + pr[j];
-                        act[j] = if v > T::ZERO { v } else { T::ZERO };
+                        act[j] = relu1(a[j] + pr[j]);
                     }
                     st.copy_from_slice(act);
                 }
@@ -529,6 +529,18 @@ pub fn recurrent_layer(
 mod tests {
     use super::*;
     use crate::{randn, DType};
+
+    #[test]
+    fn the_relu_cell_keeps_nan_as_torch_relu_does() {
+        // nn.RNN(nonlinearity='relu') applies torch.relu, which maps NaN to NaN and negatives
+        // to 0: with a zero state and weights, the output is relu of the input projection.
+        let gx = Tensor::from_vec(vec![f32::NAN, -1.0, 2.0], &[1, 1, 3]);
+        let s0 = crate::ops::create::zeros(&[1, 3], DType::Float32);
+        let w = crate::ops::create::zeros(&[3, 3], DType::Float32);
+        let y = recurrent_layer(&gx, &s0, &w, None, RnnMode::Relu, false, None).to_vec::<f32>();
+        assert!(y[0].is_nan(), "{y:?}");
+        assert_eq!(&y[1..3], &[0.0, 2.0]);
+    }
 
     /// Finite differences in float64 against the analytic gradients, for every mode, a padded
     /// batch forwards and a packed one (lengths 3 and 1) backwards.
