@@ -32,6 +32,36 @@ pub(crate) unsafe fn alloc_fill<U: Element>(
     out
 }
 
+/// Like [`alloc_fill`] for two vectors of `n` elements, chunked alike: `fill(start, a, b)`
+/// writes the chunks of both that begin at `start`.
+///
+/// # Safety
+/// `fill` must write every element of both chunks it is given.
+pub(crate) unsafe fn alloc_fill_pair<U: Element>(
+    n: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<U>], &mut [MaybeUninit<U>]) + Sync,
+) -> (Vec<U>, Vec<U>) {
+    let (mut a, mut b): (Vec<U>, Vec<U>) =
+        (crate::storage::result_vec(n), crate::storage::result_vec(n));
+    let (sa, sb) = (
+        &mut a.spare_capacity_mut()[..n],
+        &mut b.spare_capacity_mut()[..n],
+    );
+    let threads = super::parallel::num_threads();
+    if n >= PAR_MIN && threads > 1 {
+        let chunk = n.div_ceil(threads * 4).next_multiple_of(64);
+        super::parallel::for_each_chunk_mut2(sa, sb, chunk, |i, ca, cb| fill(i * chunk, ca, cb));
+    } else {
+        fill(0, sa, sb);
+    }
+    // SAFETY: `fill` wrote all `n` elements of both (as the caller guarantees).
+    unsafe {
+        a.set_len(n);
+        b.set_len(n);
+    }
+    (a, b)
+}
+
 /// Two vectors of `n` elements each, made on the pool: every chunk of `chunk` elements is
 /// zeroed and then handed to `f(part, a, b)`, so the zeros are written in parallel and are
 /// still in cache when `f` overwrites them (rather than zeroed whole, up front, on one thread).

@@ -237,6 +237,16 @@ pub(crate) fn gelu_grad1(x: f32, g: f32) -> f32 {
     g * (x * e).mul_add(INV_SQRT_2PI, cdf)
 }
 
+/// `(gelu(x), gelu'(x))` from one `exp`.
+#[inline(always)]
+fn gelu_and_slope1(x: f32) -> (f32, f32) {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let u = x * std::f32::consts::FRAC_1_SQRT_2;
+    let e = exp1(-u * u);
+    let cdf = 0.5 * (1.0 + erf_with_exp(u, e));
+    (x * cdf, (x * e).mul_add(INV_SQRT_2PI, cdf))
+}
+
 /// Slice kernels that call a scalar function directly inside loops compiled for AVX-512 and
 /// for AVX2 + FMA, so the function (always inlined) vectorizes and its `mul_add`s are FMA
 /// instructions in every build profile (passed through a generic map, the function may stay a
@@ -296,6 +306,48 @@ vector_kernel!(
     /// The exact GELU over a slice.
     gelu_f32, |x| gelu1(x)
 );
+
+/// The exact GELU of every element of `x` and its derivative there, in one pass over the pool
+/// (one `exp` serves both), for a forward pass whose backward then only multiplies.
+pub(crate) fn gelu_with_derivative_f32(x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    #[inline(always)]
+    fn body(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
+        for ((y, d), &x) in y.iter_mut().zip(d.iter_mut()).zip(x) {
+            let (v, slope) = gelu_and_slope1(x);
+            y.write(v);
+            d.write(slope);
+        }
+    }
+    let fill = |start: usize, y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]| {
+        let x = &x[start..start + y.len()];
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// # Safety
+            /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            unsafe fn wide(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
+                body(x, y, d)
+            }
+            /// # Safety
+            /// The CPU must have AVX2 and FMA.
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn narrow(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
+                body(x, y, d)
+            }
+            if has_avx512() {
+                // SAFETY: the CPU supports the AVX-512 subsets `wide` is built for.
+                return unsafe { wide(x, y, d) };
+            }
+            if has_avx2() {
+                // SAFETY: the CPU supports AVX2 and FMA.
+                return unsafe { narrow(x, y, d) };
+            }
+        }
+        body(x, y, d)
+    };
+    // SAFETY: each branch of `fill` writes every element of both chunks.
+    unsafe { super::elementwise::alloc_fill_pair(x.len(), fill) }
+}
 
 /// `dst[i] = g[i] * gelu'(x[i])` (the GELU's backward), vectorized as the kernels above.
 pub(crate) fn gelu_backward_f32(x: &[f32], g: &[f32]) -> Vec<f32> {
@@ -600,6 +652,40 @@ mod tests {
         out.into_iter()
             .map(|v| unsafe { v.assume_init() })
             .collect()
+    }
+
+    #[test]
+    fn the_fused_gelu_pass_gives_the_separate_kernels_values() {
+        // Long enough to be split over the pool, with NaN and both infinities in it.
+        let mut xs: Vec<f32> = (0..70_001)
+            .map(|i| (i as f32 - 35_000.0) * 3.1e-4)
+            .collect();
+        xs[7] = f32::NAN;
+        xs[8] = f32::INFINITY;
+        xs[9] = f32::NEG_INFINITY;
+        let (y, d) = gelu_with_derivative_f32(&xs);
+        let want_y = Transcendental::Gelu.map(&xs);
+        let want_d = gelu_backward_f32(&xs, &vec![1.0; xs.len()]);
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        for i in 0..xs.len() {
+            assert!(
+                same(y[i], want_y[i]),
+                "gelu({}) = {} vs {}",
+                xs[i],
+                y[i],
+                want_y[i]
+            );
+            assert!(
+                same(d[i], want_d[i]),
+                "gelu'({}) = {} vs {}",
+                xs[i],
+                d[i],
+                want_d[i]
+            );
+        }
+        assert!(y[7].is_nan() && d[7].is_nan());
+        // PyTorch's backward is `cdf + x * pdf` too, so infinity times a zero density is NaN.
+        assert!(y[8] == f32::INFINITY && d[8].is_nan());
     }
 
     #[test]

@@ -5,46 +5,50 @@
 
 use super::parallel::{self, SendPtr};
 use crate::dtype::Float;
+use crate::storage::result_vec;
+use std::mem::MaybeUninit;
 
 /// Rows per part of the pool's work.
 const ROWS_PER_PART: usize = 16;
 
-/// Writes `out` (same size as `x`), `mean` and `rstd` (one per row) for rows of `n`.
+/// The normalized rows of `n` (same size as `x`) and each row's `(mean, rstd)`, written
+/// on the pool into buffers that are never zeroed first.
 pub(crate) fn forward<T: Float>(
     x: &[T],
     n: usize,
     weight: Option<&[T]>,
     bias: Option<&[T]>,
     eps: f64,
-    out: &mut [T],
-    stats: &mut [T],
-) {
+) -> (Vec<T>, Vec<T>) {
     let rows = x.len() / n.max(1);
-    assert!(
-        out.len() == x.len() && stats.len() == 2 * rows,
-        "layer_norm: buffer sizes"
-    );
-    if n == 0 {
-        return;
+    let (mut out, mut stats): (Vec<T>, Vec<T>) = (result_vec(x.len()), result_vec(2 * rows));
+    if n > 0 {
+        let po = SendPtr(out.spare_capacity_mut().as_mut_ptr());
+        let st = SendPtr(stats.spare_capacity_mut().as_mut_ptr());
+        parallel::run(rows.div_ceil(ROWS_PER_PART), |part| {
+            let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
+            // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`, whose capacities
+            // hold `rows * n` and `2 * rows` elements.
+            let (dst, s) = unsafe {
+                (
+                    po.range(r0 * n, (r1 - r0) * n),
+                    st.range(2 * r0, 2 * (r1 - r0)),
+                )
+            };
+            forward_rows(&x[r0 * n..r1 * n], n, (weight, bias), eps, dst, s);
+        });
     }
-    let st = SendPtr(stats.as_mut_ptr());
-    let po = SendPtr(out.as_mut_ptr());
-    parallel::run(rows.div_ceil(ROWS_PER_PART), |part| {
-        let (r0, r1) = (part * ROWS_PER_PART, ((part + 1) * ROWS_PER_PART).min(rows));
-        // SAFETY: part `part` owns rows r0..r1 of `out` and of `stats`.
-        let (dst, s) = unsafe {
-            (
-                po.range(r0 * n, (r1 - r0) * n),
-                st.range(2 * r0, 2 * (r1 - r0)),
-            )
-        };
-        forward_rows(&x[r0 * n..r1 * n], n, (weight, bias), eps, dst, s);
-    });
+    // SAFETY: the parts wrote every row of both (there are none when `n == 0`).
+    unsafe {
+        out.set_len(rows * n);
+        stats.set_len(2 * rows);
+    }
+    (out, stats)
 }
 
 super::cpu::multiversion! {
     /// The forward over whole rows of `n`: `out` and `stats` (mean, rstd) for the rows of `x`.
-    fn forward_rows<T: Float>(x: &[T], n: usize, affine: (Option<&[T]>, Option<&[T]>), eps: f64, out: &mut [T], stats: &mut [T]) => forward_rows_body
+    fn forward_rows<T: Float>(x: &[T], n: usize, affine: (Option<&[T]>, Option<&[T]>), eps: f64, out: &mut [MaybeUninit<T>], stats: &mut [MaybeUninit<T>]) => forward_rows_body
 }
 
 #[inline(always)]
@@ -53,8 +57,8 @@ fn forward_rows_body<T: Float>(
     n: usize,
     (weight, bias): (Option<&[T]>, Option<&[T]>),
     eps: f64,
-    out: &mut [T],
-    stats: &mut [T],
+    out: &mut [MaybeUninit<T>],
+    stats: &mut [MaybeUninit<T>],
 ) {
     let inv_n = 1.0 / n as f64;
     for ((row, dst), s) in x
@@ -66,28 +70,28 @@ fn forward_rows_body<T: Float>(
         let m = T::from_f64(mean);
         let var = sum(row, |v| (v - m) * (v - m)) * inv_n;
         let rstd = 1.0 / (var + eps).sqrt();
-        s[0] = m;
-        s[1] = T::from_f64(rstd);
-        let rs = s[1];
+        let rs = T::from_f64(rstd);
+        s[0].write(m);
+        s[1].write(rs);
         match (weight, bias) {
             (Some(w), Some(b)) => {
                 for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(w).zip(b) {
-                    *d = (v - m) * rs * w + b;
+                    d.write((v - m) * rs * w + b);
                 }
             }
             (Some(w), None) => {
                 for ((d, &v), &w) in dst.iter_mut().zip(row).zip(w) {
-                    *d = (v - m) * rs * w;
+                    d.write((v - m) * rs * w);
                 }
             }
-            _ => {
-                for (d, &v) in dst.iter_mut().zip(row) {
-                    *d = (v - m) * rs;
+            (None, Some(b)) => {
+                for ((d, &v), &b) in dst.iter_mut().zip(row).zip(b) {
+                    d.write((v - m) * rs + b);
                 }
-                if let Some(b) = bias {
-                    for (d, &b) in dst.iter_mut().zip(b) {
-                        *d = *d + b;
-                    }
+            }
+            (None, None) => {
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    d.write((v - m) * rs);
                 }
             }
         }
@@ -97,7 +101,7 @@ fn forward_rows_body<T: Float>(
 super::cpu::multiversion! {
     /// The backward over whole rows of `n`: `dx` for the rows of `(x, g, stats)`, and the
     /// rows' scale and shift gradients added into `acc` when given.
-    fn backward_rows<T: Float>(rows: (&[T], &[T], &[T]), n: usize, weight: Option<&[T]>, dx: &mut [T], acc: Option<&mut [T]>) => backward_rows_body
+    fn backward_rows<T: Float>(rows: (&[T], &[T], &[T]), n: usize, weight: Option<&[T]>, dx: &mut [MaybeUninit<T>], acc: Option<&mut [T]>) => backward_rows_body
 }
 
 #[inline(always)]
@@ -105,7 +109,7 @@ fn backward_rows_body<T: Float>(
     (x, g, stats): (&[T], &[T], &[T]),
     n: usize,
     weight: Option<&[T]>,
-    dx: &mut [T],
+    dx: &mut [MaybeUninit<T>],
     mut acc: Option<&mut [T]>,
 ) {
     let inv_n = 1.0 / n as f64;
@@ -139,7 +143,7 @@ fn backward_rows_body<T: Float>(
         }
         let (c1, c2) = (T::from_f64(s1 * inv_n), T::from_f64(s2 * inv_n));
         for ((dv, &x), &h) in d.iter_mut().zip(&gw).zip(&xh) {
-            *dv = rs * (x - c1 - h * c2);
+            dv.write(rs * (x - c1 - h * c2));
         }
     }
 }
@@ -184,8 +188,8 @@ fn sum<T: Float>(row: &[T], f: impl Fn(T) -> T) -> f64 {
     total
 }
 
-/// The input gradient (`dx`, same size as `x`) and, when asked for, the scale and shift
-/// gradients (`n` each).
+/// The input gradient (same size as `x`, never zeroed first) and, when asked for, the scale
+/// and shift gradients (`n` each).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Float>(
     x: &[T],
@@ -193,18 +197,15 @@ pub(crate) fn backward<T: Float>(
     n: usize,
     weight: Option<&[T]>,
     stats: &[T],
-    dx: &mut [T],
     parts_for_params: usize,
     want_params: bool,
-) -> (Vec<T>, Vec<T>) {
+) -> (Vec<T>, Vec<T>, Vec<T>) {
     let rows = x.len() / n.max(1);
-    assert!(
-        g.len() == x.len() && dx.len() == x.len(),
-        "layer_norm: buffer sizes"
-    );
+    assert!(g.len() == x.len(), "layer_norm: buffer sizes");
     if n == 0 || rows == 0 {
-        return (vec![T::ZERO; n], vec![T::ZERO; n]);
+        return (vec![T::ZERO; x.len()], vec![T::ZERO; n], vec![T::ZERO; n]);
     }
+    let mut dx: Vec<T> = result_vec(x.len());
     let parts = if want_params {
         parts_for_params.clamp(1, rows)
     } else {
@@ -213,12 +214,12 @@ pub(crate) fn backward<T: Float>(
     let per = rows.div_ceil(parts);
     let parts = rows.div_ceil(per);
     let mut partial = vec![T::ZERO; if want_params { parts * 2 * n } else { 0 }];
-    let pd = SendPtr(dx.as_mut_ptr());
+    let pd = SendPtr(dx.spare_capacity_mut().as_mut_ptr());
     let pp = SendPtr(partial.as_mut_ptr());
     parallel::run(parts, |part| {
         let (r0, r1) = (part * per, ((part + 1) * per).min(rows));
         // SAFETY: part `part` owns its slot of `partial` (when present) and rows r0..r1 of
-        // `dx`.
+        // `dx`, whose capacity holds `x.len()` elements.
         let (acc, d) = unsafe {
             (
                 want_params.then(|| pp.range(part * 2 * n, 2 * n)),
@@ -232,6 +233,8 @@ pub(crate) fn backward<T: Float>(
         );
         backward_rows(rows, n, weight, d, acc);
     });
+    // SAFETY: the parts wrote every row of `dx`.
+    unsafe { dx.set_len(x.len()) };
     let (mut dw, mut db) = (vec![T::ZERO; n], vec![T::ZERO; n]);
     for p in partial.chunks_exact(2 * n) {
         let (pw, pb) = p.split_at(n);
@@ -242,5 +245,5 @@ pub(crate) fn backward<T: Float>(
             *d = *d + v;
         }
     }
-    (dw, db)
+    (dx, dw, db)
 }

@@ -5,7 +5,7 @@
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
 use crate::dtype::DType;
 use crate::kernels::elementwise::{map_slice, zip_slices};
-use crate::kernels::math::{gelu_backward_f32, Transcendental};
+use crate::kernels::math::{gelu_backward_f32, gelu_with_derivative_f32, Transcendental};
 use crate::ops::dispatch::float_of;
 use crate::tensor::Tensor;
 
@@ -68,13 +68,28 @@ impl Tensor {
     /// ```
     pub fn gelu(&self) -> Tensor {
         let x = float_input(self);
-        let out = match x.dtype() {
-            DType::Float32 => {
-                x.with_slice::<f32, _>(|s| Tensor::from_vec(Transcendental::Gelu.map(s), x.shape()))
-            }
-            _ => x.with_slice::<f64, _>(|s| Tensor::from_vec(map_slice(s, gelu_f64), x.shape())),
+        let record = should_record(&[self]);
+        // Recorded in float32, the forward pass also writes the derivative (its `exp` is
+        // already there), so the backward is one product instead of a second pass of `erf`.
+        let (out, slope) = match x.dtype() {
+            DType::Float32 if record => x.with_slice::<f32, _>(|s| {
+                let (y, d) = gelu_with_derivative_f32(s);
+                (
+                    Tensor::from_vec(y, x.shape()),
+                    Some(Tensor::from_vec(d, x.shape())),
+                )
+            }),
+            DType::Float32 => x.with_slice::<f32, _>(|s| {
+                (
+                    Tensor::from_vec(Transcendental::Gelu.map(s), x.shape()),
+                    None,
+                )
+            }),
+            _ => x.with_slice::<f64, _>(|s| {
+                (Tensor::from_vec(map_slice(s, gelu_f64), x.shape()), None)
+            }),
         };
-        if !should_record(&[self]) {
+        if !record {
             return out;
         }
         let saved = Saved::new(self);
@@ -86,7 +101,11 @@ impl Tensor {
                 let pdf = &(&x.square() * -0.5).exp() * INV_SQRT_2PI;
                 return vec![Some(g * &(&cdf + &(x * &pdf)))];
             }
-            vec![Some(gelu_backward(&float_input(x), g))]
+            match &slope {
+                Some(d) if g.dtype() == DType::Float32 => vec![Some(g * d)],
+                Some(d) => vec![Some(&g.to_dtype(DType::Float32) * d)],
+                None => vec![Some(gelu_backward(&float_input(x), g))],
+            }
         })
     }
 

@@ -106,20 +106,10 @@ fn forward<T: Float>(
     eps: f64,
 ) -> (Tensor, Tensor) {
     let rows = x.numel() / n.max(1);
-    let mut out = vec![T::ZERO; x.numel()];
-    let mut stats = vec![T::ZERO; 2 * rows];
-    x.with_slice::<T, _>(|xs| {
+    let (out, stats) = x.with_slice::<T, _>(|xs| {
         let ws = w.map(|w| w.to_vec::<T>());
         let bs = b.map(|b| b.to_vec::<T>());
-        norm::forward(
-            xs,
-            n,
-            ws.as_deref(),
-            bs.as_deref(),
-            eps,
-            &mut out,
-            &mut stats,
-        );
+        norm::forward(xs, n, ws.as_deref(), bs.as_deref(), eps)
     });
     (
         Tensor::from_vec(out, x.shape()),
@@ -139,8 +129,7 @@ fn backward<T: Float>(
     want_params: bool,
 ) -> Grads {
     let g = g.to_dtype(x.dtype()).broadcast_to(x.shape()).contiguous();
-    let mut dx = vec![T::ZERO; x.numel()];
-    let (dw, db) = x.with_slice::<T, _>(|xs| {
+    let (dx, dw, db) = x.with_slice::<T, _>(|xs| {
         g.with_slice::<T, _>(|gs| {
             stats.with_slice::<T, _>(|st| {
                 let ws = w.map(|w| w.to_vec::<T>());
@@ -150,7 +139,6 @@ fn backward<T: Float>(
                     n,
                     ws.as_deref(),
                     st,
-                    &mut dx,
                     crate::kernels::split_count(),
                     want_params,
                 )
