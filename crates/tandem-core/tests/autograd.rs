@@ -275,6 +275,46 @@ fn post_accumulate_hook_runs_when_the_leaf_is_done() {
 }
 
 #[test]
+fn long_split_gradients_are_placed_and_added_over_the_pool() {
+    // The shape of a Transformer's `qkv.split(c, 2)`: each piece is a set of rows 64 long,
+    // 192 apart, and long enough (6 * 96 * 64 elements each) to be split over the pool.
+    let (b, t, c) = (6, 96, 64);
+    let n = b * t * 3 * c;
+    let x = Tensor::from_vec((0..n).map(|i| (i % 7) as f32).collect(), &[b, t, 3 * c])
+        .requires_grad_(true);
+    let h = &x * 1.0;
+    let parts = h.split(c, 2);
+    // Weights differ per piece and per element; the middle piece is used twice, so its
+    // second gradient is added into the region the first one filled.
+    let w = |k: usize| {
+        Tensor::from_vec(
+            (0..b * t * c)
+                .map(|i| (i % 13) as f32 + k as f32 * 100.0)
+                .collect(),
+            &[b, t, c],
+        )
+    };
+    let loss = (&parts[0] * &w(1)).sum()
+        + (&parts[1] * &w(2)).sum()
+        + (&parts[2] * &w(3)).sum()
+        + (&parts[1] * 0.5).sum();
+    let g = autograd::grad(&loss, &[&x])[0].to_vec::<f32>();
+    assert_eq!(g.len(), n);
+    for (i, &got) in g.iter().enumerate() {
+        let (row, col) = (i / (3 * c), i % (3 * c));
+        let (piece, j) = (col / c, col % c);
+        let mut want = ((row * c + j) % 13) as f32 + (piece + 1) as f32 * 100.0;
+        if piece == 1 {
+            want += 0.5;
+        }
+        assert_eq!(
+            got, want,
+            "element {i} (row {row}, piece {piece}, column {j})"
+        );
+    }
+}
+
+#[test]
 fn split_gradients_land_in_their_regions_and_shared_gradients_are_not_overwritten() {
     // s = x + w sends one gradient to both x and w; the three pieces of s each add theirs into
     // their own region of s's gradient, and x gets a second contribution of its own.

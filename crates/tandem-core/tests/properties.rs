@@ -135,3 +135,28 @@ impl TransposeAll for Tensor {
         self.permute(&p)
     }
 }
+
+#[test]
+fn a_long_permuted_copy_puts_every_element_where_the_index_says() {
+    // [b, h, t, d] -> [b, t, h, d], as attention heads are joined again: rows of d stay
+    // contiguous, and 8 * 4 * 96 * 32 elements are enough to copy over the pool.
+    let (b, h, t, d) = (8, 4, 96, 32);
+    let x = Tensor::from_vec(
+        (0..b * h * t * d).map(|i| i as f32).collect(),
+        &[b, h, t, d],
+    );
+    let y = x.transpose(1, 2).contiguous();
+    assert_eq!(y.shape(), &[b, t, h, d]);
+    let got = y.to_vec::<f32>();
+    for (i, &v) in got.iter().enumerate() {
+        let idx = unravel(i, &[b, t, h, d]);
+        let want = (((idx[0] * h + idx[2]) * t + idx[1]) * d + idx[3]) as f32;
+        assert_eq!(v, want, "element {i} at {idx:?}");
+    }
+    // A slice of the last dimension (rows 16 long, 32 apart) is gathered the same way.
+    let z = x.narrow(3, 5, 16).contiguous().to_vec::<f32>();
+    for (i, &v) in z.iter().enumerate() {
+        let (r, c) = (i / 16, i % 16);
+        assert_eq!(v, (r * d + 5 + c) as f32, "narrowed element {i}");
+    }
+}

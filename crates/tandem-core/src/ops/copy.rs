@@ -6,11 +6,17 @@ use crate::dtype::{Buffer, DType, Element};
 use crate::shape::walk_rows;
 use crate::tensor::Tensor;
 
-/// Copies the elements of `t` (any layout) into a new contiguous vector of its own type.
+/// Copies the elements of `t` (any layout) into a new contiguous vector of its own type; long
+/// copies of contiguous rows (heads moved back beside each other, say) run over the pool.
 pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
     let guard = t.0.storage.data.read_recursive();
     let src = T::slice(&guard).expect("dtype matches storage");
-    let mut out: Vec<T> = crate::storage::result_vec(t.numel());
+    let (n, nd) = (t.numel(), t.ndim());
+    let threads = crate::kernels::parallel::num_threads();
+    if nd > 0 && t.strides()[nd - 1] == 1 && n >= crate::kernels::PAR_MIN && threads > 1 {
+        return gather_rows(t, src, threads);
+    }
+    let mut out: Vec<T> = crate::storage::result_vec(n);
     walk_rows(t.shape(), t.strides(), t.storage_offset(), |p, n, s| {
         if s == 1 {
             out.extend_from_slice(&src[p..p + n]);
@@ -18,6 +24,35 @@ pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
             out.extend((0..n).map(|i| src[p + i * s]));
         }
     });
+    out
+}
+
+/// [`gather_strided`] for a long `t` whose rows (last dimension) are contiguous.
+fn gather_rows<T: Element>(t: &Tensor, src: &[T], threads: usize) -> Vec<T> {
+    let (n, row) = (t.numel(), t.shape()[t.ndim() - 1]);
+    let mut starts = Vec::with_capacity(n / row);
+    walk_rows(t.shape(), t.strides(), t.storage_offset(), |p, _, _| {
+        starts.push(p)
+    });
+    for &p in &starts {
+        assert!(p + row <= src.len(), "gather: row out of bounds");
+    }
+    let rows_per_part = (n.div_ceil(4 * threads) / row).max(1);
+    let mut out: Vec<T> = crate::storage::result_vec(n);
+    crate::kernels::parallel::for_each_chunk_mut(
+        &mut out.spare_capacity_mut()[..n],
+        rows_per_part * row,
+        |part, chunk| {
+            for (r, dst) in chunk.chunks_mut(row).enumerate() {
+                let p = starts[part * rows_per_part + r];
+                for (d, &v) in dst.iter_mut().zip(&src[p..p + row]) {
+                    d.write(v);
+                }
+            }
+        },
+    );
+    // SAFETY: the chunks cover all `n` elements, each row written whole.
+    unsafe { out.set_len(n) };
     out
 }
 

@@ -1,6 +1,6 @@
 //! Tensor creation: constants, ranges, identity, and seeded random tensors.
 
-use crate::dtype::{DType, Element};
+use crate::dtype::{Buffer, DType, Element};
 use crate::tensor::{buffer_from_f64, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -23,7 +23,20 @@ pub fn with_rng<R>(f: impl FnOnce(&mut rand::rngs::StdRng) -> R) -> R {
 /// A tensor of `shape` filled with `value` converted to `dtype` (`torch.full`).
 pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
     let n: usize = shape.iter().product();
-    Tensor::from_buffer(buffer_from_f64(std::iter::repeat_n(value, n), dtype), shape)
+    let buffer = match dtype {
+        DType::Float32 => Buffer::F32(filled(n, value as f32)),
+        DType::Float64 => Buffer::F64(filled(n, value)),
+        _ => buffer_from_f64(std::iter::repeat_n(value, n), dtype),
+    };
+    Tensor::from_buffer(buffer, shape)
+}
+
+/// `n` copies of `v`, written over the pool when long (a gradient's zeros, say).
+fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+    // SAFETY: every chunk handed to the closure is filled whole.
+    unsafe {
+        crate::kernels::elementwise::alloc_fill(n, |_, dst| dst.fill(std::mem::MaybeUninit::new(v)))
+    }
 }
 
 /// Zeros (`torch.zeros`).

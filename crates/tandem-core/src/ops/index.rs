@@ -40,33 +40,104 @@ pub(crate) fn add_into(dst: &Tensor, src: &Tensor) {
 }
 
 /// `f(element, value)` over the elements of the view `dst` (row-major) and `vals`, one each,
-/// under `dst`'s write lock; `vals` must hold no part of `dst`'s buffer.
-fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T)) {
+/// under `dst`'s write lock; `vals` must hold no part of `dst`'s buffer. Long updates run over
+/// the pool when `dst` is contiguous, or made of contiguous rows that do not overlap (a slice
+/// of the last dimension, say: the gradient of `qkv.split(c, 2)`).
+fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T) + Sync) {
     {
         let mut guard = dst.0.storage.data.write();
         let out = T::slice_mut(&mut guard).expect("dtype");
+        let (shape, strides, offset) = (dst.shape(), dst.strides(), dst.storage_offset());
+        let row = shape.last().copied().unwrap_or(1);
+        let rows_apart =
+            row > 1 && strides[shape.len() - 1] == 1 && non_overlapping(shape, strides);
         if dst.is_contiguous() {
-            let out = &mut out[dst.storage_offset()..dst.storage_offset() + dst.numel()];
-            crate::kernels::cpu::vectorized(
-                #[inline(always)]
-                || out.iter_mut().zip(vals).for_each(|(o, &v)| f(o, v)),
-            );
+            let out = &mut out[offset..offset + dst.numel()];
+            update_rows(out, vals, &[0], out.len(), &f);
+        } else if rows_apart {
+            let mut starts = Vec::with_capacity(dst.numel() / row);
+            crate::shape::walk_rows(shape, strides, offset, |p, _, _| starts.push(p));
+            update_rows(out, vals, &starts, row, &f);
         } else {
             let mut i = 0;
-            crate::shape::walk_rows(
-                dst.shape(),
-                dst.strides(),
-                dst.storage_offset(),
-                |p, n, s| {
-                    for j in 0..n {
-                        f(&mut out[p + j * s], vals[i + j]);
-                    }
-                    i += n;
-                },
-            );
+            crate::shape::walk_rows(shape, strides, offset, |p, n, s| {
+                for j in 0..n {
+                    f(&mut out[p + j * s], vals[i + j]);
+                }
+                i += n;
+            });
         }
     }
     dst.0.storage.bump_version();
+}
+
+/// `f(out[starts[r] + j], vals[r * len + j])` for every row `r` and `j < len`; the rows are
+/// disjoint ranges of `out`. Long updates are split over the pool, whole rows to a part (or
+/// pieces of the one row).
+fn update_rows<T: Element>(
+    out: &mut [T],
+    vals: &[T],
+    starts: &[usize],
+    len: usize,
+    f: &(impl Fn(&mut T, T) + Sync),
+) {
+    let run = |dst: &mut [T], src: &[T]| {
+        crate::kernels::cpu::vectorized(
+            #[inline(always)]
+            || dst.iter_mut().zip(src).for_each(|(o, &v)| f(o, v)),
+        )
+    };
+    for &p in starts {
+        assert!(p + len <= out.len(), "update_view: row out of bounds");
+    }
+    let total = starts.len() * len;
+    let threads = crate::kernels::parallel::num_threads();
+    if total < crate::kernels::PAR_MIN || threads < 2 {
+        for (r, &p) in starts.iter().enumerate() {
+            run(&mut out[p..p + len], &vals[r * len..(r + 1) * len]);
+        }
+        return;
+    }
+    // Pieces of about total / (4 * threads) elements: whole rows, or slices of one long row.
+    let piece = total.div_ceil(4 * threads).next_multiple_of(64);
+    let (per_row, rows_per_part) = if len >= piece {
+        (len.div_ceil(piece), 1)
+    } else {
+        (1, (piece / len).max(1))
+    };
+    let step = len.div_ceil(per_row);
+    let parts = starts.len().div_ceil(rows_per_part) * per_row;
+    let base = crate::kernels::parallel::SendPtr(out.as_mut_ptr());
+    crate::kernels::parallel::run(parts, |part| {
+        let (group, piece) = (part / per_row, part % per_row);
+        let (lo, hi) = (piece * step, ((piece + 1) * step).min(len));
+        let first = group * rows_per_part;
+        for r in first..(first + rows_per_part).min(starts.len()) {
+            // SAFETY: rows are disjoint and in bounds (checked above), and each part owns
+            // columns lo..hi of its rows.
+            let dst = unsafe { base.range(starts[r] + lo, hi - lo) };
+            run(dst, &vals[r * len + lo..r * len + hi]);
+        }
+    });
+}
+
+/// Whether no two elements of a view with `shape` and `strides` share an address.
+fn non_overlapping(shape: &[usize], strides: &[usize]) -> bool {
+    let mut dims: smallvec::SmallVec<[(usize, usize); 6]> = shape
+        .iter()
+        .zip(strides)
+        .filter(|(&n, _)| n > 1)
+        .map(|(&n, &s)| (s, n))
+        .collect();
+    dims.sort_unstable();
+    let mut extent = 1;
+    for (stride, n) in dims {
+        if stride < extent {
+            return false;
+        }
+        extent += stride * (n - 1);
+    }
+    true
 }
 
 /// Gradient of a slice: `g` placed at `start..` by `step` along `dim` in zeros of `shape`.
