@@ -160,3 +160,42 @@ fn a_long_permuted_copy_puts_every_element_where_the_index_says() {
         assert_eq!(v, (r * d + 5 + c) as f32, "narrowed element {i}");
     }
 }
+
+#[test]
+fn a_long_row_gather_and_a_long_biased_product_match_their_definitions() {
+    // 100 rows of 784 (a batch of MNIST images) picked by index, negative ones from the end:
+    // long enough to be gathered over the pool.
+    let (rows, width) = (300, 784);
+    let x = Tensor::from_vec(
+        (0..rows * width).map(|i| i as f32).collect(),
+        &[rows, width],
+    );
+    let picks: Vec<i64> = (0..100).map(|i| (i * 37 % 600) as i64 - 300).collect();
+    let got = x
+        .index_select(0, &Tensor::from_vec(picks.clone(), &[100]))
+        .to_vec::<f32>();
+    for (k, &p) in picks.iter().enumerate() {
+        let r = p.rem_euclid(rows as i64) as usize;
+        for c in 0..width {
+            assert_eq!(
+                got[k * width + c],
+                (r * width + c) as f32,
+                "row {k}, column {c}"
+            );
+        }
+    }
+    // bias + a @ b with a 64 x 520 result: the bias rows are laid down over the pool first.
+    let (m, k, n) = (64, 3, 520);
+    let a = Tensor::from_vec((0..m * k).map(|i| (i % 5) as f32).collect(), &[m, k]);
+    let b = Tensor::from_vec((0..k * n).map(|i| (i % 7) as f32).collect(), &[k, n]);
+    let bias = Tensor::from_vec((0..n).map(|j| j as f32 * 0.5).collect(), &[n]);
+    let y = bias.addmm(&a, &b, 1.0, 1.0).to_vec::<f32>();
+    for i in 0..m {
+        for j in 0..n {
+            let dot: f32 = (0..k)
+                .map(|p| ((i * k + p) % 5) as f32 * ((p * n + j) % 7) as f32)
+                .sum();
+            assert_eq!(y[i * n + j], j as f32 * 0.5 + dot, "element ({i}, {j})");
+        }
+    }
+}
