@@ -1,5 +1,6 @@
 //! The functions a Transformer adds to the elementwise set: `erf` and the exact GELU built on
-//! it (one fused pass forward and one backward), the triangular masks `triu`/`tril`, and the
+//! it (in float32 under autograd, one pass forward that also writes the derivative, so the
+//! backward is a product), the triangular masks `triu`/`tril`, and the
 //! scaled batched product `baddbmm`.
 
 use crate::autograd::{attach, is_grad_enabled, should_record, Saved};
@@ -56,7 +57,9 @@ impl Tensor {
     }
 
     /// The exact GELU, `x * Phi(x)` with `Phi` the standard normal CDF (`F.gelu`,
-    /// `tf.nn.gelu(approximate=False)`): one vectorized pass forward and one backward.
+    /// `tf.nn.gelu(approximate=False)`): one vectorized pass forward; recorded in float32, that
+    /// pass also keeps the derivative (one more tensor of the input's size), so the backward
+    /// is one product.
     ///
     /// ```
     /// use tandem_core::Tensor;
