@@ -32,6 +32,37 @@ pub(crate) unsafe fn alloc_fill<U: Element>(
     out
 }
 
+/// The rows of `len` elements of `src` that begin at each of `starts`, one after another in a
+/// new vector: a strided view made contiguous, a batch of examples picked by index, a bias
+/// repeated down a matrix. Long gathers run over the pool, whole rows to a part.
+pub(crate) fn gather_rows<T: Element>(src: &[T], starts: &[usize], len: usize) -> Vec<T> {
+    for &p in starts {
+        assert!(p + len <= src.len(), "gather_rows: row out of bounds");
+    }
+    let n = starts.len() * len;
+    let threads = super::parallel::num_threads();
+    let per_part = if n < PAR_MIN || threads < 2 || len == 0 {
+        starts.len().max(1)
+    } else {
+        (n.div_ceil(4 * threads) / len).max(1)
+    };
+    let mut out: Vec<T> = crate::storage::result_vec(n);
+    super::parallel::for_each_chunk_mut(
+        &mut out.spare_capacity_mut()[..n],
+        per_part * len.max(1),
+        |part, chunk| {
+            for (dst, &p) in chunk.chunks_mut(len.max(1)).zip(&starts[part * per_part..]) {
+                for (d, &v) in dst.iter_mut().zip(&src[p..p + len]) {
+                    d.write(v);
+                }
+            }
+        },
+    );
+    // SAFETY: the chunks cover all `n` elements, each a whole number of rows, each written.
+    unsafe { out.set_len(n) };
+    out
+}
+
 /// Like [`alloc_fill`] for two vectors of `n` elements, chunked alike: `fill(start, a, b)`
 /// writes the chunks of both that begin at `start`.
 ///

@@ -14,7 +14,7 @@ pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
     let (n, nd) = (t.numel(), t.ndim());
     let threads = crate::kernels::parallel::num_threads();
     if nd > 0 && t.strides()[nd - 1] == 1 && n >= crate::kernels::PAR_MIN && threads > 1 {
-        return gather_rows(t, src, threads);
+        return gather_rows(t, src);
     }
     let mut out: Vec<T> = crate::storage::result_vec(n);
     walk_rows(t.shape(), t.strides(), t.storage_offset(), |p, n, s| {
@@ -28,32 +28,13 @@ pub(crate) fn gather_strided<T: Element>(t: &Tensor) -> Vec<T> {
 }
 
 /// [`gather_strided`] for a long `t` whose rows (last dimension) are contiguous.
-fn gather_rows<T: Element>(t: &Tensor, src: &[T], threads: usize) -> Vec<T> {
-    let (n, row) = (t.numel(), t.shape()[t.ndim() - 1]);
-    let mut starts = Vec::with_capacity(n / row);
+fn gather_rows<T: Element>(t: &Tensor, src: &[T]) -> Vec<T> {
+    let row = t.shape()[t.ndim() - 1];
+    let mut starts = Vec::with_capacity(t.numel() / row);
     walk_rows(t.shape(), t.strides(), t.storage_offset(), |p, _, _| {
         starts.push(p)
     });
-    for &p in &starts {
-        assert!(p + row <= src.len(), "gather: row out of bounds");
-    }
-    let rows_per_part = (n.div_ceil(4 * threads) / row).max(1);
-    let mut out: Vec<T> = crate::storage::result_vec(n);
-    crate::kernels::parallel::for_each_chunk_mut(
-        &mut out.spare_capacity_mut()[..n],
-        rows_per_part * row,
-        |part, chunk| {
-            for (r, dst) in chunk.chunks_mut(row).enumerate() {
-                let p = starts[part * rows_per_part + r];
-                for (d, &v) in dst.iter_mut().zip(&src[p..p + row]) {
-                    d.write(v);
-                }
-            }
-        },
-    );
-    // SAFETY: the chunks cover all `n` elements, each row written whole.
-    unsafe { out.set_len(n) };
-    out
+    crate::kernels::elementwise::gather_rows(src, &starts, row)
 }
 
 fn cast_vec<T: Element, U: Element>(src: &[T]) -> Vec<U> {

@@ -606,43 +606,18 @@ fn select_rows(x: &Tensor, idx: &[i64]) -> Tensor {
     let row: usize = x.shape()[1..].iter().product();
     let mut shape = x.shape().to_vec();
     shape[0] = idx.len();
-    let rows: Vec<usize> = idx
+    let starts: Vec<usize> = idx
         .iter()
         .map(|&i| {
             assert!(
                 (-size..size).contains(&i),
                 "index_select: index {i} is out of bounds for dimension 0 with size {size}"
             );
-            i.rem_euclid(size) as usize
+            i.rem_euclid(size) as usize * row
         })
         .collect();
-    let n = rows.len() * row;
-    let threads = crate::kernels::parallel::num_threads();
     dispatch_all!(x.dtype(), T => src.with_slice::<T, _>(|s| {
-        if n < crate::kernels::PAR_MIN || threads < 2 || row == 0 {
-            let mut out: Vec<T> = Vec::with_capacity(n);
-            for &r in &rows {
-                out.extend_from_slice(&s[r * row..(r + 1) * row]);
-            }
-            return Tensor::from_vec(out, &shape);
-        }
-        // A batch of examples gathered on the pool, whole rows to a part.
-        let per_part = (n.div_ceil(4 * threads) / row).max(1);
-        let mut out: Vec<T> = crate::storage::result_vec(n);
-        crate::kernels::parallel::for_each_chunk_mut(
-            &mut out.spare_capacity_mut()[..n],
-            per_part * row,
-            |part, chunk| {
-                for (dst, &r) in chunk.chunks_mut(row).zip(&rows[part * per_part..]) {
-                    for (d, &v) in dst.iter_mut().zip(&s[r * row..(r + 1) * row]) {
-                        d.write(v);
-                    }
-                }
-            },
-        );
-        // SAFETY: the chunks cover all `n` elements, one whole row per selected index.
-        unsafe { out.set_len(n) };
-        Tensor::from_vec(out, &shape)
+        Tensor::from_vec(crate::kernels::elementwise::gather_rows(s, &starts, row), &shape)
     }))
 }
 

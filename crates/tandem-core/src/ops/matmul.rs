@@ -3,6 +3,7 @@
 
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Float};
+use crate::kernels::elementwise::gather_rows;
 use crate::kernels::gemm::{gemm_into, gemm_new, MatRef, Threads};
 use crate::ops::unary::relu_backward;
 use crate::shape::{broadcast_shapes, numel};
@@ -62,7 +63,7 @@ fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor, relu: boo
     let (m, n) = (mat1.shape()[0], mat2.shape()[1]);
     let mut out: Vec<T> = if init.numel() == n && init.is_contiguous() {
         // One row (a bias), repeated.
-        init.with_slice::<T, _>(|row| repeat_rows(row, m))
+        init.with_slice::<T, _>(|row| gather_rows(row, &vec![0; m], n))
     } else {
         init.broadcast_to(&[m, n]).to_vec::<T>()
     };
@@ -81,32 +82,6 @@ fn addmm_kernel<T: Float>(init: &Tensor, mat1: &Tensor, mat2: &Tensor, relu: boo
         crate::kernels::elementwise::relu_in_place(&mut out);
     }
     Tensor::from_vec(out, &[m, n])
-}
-
-/// `m` copies of `row`, one after another (written on the pool when long).
-fn repeat_rows<T: Float>(row: &[T], m: usize) -> Vec<T> {
-    let (n, threads) = (row.len(), crate::kernels::parallel::num_threads());
-    let total = m * n;
-    let mut out: Vec<T> = crate::storage::result_vec(total);
-    let per_part = if total < crate::kernels::PAR_MIN || threads < 2 || n == 0 {
-        m.max(1)
-    } else {
-        (total.div_ceil(4 * threads) / n).max(1)
-    };
-    crate::kernels::parallel::for_each_chunk_mut(
-        &mut out.spare_capacity_mut()[..total],
-        per_part * n.max(1),
-        |_, chunk| {
-            for dst in chunk.chunks_mut(n.max(1)) {
-                for (d, &v) in dst.iter_mut().zip(row) {
-                    d.write(v);
-                }
-            }
-        },
-    );
-    // SAFETY: every chunk is a whole number of rows of `n`, each written.
-    unsafe { out.set_len(total) };
-    out
 }
 
 /// The gradients of `a @ b` for the incoming gradient `g`, those asked for by `need`.
