@@ -113,21 +113,21 @@ unsafe fn run_avx2<R>(body: impl FnOnce() -> R) -> R {
 /// same parameters) compiled three times, AVX-512, AVX2 + FMA and portable, picked at run
 /// time: for loops too large for [`vectorized`]'s closure to be inlined.
 macro_rules! multiversion {
-    ($(#[$m:meta])* $vis:vis fn $name:ident<$T:ident: $B:path>($($a:ident: $t:ty),* $(,)?) => $body:path) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident $(<$T:ident: $B:path>)? ($($a:ident: $t:ty),* $(,)?) => $body:path) => {
         $(#[$m])*
-        $vis fn $name<$T: $B>($($a: $t),*) {
+        $vis fn $name $(<$T: $B>)? ($($a: $t),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 /// # Safety
                 /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-                unsafe fn wide<$T: $B>($($a: $t),*) {
+                unsafe fn wide $(<$T: $B>)? ($($a: $t),*) {
                     $body($($a),*)
                 }
                 /// # Safety
                 /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn narrow<$T: $B>($($a: $t),*) {
+                unsafe fn narrow $(<$T: $B>)? ($($a: $t),*) {
                     $body($($a),*)
                 }
                 if $crate::kernels::cpu::has_avx512() {

@@ -7,6 +7,14 @@ use crate::dtype::{Element, Float};
 use std::any::TypeId;
 use std::mem::MaybeUninit;
 
+/// The chunk length for filling `n` elements over the pool, or `None` when they are too few
+/// to share: four parts per thread, in whole cache lines, so that a helper that starts late
+/// takes fewer.
+fn pool_chunk(n: usize) -> Option<usize> {
+    let threads = super::parallel::num_threads();
+    (n >= PAR_MIN && threads > 1).then(|| n.div_ceil(threads * 4).next_multiple_of(64))
+}
+
 /// Allocates `n` elements and lets `fill(start, chunk)` write every one of them, in parallel
 /// chunks for large `n`.
 ///
@@ -18,18 +26,77 @@ pub(crate) unsafe fn alloc_fill<U: Element>(
 ) -> Vec<U> {
     let mut out: Vec<U> = crate::storage::result_vec(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    let threads = super::parallel::num_threads();
-    if n >= PAR_MIN && threads > 1 {
-        // Four parts per thread, in whole cache lines: a helper that starts late takes fewer.
-        let chunk = n.div_ceil(threads * 4).next_multiple_of(64);
-        super::parallel::for_each_chunk_mut(spare, chunk, |i, c| fill(i * chunk, c));
-    } else {
-        fill(0, spare);
+    match pool_chunk(n) {
+        Some(chunk) => super::parallel::for_each_chunk_mut(spare, chunk, |i, c| fill(i * chunk, c)),
+        None => fill(0, spare),
     }
     // SAFETY: `fill` wrote all `n` elements (every chunk is fully written, as the caller
     // guarantees).
     unsafe { out.set_len(n) };
     out
+}
+
+/// `n` copies of `v`, written over the pool when long (a gradient's zeros, say).
+pub(crate) fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+    // SAFETY: every chunk handed to the closure is filled whole.
+    unsafe { alloc_fill(n, |_, dst| dst.fill(MaybeUninit::new(v))) }
+}
+
+/// `f(out[starts[r] + j], vals[r * len + j])` for every row `r` and `j < len`, row after row:
+/// the update of a view made of contiguous rows. Long updates of rows that do not overlap are
+/// split over the pool, whole rows to a part (or pieces of one long row).
+pub(crate) fn update_rows<T: Element>(
+    out: &mut [T],
+    vals: &[T],
+    (starts, len): (&[usize], usize),
+    f: &(impl Fn(&mut T, T) + Sync),
+) {
+    let run = |dst: &mut [T], src: &[T]| {
+        super::cpu::vectorized(
+            #[inline(always)]
+            || dst.iter_mut().zip(src).for_each(|(o, &v)| f(o, v)),
+        )
+    };
+    for &p in starts {
+        assert!(p + len <= out.len(), "update_rows: row out of bounds");
+    }
+    assert_eq!(vals.len(), starts.len() * len, "update_rows: values");
+    let total = vals.len();
+    let threads = super::parallel::num_threads();
+    if total < PAR_MIN || threads < 2 || len == 0 || !disjoint(starts, len) {
+        for (&p, src) in starts.iter().zip(vals.chunks_exact(len.max(1))) {
+            run(&mut out[p..p + len], src);
+        }
+        return;
+    }
+    // Pieces of about total / (4 * threads) elements: whole rows, or slices of one long row.
+    let piece = total.div_ceil(4 * threads).next_multiple_of(64);
+    let (per_row, rows_per_part) = if len >= piece {
+        (len.div_ceil(piece), 1)
+    } else {
+        (1, (piece / len).max(1))
+    };
+    let step = len.div_ceil(per_row);
+    let parts = starts.len().div_ceil(rows_per_part) * per_row;
+    let base = super::parallel::SendPtr(out.as_mut_ptr());
+    super::parallel::run(parts, |part| {
+        let (group, piece) = (part / per_row, part % per_row);
+        let (lo, hi) = (piece * step, ((piece + 1) * step).min(len));
+        let first = group * rows_per_part;
+        for r in first..(first + rows_per_part).min(starts.len()) {
+            // SAFETY: the rows are in bounds and disjoint (both checked above), and each part
+            // owns columns lo..hi of its rows.
+            let dst = unsafe { base.range(starts[r] + lo, hi - lo) };
+            run(dst, &vals[r * len + lo..r * len + hi]);
+        }
+    });
+}
+
+/// Whether the ranges `start..start + len` share no element.
+fn disjoint(starts: &[usize], len: usize) -> bool {
+    let mut sorted = starts.to_vec();
+    sorted.sort_unstable();
+    sorted.windows(2).all(|w| w[1] - w[0] >= len)
 }
 
 /// The rows of `len` elements of `src` that begin at each of `starts`, one after another in a
@@ -78,12 +145,11 @@ pub(crate) unsafe fn alloc_fill_pair<U: Element>(
         &mut a.spare_capacity_mut()[..n],
         &mut b.spare_capacity_mut()[..n],
     );
-    let threads = super::parallel::num_threads();
-    if n >= PAR_MIN && threads > 1 {
-        let chunk = n.div_ceil(threads * 4).next_multiple_of(64);
-        super::parallel::for_each_chunk_mut2(sa, sb, chunk, |i, ca, cb| fill(i * chunk, ca, cb));
-    } else {
-        fill(0, sa, sb);
+    match pool_chunk(n) {
+        Some(chunk) => {
+            super::parallel::for_each_chunk_mut2(sa, sb, chunk, |i, ca, cb| fill(i * chunk, ca, cb))
+        }
+        None => fill(0, sa, sb),
     }
     // SAFETY: `fill` wrote all `n` elements of both (as the caller guarantees).
     unsafe {
@@ -293,4 +359,35 @@ pub(crate) unsafe fn as_uninit<T>(dst: &mut [T]) -> &mut [MaybeUninit<T>] {
     // SAFETY: `MaybeUninit<T>` has `T`'s layout and every `T` is a valid `MaybeUninit<T>`;
     // the caller writes only initialized values.
     unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_rows_are_updated_in_order_and_disjoint_ones_over_the_pool() {
+        // 40,000 rows of 3 starting 2 apart overlap by one element: too long for one thread,
+        // but they must be added one after another, so each shared element gets both rows.
+        let (rows, len) = (40_000, 3);
+        let starts: Vec<usize> = (0..rows).map(|r| 2 * r).collect();
+        assert!(!disjoint(&starts, len));
+        let mut out = vec![0.0f32; 2 * rows + 1];
+        let vals = vec![1.0f32; rows * len];
+        update_rows(&mut out, &vals, (&starts, len), &|o, v| *o += v);
+        assert_eq!(out[0], 1.0);
+        assert!(out[1..2 * rows - 1].chunks(2).all(|c| c == [1.0, 2.0]));
+        assert_eq!(out[2 * rows], 1.0);
+        // Rows 5 apart with 4 elements each leave gaps and are split over the pool.
+        let (rows, len) = (20_000, 4);
+        let starts: Vec<usize> = (0..rows).rev().map(|r| 5 * r).collect();
+        assert!(disjoint(&starts, len));
+        let mut out = vec![-1.0f32; 5 * rows];
+        let vals: Vec<f32> = (0..rows * len).map(|i| i as f32).collect();
+        update_rows(&mut out, &vals, (&starts, len), &|o, v| *o = v);
+        for (r, &p) in starts.iter().enumerate() {
+            assert_eq!(out[p..p + len], vals[r * len..(r + 1) * len], "row {r}");
+            assert_eq!(out[p + len], -1.0, "gap after row {r}");
+        }
+    }
 }

@@ -310,84 +310,50 @@ vector_kernel!(
 /// The exact GELU of every element of `x` and its derivative there, in one pass over the pool
 /// (one `exp` serves both), for a forward pass whose backward then only multiplies.
 pub(crate) fn gelu_with_derivative_f32(x: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    #[inline(always)]
-    fn body(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
-        for ((y, d), &x) in y.iter_mut().zip(d.iter_mut()).zip(x) {
-            let (v, slope) = gelu_and_slope1(x);
-            y.write(v);
-            d.write(slope);
-        }
+    // SAFETY: the kernel writes every element of both chunks (as long as its slice of `x`).
+    unsafe {
+        super::elementwise::alloc_fill_pair(x.len(), |start, y, d| {
+            gelu_with_derivative_rows(&x[start..start + y.len()], y, d)
+        })
     }
-    let fill = |start: usize, y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]| {
-        let x = &x[start..start + y.len()];
-        #[cfg(target_arch = "x86_64")]
-        {
-            /// # Safety
-            /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-            unsafe fn wide(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
-                body(x, y, d)
-            }
-            /// # Safety
-            /// The CPU must have AVX2 and FMA.
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn narrow(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
-                body(x, y, d)
-            }
-            if has_avx512() {
-                // SAFETY: the CPU supports the AVX-512 subsets `wide` is built for.
-                return unsafe { wide(x, y, d) };
-            }
-            if has_avx2() {
-                // SAFETY: the CPU supports AVX2 and FMA.
-                return unsafe { narrow(x, y, d) };
-            }
-        }
-        body(x, y, d)
-    };
-    // SAFETY: each branch of `fill` writes every element of both chunks.
-    unsafe { super::elementwise::alloc_fill_pair(x.len(), fill) }
+}
+
+super::cpu::multiversion! {
+    /// `y[i] = gelu(x[i])` and `d[i] = gelu'(x[i])` (the slices alike long).
+    fn gelu_with_derivative_rows(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) => gelu_with_derivative_body
+}
+
+#[inline(always)]
+fn gelu_with_derivative_body(x: &[f32], y: &mut [MaybeUninit<f32>], d: &mut [MaybeUninit<f32>]) {
+    for ((y, d), &x) in y.iter_mut().zip(d.iter_mut()).zip(x) {
+        let (v, slope) = gelu_and_slope1(x);
+        y.write(v);
+        d.write(slope);
+    }
 }
 
 /// `dst[i] = g[i] * gelu'(x[i])` (the GELU's backward), vectorized as the kernels above.
 pub(crate) fn gelu_backward_f32(x: &[f32], g: &[f32]) -> Vec<f32> {
-    #[inline(always)]
-    fn body(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
-        for ((d, &x), &g) in dst.iter_mut().zip(x).zip(g) {
-            d.write(gelu_grad1(x, g));
-        }
-    }
-    let fill = |start: usize, dst: &mut [MaybeUninit<f32>]| {
-        let n = dst.len();
-        let (x, g) = (&x[start..start + n], &g[start..start + n]);
-        #[cfg(target_arch = "x86_64")]
-        {
-            /// # Safety
-            /// The CPU must have AVX-512 F, BW, VL and DQ, AVX2 and FMA.
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-            unsafe fn wide(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
-                body(x, g, dst)
-            }
-            /// # Safety
-            /// The CPU must have AVX2 and FMA.
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn narrow(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
-                body(x, g, dst)
-            }
-            if has_avx512() {
-                // SAFETY: the CPU supports the AVX-512 subsets `wide` is built for.
-                return unsafe { wide(x, g, dst) };
-            }
-            if has_avx2() {
-                // SAFETY: the CPU supports AVX2 and FMA.
-                return unsafe { narrow(x, g, dst) };
-            }
-        }
-        body(x, g, dst)
-    };
     assert_eq!(x.len(), g.len(), "gelu backward: slices of unequal length");
-    // SAFETY: each branch of `fill` writes every element of `dst`.
-    unsafe { alloc_fill(x.len(), fill) }
+    // SAFETY: the kernel writes every element of the chunk (as long as its slices of `x`, `g`).
+    unsafe {
+        alloc_fill(x.len(), |start, dst| {
+            let n = dst.len();
+            gelu_backward_rows(&x[start..start + n], &g[start..start + n], dst)
+        })
+    }
+}
+
+super::cpu::multiversion! {
+    /// `dst[i] = g[i] * gelu'(x[i])` (the slices alike long).
+    fn gelu_backward_rows(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) => gelu_backward_body
+}
+
+#[inline(always)]
+fn gelu_backward_body(x: &[f32], g: &[f32], dst: &mut [MaybeUninit<f32>]) {
+    for ((d, &x), &g) in dst.iter_mut().zip(x).zip(g) {
+        d.write(gelu_grad1(x, g));
+    }
 }
 
 /// `exp` over a slice: sixteen lanes at a time with AVX-512 (`vscalefps` applies the power of

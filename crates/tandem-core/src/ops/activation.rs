@@ -105,7 +105,6 @@ impl Tensor {
                 return vec![Some(g * &(&cdf + &(x * &pdf)))];
             }
             match &slope {
-                Some(d) if g.dtype() == DType::Float32 => vec![Some(g * d)],
                 Some(d) => vec![Some(&g.to_dtype(DType::Float32) * d)],
                 None => vec![Some(gelu_backward(&float_input(x), g))],
             }

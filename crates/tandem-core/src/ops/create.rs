@@ -1,6 +1,7 @@
 //! Tensor creation: constants, ranges, identity, and seeded random tensors.
 
 use crate::dtype::{Buffer, DType, Element};
+use crate::kernels::elementwise;
 use crate::tensor::{buffer_from_f64, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -24,19 +25,11 @@ pub fn with_rng<R>(f: impl FnOnce(&mut rand::rngs::StdRng) -> R) -> R {
 pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
     let n: usize = shape.iter().product();
     let buffer = match dtype {
-        DType::Float32 => Buffer::F32(filled(n, value as f32)),
-        DType::Float64 => Buffer::F64(filled(n, value)),
+        DType::Float32 => Buffer::F32(elementwise::filled(n, value as f32)),
+        DType::Float64 => Buffer::F64(elementwise::filled(n, value)),
         _ => buffer_from_f64(std::iter::repeat_n(value, n), dtype),
     };
     Tensor::from_buffer(buffer, shape)
-}
-
-/// `n` copies of `v`, written over the pool when long (a gradient's zeros, say).
-fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
-    // SAFETY: every chunk handed to the closure is filled whole.
-    unsafe {
-        crate::kernels::elementwise::alloc_fill(n, |_, dst| dst.fill(std::mem::MaybeUninit::new(v)))
-    }
 }
 
 /// Zeros (`torch.zeros`).

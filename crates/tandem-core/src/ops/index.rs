@@ -3,6 +3,7 @@
 use super::dispatch::{dispatch_all, dispatch_float};
 use crate::autograd::{attach, should_record, Saved};
 use crate::dtype::{DType, Element};
+use crate::kernels::elementwise;
 use crate::shape::wrap_dim;
 use crate::tensor::Tensor;
 
@@ -40,24 +41,23 @@ pub(crate) fn add_into(dst: &Tensor, src: &Tensor) {
 }
 
 /// `f(element, value)` over the elements of the view `dst` (row-major) and `vals`, one each,
-/// under `dst`'s write lock; `vals` must hold no part of `dst`'s buffer. Long updates run over
-/// the pool when `dst` is contiguous, or made of contiguous rows that do not overlap (a slice
-/// of the last dimension, say: the gradient of `qkv.split(c, 2)`).
+/// under `dst`'s write lock; `vals` must hold no part of `dst`'s buffer. A view whose rows are
+/// contiguous (all of it, or a slice of the last dimension such as the gradient of
+/// `qkv.split(c, 2)`) is updated row by row, over the pool when long.
 fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T) + Sync) {
     {
         let mut guard = dst.0.storage.data.write();
         let out = T::slice_mut(&mut guard).expect("dtype");
         let (shape, strides, offset) = (dst.shape(), dst.strides(), dst.storage_offset());
-        let row = shape.last().copied().unwrap_or(1);
-        let rows_apart =
-            row > 1 && strides[shape.len() - 1] == 1 && non_overlapping(shape, strides);
         if dst.is_contiguous() {
             let out = &mut out[offset..offset + dst.numel()];
-            update_rows(out, vals, &[0], out.len(), &f);
-        } else if rows_apart {
+            let len = out.len();
+            elementwise::update_rows(out, vals, (&[0], len), &f);
+        } else if shape.last().is_some_and(|&n| n > 1) && strides[shape.len() - 1] == 1 {
+            let row = shape[shape.len() - 1];
             let mut starts = Vec::with_capacity(dst.numel() / row);
             crate::shape::walk_rows(shape, strides, offset, |p, _, _| starts.push(p));
-            update_rows(out, vals, &starts, row, &f);
+            elementwise::update_rows(out, vals, (&starts, row), &f);
         } else {
             let mut i = 0;
             crate::shape::walk_rows(shape, strides, offset, |p, n, s| {
@@ -69,75 +69,6 @@ fn update_view<T: Element>(dst: &Tensor, vals: &[T], f: impl Fn(&mut T, T) + Syn
         }
     }
     dst.0.storage.bump_version();
-}
-
-/// `f(out[starts[r] + j], vals[r * len + j])` for every row `r` and `j < len`; the rows are
-/// disjoint ranges of `out`. Long updates are split over the pool, whole rows to a part (or
-/// pieces of the one row).
-fn update_rows<T: Element>(
-    out: &mut [T],
-    vals: &[T],
-    starts: &[usize],
-    len: usize,
-    f: &(impl Fn(&mut T, T) + Sync),
-) {
-    let run = |dst: &mut [T], src: &[T]| {
-        crate::kernels::cpu::vectorized(
-            #[inline(always)]
-            || dst.iter_mut().zip(src).for_each(|(o, &v)| f(o, v)),
-        )
-    };
-    for &p in starts {
-        assert!(p + len <= out.len(), "update_view: row out of bounds");
-    }
-    let total = starts.len() * len;
-    let threads = crate::kernels::parallel::num_threads();
-    if total < crate::kernels::PAR_MIN || threads < 2 {
-        for (r, &p) in starts.iter().enumerate() {
-            run(&mut out[p..p + len], &vals[r * len..(r + 1) * len]);
-        }
-        return;
-    }
-    // Pieces of about total / (4 * threads) elements: whole rows, or slices of one long row.
-    let piece = total.div_ceil(4 * threads).next_multiple_of(64);
-    let (per_row, rows_per_part) = if len >= piece {
-        (len.div_ceil(piece), 1)
-    } else {
-        (1, (piece / len).max(1))
-    };
-    let step = len.div_ceil(per_row);
-    let parts = starts.len().div_ceil(rows_per_part) * per_row;
-    let base = crate::kernels::parallel::SendPtr(out.as_mut_ptr());
-    crate::kernels::parallel::run(parts, |part| {
-        let (group, piece) = (part / per_row, part % per_row);
-        let (lo, hi) = (piece * step, ((piece + 1) * step).min(len));
-        let first = group * rows_per_part;
-        for r in first..(first + rows_per_part).min(starts.len()) {
-            // SAFETY: rows are disjoint and in bounds (checked above), and each part owns
-            // columns lo..hi of its rows.
-            let dst = unsafe { base.range(starts[r] + lo, hi - lo) };
-            run(dst, &vals[r * len + lo..r * len + hi]);
-        }
-    });
-}
-
-/// Whether no two elements of a view with `shape` and `strides` share an address.
-fn non_overlapping(shape: &[usize], strides: &[usize]) -> bool {
-    let mut dims: smallvec::SmallVec<[(usize, usize); 6]> = shape
-        .iter()
-        .zip(strides)
-        .filter(|(&n, _)| n > 1)
-        .map(|(&n, &s)| (s, n))
-        .collect();
-    dims.sort_unstable();
-    let mut extent = 1;
-    for (stride, n) in dims {
-        if stride < extent {
-            return false;
-        }
-        extent += stride * (n - 1);
-    }
-    true
 }
 
 /// Gradient of a slice: `g` placed at `start..` by `step` along `dim` in zeros of `shape`.
@@ -403,14 +334,7 @@ impl Tensor {
         }
         let parts: Vec<Tensor> = idx
             .iter()
-            .map(|&i| {
-                assert!(
-                    (-size..size).contains(&i),
-                    "index_select: index {i} is out of bounds for dimension {d} with size {size}"
-                );
-                self.detach()
-                    .narrow(d as isize, i.rem_euclid(size) as usize, 1)
-            })
+            .map(|&i| self.detach().narrow(d as isize, selected(i, d, size), 1))
             .collect();
         let out = if parts.is_empty() {
             let mut s = self.shape().to_vec();
@@ -599,6 +523,16 @@ impl Tensor {
     }
 }
 
+/// `index_select`'s index `i` along dimension `d` of length `size`, negative ones counting
+/// from the end.
+fn selected(i: i64, d: usize, size: i64) -> usize {
+    assert!(
+        (-size..size).contains(&i),
+        "index_select: index {i} is out of bounds for dimension {d} with size {size}"
+    );
+    i.rem_euclid(size) as usize
+}
+
 /// Rows of `x` (along dim 0) at `idx`, copied row by row from a contiguous source.
 fn select_rows(x: &Tensor, idx: &[i64]) -> Tensor {
     let src = x.detach().contiguous();
@@ -606,18 +540,9 @@ fn select_rows(x: &Tensor, idx: &[i64]) -> Tensor {
     let row: usize = x.shape()[1..].iter().product();
     let mut shape = x.shape().to_vec();
     shape[0] = idx.len();
-    let starts: Vec<usize> = idx
-        .iter()
-        .map(|&i| {
-            assert!(
-                (-size..size).contains(&i),
-                "index_select: index {i} is out of bounds for dimension 0 with size {size}"
-            );
-            i.rem_euclid(size) as usize * row
-        })
-        .collect();
+    let starts: Vec<usize> = idx.iter().map(|&i| selected(i, 0, size) * row).collect();
     dispatch_all!(x.dtype(), T => src.with_slice::<T, _>(|s| {
-        Tensor::from_vec(crate::kernels::elementwise::gather_rows(s, &starts, row), &shape)
+        Tensor::from_vec(elementwise::gather_rows(s, &starts, row), &shape)
     }))
 }
 
