@@ -277,7 +277,17 @@ impl Tensor {
             "a Tensor with {} elements cannot be converted to Scalar",
             self.numel()
         );
-        self.to_vec::<T>()[0]
+        let guard = self.0.storage.data.read();
+        let i = self.0.offset;
+        // The same conversion `to_dtype` applies, on the one element, without a new tensor.
+        match &*guard {
+            Buffer::F32(v) => convert(v[i]),
+            Buffer::F64(v) => convert(v[i]),
+            Buffer::I64(v) => convert(v[i]),
+            Buffer::I32(v) => convert(v[i]),
+            Buffer::U8(v) => convert(v[i]),
+            Buffer::Bool(v) => convert(v[i]),
+        }
     }
 
     /// A contiguous tensor with the same values: `self` if already contiguous, else a copy.
@@ -498,5 +508,14 @@ pub(crate) fn check_can_require_grad(t: &Tensor) {
 impl Tensor {
     pub(crate) fn requires_grad_flag(&self) -> bool {
         self.0.meta.requires_grad.load(Ordering::Relaxed)
+    }
+}
+
+/// One element converted as `to_dtype` converts (through `f64`), or unchanged when the types
+/// are the same (so large int64 values keep every digit).
+fn convert<S: Element, T: Element>(x: S) -> T {
+    match (&x as &dyn std::any::Any).downcast_ref::<T>() {
+        Some(same) => *same,
+        None => T::from_f64(x.to_f64()),
     }
 }

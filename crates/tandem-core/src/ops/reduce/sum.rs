@@ -107,7 +107,7 @@ impl Tensor {
             if full && !is_grad_enabled() && numel(&in_shape) <= 1 << 16 {
                 // A small full reduction: a contiguous gradient is cheaper downstream than a
                 // stride-0 view.
-                let v = g.to_vec::<f64>()[0] / count as f64;
+                let v = g.item::<f64>() / count as f64;
                 return vec![Some(crate::ops::create::full(&in_shape, v, g.dtype()))];
             }
             vec![Some(expand_back(
