@@ -7,10 +7,13 @@
 //! on the small shapes of training steps this scales better than the crate's own parallelism,
 //! and measured a few percent faster on 1024³ too.
 
+use super::balance::{self, PartTime};
 use super::{parallel, transpose};
 use crate::dtype::Float;
 use gemm::Parallelism;
+use parking_lot::Mutex;
 use std::mem::MaybeUninit;
+use std::time::Instant;
 
 /// Products smaller than this many multiply-adds run on one thread.
 const PAR_FLOPS: usize = 1 << 18;
@@ -304,23 +307,53 @@ unsafe fn split_product<T: Float>(
     // the longer side of the result: rows in whole multiples of 16 when the left operand is
     // the larger to pack, else columns in multiples of 4. (In multiples of 8, B1's 520 columns
     // split 264/256, and the 264-wide part ran 20–25% longer than the other; 260/260 does not.)
-    if m * k >= k * n && m >= 64 {
-        let parts = pool.min(m / 16).max(1);
-        let height = m.div_ceil(parts).div_ceil(16) * 16;
-        let parts = m.div_ceil(height);
-        parallel::run(parts, |p| {
-            let start = p * height;
-            call((start, height.min(m - start)), (0, n));
-        });
-        return;
-    }
-    let parts = pool.min(n / 8).max(1);
-    let width = n.div_ceil(parts).div_ceil(4) * 4;
-    let parts = n.div_ceil(width);
+    // Part 0, the calling thread's, is sized by how fast it ran against the helpers lately.
+    let by_rows = m * k >= k * n && m >= 64;
+    let (total, quantum, narrowest) = if by_rows { (m, 16, 16) } else { (n, 4, 8) };
+    let parts = pool.min(total / narrowest).max(1);
+    // The cut may move only where no part can fall into `gemm`'s small-matrix paths, which
+    // sum in another order: then results never depend on it.
+    let smallest = balance::smallest_part(total, parts, quantum);
+    let (rows, cols) = if by_rows {
+        (smallest, n)
+    } else {
+        (m, smallest)
+    };
+    let learning = !super::deterministic() && same_sums(rows, cols, k);
+    let ratio = if learning { balance::ratio() } else { 1.0 };
+    let bounds = balance::cuts(total, parts, quantum, ratio);
+    let times: Vec<Mutex<Option<PartTime>>> = (0..parts).map(|_| Mutex::new(None)).collect();
     parallel::run(parts, |p| {
-        let start = p * width;
-        call((0, m), (start, width.min(n - start)));
+        let (start, len) = (bounds[p], bounds[p + 1] - bounds[p]);
+        if len == 0 {
+            return;
+        }
+        let t0 = Instant::now();
+        if by_rows {
+            call((start, len), (0, n));
+        } else {
+            call((0, m), (start, len));
+        }
+        *times[p].lock() = Some(PartTime {
+            units: len,
+            time: t0.elapsed(),
+            on_helper: parallel::on_helper(),
+        });
     });
+    if learning {
+        let times: Option<Vec<PartTime>> = times.into_iter().map(Mutex::into_inner).collect();
+        if let Some(times) = times {
+            balance::learn(&times);
+        }
+    }
+}
+
+/// Whether `gemm` sums every element of a `rows x cols` part with inner dimension `k` in the
+/// order it uses for larger parts of the same product: parts of at most 16 x 16 elements take
+/// a dot-product kernel, and parts of at most 64 x 64 block the inner dimension in 512s
+/// instead of in equal blocks of at least 512 (the two agree when `k` is at most 512).
+fn same_sums(rows: usize, cols: usize, k: usize) -> bool {
+    rows * cols > 16 * 16 && (k <= 512 || rows > 64 || cols > 64)
 }
 
 #[cfg(test)]
@@ -441,8 +474,8 @@ mod tests {
 
     #[test]
     fn tall_products_split_by_rows_accumulate_like_the_definition() {
-        // 200 x 64 x 40: more rows than columns, so the parts take rows (112 and 88); the left
-        // operand is read through its transpose.
+        // 200 x 64 x 40: more rows than columns, so the parts take rows (96 and 104 when the
+        // threads run alike); the left operand is read through its transpose.
         let (m, k, n) = (200, 64, 40);
         let at: Vec<f64> = (0..k * m).map(|i| ((i * 3) % 13) as f64 - 6.0).collect();
         let mut a = vec![0.0; m * k];
@@ -463,6 +496,66 @@ mod tests {
             Threads::Pool,
         );
         assert!(acc.iter().zip(&want).all(|(g, w)| *g == w - 1.0));
+    }
+
+    #[test]
+    fn where_a_product_is_cut_never_changes_a_bit_of_it() {
+        // The learned share moves the cut between parts from product to product; every
+        // element must still be the same sum in the same order. Inner dimension 1,300 (more
+        // than one block of the crate's), values whose float32 sums round differently in
+        // different orders, and every cut `split_product` may choose for this shape.
+        let (m, k, n) = (288, 1300, 48);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 104729) % 997) as f32 * 1e-2)
+            .collect();
+        let part = |rows: (usize, usize), cols: (usize, usize)| {
+            let mut out = vec![0.0f32; rows.1 * cols.1];
+            gemm_into(
+                &mut out,
+                cols.1,
+                false,
+                MatRef::new(&a[rows.0 * k..], (rows.1, k), (k, 1)),
+                MatRef::new(&b[cols.0..], (k, cols.1), (n, 1)),
+                Threads::One,
+            );
+            out
+        };
+        let same = |x: &f32, y: &f32| x.to_bits() == y.to_bits();
+        let full = part((0, m), (0, n));
+        let smallest = balance::smallest_part(m, 2, 16);
+        assert!(same_sums(smallest, n, k), "288 rows may be cut freely");
+        for cut in (smallest..=m - smallest).step_by(16) {
+            let (top, bottom) = (part((0, cut), (0, n)), part((cut, m - cut), (0, n)));
+            assert!(
+                top.iter()
+                    .chain(&bottom)
+                    .zip(&full)
+                    .all(|(x, y)| same(x, y)),
+                "{cut}"
+            );
+        }
+        for cut in (4..n).step_by(4) {
+            let (left, right) = (part((0, m), (0, cut)), part((0, m), (cut, n - cut)));
+            for i in 0..m {
+                let row = left[i * cut..][..cut]
+                    .iter()
+                    .chain(&right[i * (n - cut)..][..n - cut]);
+                assert!(
+                    row.zip(&full[i * n..][..n]).all(|(x, y)| same(x, y)),
+                    "{cut}"
+                );
+            }
+        }
+        // The order does matter for these values, so the checks above can fail.
+        let forward: f32 = (0..k).map(|p| a[p] * b[p * n]).sum();
+        let reversed: f32 = (0..k).rev().map(|p| a[p] * b[p * n]).sum();
+        assert_ne!(forward.to_bits(), reversed.to_bits());
+        // Parts of at most 64 x 64 take the crate's small-matrix blocking, so a product whose
+        // parts could get that small keeps equal cuts.
+        assert!(!same_sums(64, 48, k) && same_sums(64, 48, 512) && !same_sums(16, 16, 100));
     }
 
     #[test]

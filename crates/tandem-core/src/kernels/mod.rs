@@ -13,7 +13,8 @@
 //! | [`norm`] | layer normalization of rows, forward and backward |
 //! | [`attention`] | fused scaled dot-product attention, forward and backward, in tiles with an online softmax |
 //! | [`scan`] | cumulative sums and products of rows |
-//! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, columns split over the pool |
+//! | [`gemm`] | matrix products through the `gemm` crate, extents asserted, rows or columns split over the pool |
+//! | [`balance`] | the share of a split product the calling thread takes, learned from the threads' speeds |
 //! | [`transpose`] | out-of-place transposition in 8x8 tiles, for operands the crate would gather |
 //! | [`conv`] | convolution geometry, im2col / col2im and the convolution passes |
 //! | [`conv_nhwc`] | the channels-last convolution passes (Keras's layout), ReLU fused |
@@ -21,6 +22,7 @@
 //! | [`parallel`] | the fork-join pool every kernel splits its work over |
 
 pub(crate) mod attention;
+pub(crate) mod balance;
 pub(crate) mod conv;
 pub(crate) mod conv_nhwc;
 pub(crate) mod cpu;

@@ -88,13 +88,20 @@ fn pool() -> &'static Pool {
     })
 }
 
+/// Whether the calling thread is one of the pool's helpers (which run every part of a
+/// nested job themselves).
+pub(crate) fn on_helper() -> bool {
+    IS_HELPER.with(|h| h.get())
+}
+
 /// Threads a kernel may split over (the caller plus the pool's helpers).
 pub fn num_threads() -> usize {
     pool().helpers + 1
 }
 
 /// Runs `f(i)` for every `i` in `0..parts`, spread over the calling thread and the pool's
-/// helpers; returns when all have run. A panic in any part is re-raised here.
+/// helpers (part 0 always on the calling thread); returns when all have run. A panic in any
+/// part is re-raised here.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,7 +112,7 @@ pub fn num_threads() -> usize {
 /// assert_eq!(total.into_inner(), 0 + 1 + 2 + 3);
 /// ```
 pub fn run(parts: usize, f: impl Fn(usize) + Sync) {
-    let serial = parts <= 1 || IS_HELPER.with(|h| h.get());
+    let serial = parts <= 1 || on_helper();
     if serial {
         (0..parts).for_each(&f);
         return;
@@ -252,13 +259,15 @@ impl Pool {
         self.done.store(0, Ordering::Relaxed);
         let (generation, _, _) = unpack(self.state.load(Ordering::Relaxed));
         let generation = (generation + 1) & 0xFFFF_FFFF;
+        // Part 0 is the caller's own: helpers claim from part 1 on.
         self.state
-            .store(pack(generation, parts, 0), Ordering::SeqCst);
+            .store(pack(generation, parts, 1), Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             let _l = self.sleep_lock.lock();
             self.wake.notify_all();
         }
-        // The caller works through parts too.
+        self.call(f, 0);
+        // Then the caller works through whatever parts are left too.
         while let Some(i) = self.claim(generation) {
             self.call(f, i);
         }
