@@ -519,3 +519,29 @@ fn convert<S: Element, T: Element>(x: S) -> T {
         None => T::from_f64(x.to_f64()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_converts_one_element_as_to_dtype_does() {
+        // 2^53 + 1 has no float64: an int64 read as int64 keeps it.
+        let big = (1i64 << 53) + 1;
+        assert_eq!(Tensor::scalar(big).item::<i64>(), big);
+        // Float to int truncates toward zero, as `to_dtype` does.
+        assert_eq!(Tensor::scalar(-2.7f32).item::<i64>(), -2);
+        assert_eq!(Tensor::scalar(-2.7f32).to_dtype(DType::Int64).to_vec::<i64>(), [-2]);
+        assert_eq!(Tensor::scalar(true).item::<f32>(), 1.0);
+        assert_eq!(Tensor::scalar(0.1f32).item::<f64>(), f64::from(0.1f32));
+        // A one-element view reads its own element, not the storage's first.
+        let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+        assert_eq!(t.select(0, 1).narrow(0, 1, 1).item::<f64>(), 4.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot be converted to Scalar")]
+    fn item_of_several_elements_is_refused() {
+        Tensor::from_vec(vec![1.0f32, 2.0], &[2]).item::<f32>();
+    }
+}
