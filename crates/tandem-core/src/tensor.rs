@@ -531,7 +531,12 @@ mod tests {
         assert_eq!(Tensor::scalar(big).item::<i64>(), big);
         // Float to int truncates toward zero, as `to_dtype` does.
         assert_eq!(Tensor::scalar(-2.7f32).item::<i64>(), -2);
-        assert_eq!(Tensor::scalar(-2.7f32).to_dtype(DType::Int64).to_vec::<i64>(), [-2]);
+        assert_eq!(
+            Tensor::scalar(-2.7f32)
+                .to_dtype(DType::Int64)
+                .to_vec::<i64>(),
+            [-2]
+        );
         assert_eq!(Tensor::scalar(true).item::<f32>(), 1.0);
         assert_eq!(Tensor::scalar(0.1f32).item::<f64>(), f64::from(0.1f32));
         // A one-element view reads its own element, not the storage's first.

@@ -139,6 +139,7 @@ programs! {
     bench_sdpa => "../examples/bench_sdpa.rs",
     bench_mlp => "../examples/bench_mlp.rs",
     bench_ops => "../examples/bench_ops.rs",
+    machine_probe => "../examples/machine_probe.rs",
     keras_callbacks => "../examples/keras_callbacks.rs",
 }
 
