@@ -2,17 +2,18 @@
 //! threads ran their parts of earlier products.
 //!
 //! Two virtual CPUs need not be equally fast: each shares a physical core with whatever else
-//! the host runs there, so for minutes at a time one of them can run the same microkernel
-//! 20–25% slower than the other. Cut into equal parts, every product then waits for the slower
+//! the host runs there, so one of them can run the same microkernel 20–25% slower than the
+//! other, for stretches of tens of milliseconds to minutes, and which one is slower changes. Cut into equal parts, every product then waits for the slower
 //! thread while the faster one idles; cut finer, every extra part repacks the shared operand.
 //! So products are cut once per thread, in proportion to the speeds measured on the products
 //! before: the calling thread takes part 0, and after each product its rate (rows or columns
 //! per second) over the helpers' rate moves a running ratio a quarter of the way towards the
 //! new measurement.
 //!
-//! Where a part runs never changes what it computes: every output element is the same sum in
-//! the same order whichever part holds it (`gemm` blocks only along the inner dimension), so
-//! results do not depend on the cut. Deterministic mode cuts equal parts all the same.
+//! Where the cut falls never changes a result: on `gemm`'s general path every output element
+//! is the same sum in the same order whichever part holds it (the crate blocks the inner
+//! dimension by its length alone), and `split_product` moves the cut only for products whose
+//! every possible part stays on that path. Deterministic mode cuts equal parts all the same.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
