@@ -278,16 +278,10 @@ impl Tensor {
             self.numel()
         );
         let guard = self.0.storage.data.read();
-        let i = self.0.offset;
         // The same conversion `to_dtype` applies, on the one element, without a new tensor.
-        match &*guard {
-            Buffer::F32(v) => convert(v[i]),
-            Buffer::F64(v) => convert(v[i]),
-            Buffer::I64(v) => convert(v[i]),
-            Buffer::I32(v) => convert(v[i]),
-            Buffer::U8(v) => convert(v[i]),
-            Buffer::Bool(v) => convert(v[i]),
-        }
+        crate::ops::dispatch::dispatch_all!(self.dtype(), S => {
+            convert(S::slice(&guard).expect("the storage holds the tensor's dtype")[self.0.offset])
+        })
     }
 
     /// A contiguous tensor with the same values: `self` if already contiguous, else a copy.

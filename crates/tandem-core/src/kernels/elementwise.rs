@@ -61,16 +61,16 @@ pub(crate) fn update_rows<T: Element>(
         assert!(p + len <= out.len(), "update_rows: row out of bounds");
     }
     assert_eq!(vals.len(), starts.len() * len, "update_rows: values");
-    let total = vals.len();
-    let threads = super::parallel::num_threads();
-    if total < PAR_MIN || threads < 2 || len == 0 || !disjoint(starts, len) {
-        for (&p, src) in starts.iter().zip(vals.chunks_exact(len.max(1))) {
-            run(&mut out[p..p + len], src);
+    // Pieces of about a pool chunk: whole rows, or slices of one long row.
+    let piece = match pool_chunk(vals.len()) {
+        Some(piece) if len > 0 && disjoint(starts, len) => piece,
+        _ => {
+            for (&p, src) in starts.iter().zip(vals.chunks_exact(len.max(1))) {
+                run(&mut out[p..p + len], src);
+            }
+            return;
         }
-        return;
-    }
-    // Pieces of about total / (4 * threads) elements: whole rows, or slices of one long row.
-    let piece = total.div_ceil(4 * threads).next_multiple_of(64);
+    };
     let (per_row, rows_per_part) = if len >= piece {
         (len.div_ceil(piece), 1)
     } else {
@@ -107,11 +107,9 @@ pub(crate) fn gather_rows<T: Element>(src: &[T], starts: &[usize], len: usize) -
         assert!(p + len <= src.len(), "gather_rows: row out of bounds");
     }
     let n = starts.len() * len;
-    let threads = super::parallel::num_threads();
-    let per_part = if n < PAR_MIN || threads < 2 || len == 0 {
-        starts.len().max(1)
-    } else {
-        (n.div_ceil(4 * threads) / len).max(1)
+    let per_part = match pool_chunk(n) {
+        Some(chunk) if len > 0 => (chunk / len).max(1),
+        _ => starts.len().max(1),
     };
     let mut out: Vec<T> = crate::storage::result_vec(n);
     super::parallel::for_each_chunk_mut(

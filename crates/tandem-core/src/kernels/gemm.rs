@@ -328,17 +328,19 @@ unsafe fn split_product<T: Float>(
         if len == 0 {
             return;
         }
-        let t0 = Instant::now();
+        let t0 = learning.then(Instant::now);
         if by_rows {
             call((start, len), (0, n));
         } else {
             call((0, m), (start, len));
         }
-        *times[p].lock() = Some(PartTime {
-            units: len,
-            time: t0.elapsed(),
-            on_helper: parallel::on_helper(),
-        });
+        if let Some(t0) = t0 {
+            *times[p].lock() = Some(PartTime {
+                units: len,
+                time: t0.elapsed(),
+                on_helper: parallel::on_helper(),
+            });
+        }
     });
     if learning {
         let times: Option<Vec<PartTime>> = times.into_iter().map(Mutex::into_inner).collect();
