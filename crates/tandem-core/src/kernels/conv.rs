@@ -6,6 +6,7 @@ use super::elementwise::{relu1, relu_in_place};
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
 use crate::ops::conv::Conv2dArgs;
+use parking_lot::Mutex;
 use std::mem::MaybeUninit;
 
 /// Everything the kernels need, derived from the shapes.
@@ -175,9 +176,42 @@ impl Geometry {
     }
 }
 
-/// Images per parallel part: all threads busy, at least one image each.
+/// Images per parallel part: [`PARTS_PER_THREAD`](super::PARTS_PER_THREAD) parts per
+/// thread, at least one image each.
+/// The cut depends only on the batch and the thread count, never on which thread runs a part,
+/// so the partial sums of the weight gradients, and with them the results, do not change from
+/// run to run.
 pub(super) fn images_per_part(n: usize) -> usize {
-    n.div_ceil(super::split_count()).max(1)
+    n.div_ceil(super::split_count() * super::PARTS_PER_THREAD)
+        .max(1)
+}
+
+/// Work buffers for the parts of one pass, one set per thread: a part uses its thread's set
+/// (made, zeroed, by the thread's first part), so a pass allocates a set per thread that ran
+/// it rather than per part, and no set moves between cores' caches. A part overwrites
+/// whatever of a buffer it reads, as it already must from one group of images to the next.
+pub(super) struct Scratch<T> {
+    sizes: [usize; 3],
+    sets: Vec<Mutex<Option<[Vec<T>; 3]>>>,
+}
+
+impl<T: Float> Scratch<T> {
+    /// Sets of three buffers of these lengths.
+    pub(super) fn new(sizes: [usize; 3]) -> Self {
+        Scratch {
+            sizes,
+            sets: (0..super::parallel::num_threads())
+                .map(|_| Mutex::new(None))
+                .collect(),
+        }
+    }
+
+    /// `f` with the calling thread's set of buffers.
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut [Vec<T>; 3]) -> R) -> R {
+        let slot = &self.sets[super::parallel::worker_index().min(self.sets.len() - 1)];
+        let mut set = slot.lock();
+        f(set.get_or_insert_with(|| self.sizes.map(|n| vec![T::ZERO; n])))
+    }
 }
 
 /// Output columns one matrix product covers: small images are unfolded several at a time, side
@@ -402,45 +436,47 @@ pub(crate) fn forward<T: Float>(
     // A single compact image's product can land in its output planes directly.
     let direct = per == 1 && !g.wide();
     let spare = &mut out.spare_capacity_mut()[..total];
+    let scratch = Scratch::new([k * per * cpi, if direct { 0 } else { og * per * cpi }, 0]);
     super::parallel::for_each_chunk_mut(spare, step * per_image, |part, dst| {
-        let mut cols = vec![T::default(); k * per * cpi];
-        let mut prod = vec![T::default(); if direct { 0 } else { og * per * cpi }];
-        let base = part * step;
-        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * cpi;
-            for gi in 0..g.a.groups {
-                g.im2col_images(x, gi, first, count, &mut cols);
-                let w_g = &wt[gi * og * k..][..og * k];
-                let b_g = bias.map(|b| &b[gi * og..][..og]);
-                let lhs = MatRef::new(w_g, (og, k), (k, 1));
-                let rhs = MatRef::new(&cols, (k, width), (width, 1));
-                if direct {
-                    let planes = &mut dst[(first - base) * per_image + gi * og * ohw..][..og * ohw];
-                    let planes = fill_planes(planes, ohw, b_g);
-                    gemm_into(planes, ohw, true, lhs, rhs, Threads::One);
-                    if relu {
-                        relu_in_place(planes);
+        scratch.with(|[cols, prod, _]| {
+            let base = part * step;
+            for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+                let width = count * cpi;
+                for gi in 0..g.a.groups {
+                    g.im2col_images(x, gi, first, count, cols);
+                    let w_g = &wt[gi * og * k..][..og * k];
+                    let b_g = bias.map(|b| &b[gi * og..][..og]);
+                    let lhs = MatRef::new(w_g, (og, k), (k, 1));
+                    let rhs = MatRef::new(cols, (k, width), (width, 1));
+                    if direct {
+                        let planes =
+                            &mut dst[(first - base) * per_image + gi * og * ohw..][..og * ohw];
+                        let planes = fill_planes(planes, ohw, b_g);
+                        gemm_into(planes, ohw, true, lhs, rhs, Threads::One);
+                        if relu {
+                            relu_in_place(planes);
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                gemm_into(
-                    &mut prod[..og * width],
-                    width,
-                    false,
-                    lhs,
-                    rhs,
-                    Threads::One,
-                );
-                for i in 0..count {
-                    let img = (first - base + i) * per_image;
-                    for oc in 0..og {
-                        let plane = &mut dst[img + (gi * og + oc) * ohw..][..ohw];
-                        let v = b_g.map_or(T::default(), |b| b[oc]);
-                        g.store_plane(plane, &prod[oc * width + i * cpi..][..cpi], v, relu);
+                    gemm_into(
+                        &mut prod[..og * width],
+                        width,
+                        false,
+                        lhs,
+                        rhs,
+                        Threads::One,
+                    );
+                    for i in 0..count {
+                        let img = (first - base + i) * per_image;
+                        for oc in 0..og {
+                            let plane = &mut dst[img + (gi * og + oc) * ohw..][..ohw];
+                            let v = b_g.map_or(T::default(), |b| b[oc]);
+                            g.store_plane(plane, &prod[oc * width + i * cpi..][..cpi], v, relu);
+                        }
                     }
                 }
             }
-        }
+        })
     });
     // SAFETY: the parts cover every image, and each image's planes were written, for every
     // group, by `fill_planes` or `store_plane`.
@@ -561,50 +597,54 @@ pub(crate) fn backward<T: Float>(
     let mut dx: Vec<T> = crate::storage::result_vec(dx_len);
     let spare = &mut dx.spare_capacity_mut()[..dx_len];
     let mut shares = Share::split(spare, in_size, step, parts, g.o * k, g.o, needs);
+    let scratch = Scratch::new([
+        k * per * cpi,
+        og * per * cpi,
+        if y.is_some() { g.ohw() } else { 0 },
+    ]);
     super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
-        let Share { dx, dw, db } = &mut share[0];
-        let mut cols = vec![T::ZERO; k * per * cpi];
-        let mut go = vec![T::ZERO; og * per * cpi];
-        let mut plane = vec![T::ZERO; if y.is_some() { g.ohw() } else { 0 }];
-        let base = part * step;
-        for (first, count) in image_groups(base..(base + step).min(g.n), per) {
-            let width = count * cpi;
-            let mut dx_images = needs
-                .input
-                .then(|| init(&mut dx[(first - base) * in_size..][..count * in_size], None));
-            for gi in 0..g.a.groups {
-                let sums = needs.bias.then(|| &mut db[gi * og..][..og]);
-                g.gather_out(gout, y, gi, first, count, &mut go, &mut plane, sums);
-                let go = &go[..og * width];
-                if needs.weight {
-                    g.im2col_images(x, gi, first, count, &mut cols);
-                    // colsᵀ is [width, k]: row stride 1, column stride width.
-                    gemm_into(
-                        &mut dw[gi * og * k..][..og * k],
-                        k,
-                        true,
-                        MatRef::new(go, (og, width), (width, 1)),
-                        MatRef::new(&cols, (width, k), (1, width)),
-                        Threads::One,
-                    );
-                }
-                if let Some(dx_images) = dx_images.as_deref_mut() {
-                    // Wᵀ is [k, og]: row stride 1, column stride k.
-                    gemm_into(
-                        &mut cols[..k * width],
-                        width,
-                        false,
-                        MatRef::new(&wt[gi * og * k..][..og * k], (k, og), (1, k)),
-                        MatRef::new(go, (og, width), (width, 1)),
-                        Threads::One,
-                    );
-                    for i in 0..count {
-                        let img = &mut dx_images[i * in_size..][..in_size];
-                        g.col2im_image(&cols, gi, i, count, img);
+        scratch.with(|[cols, go, plane]| {
+            let Share { dx, dw, db } = &mut share[0];
+            let base = part * step;
+            for (first, count) in image_groups(base..(base + step).min(g.n), per) {
+                let width = count * cpi;
+                let mut dx_images = needs
+                    .input
+                    .then(|| init(&mut dx[(first - base) * in_size..][..count * in_size], None));
+                for gi in 0..g.a.groups {
+                    let sums = needs.bias.then(|| &mut db[gi * og..][..og]);
+                    g.gather_out(gout, y, gi, first, count, go, plane, sums);
+                    let go = &go[..og * width];
+                    if needs.weight {
+                        g.im2col_images(x, gi, first, count, cols);
+                        // colsᵀ is [width, k]: row stride 1, column stride width.
+                        gemm_into(
+                            &mut dw[gi * og * k..][..og * k],
+                            k,
+                            true,
+                            MatRef::new(go, (og, width), (width, 1)),
+                            MatRef::new(cols, (width, k), (1, width)),
+                            Threads::One,
+                        );
+                    }
+                    if let Some(dx_images) = dx_images.as_deref_mut() {
+                        // Wᵀ is [k, og]: row stride 1, column stride k.
+                        gemm_into(
+                            &mut cols[..k * width],
+                            width,
+                            false,
+                            MatRef::new(&wt[gi * og * k..][..og * k], (k, og), (1, k)),
+                            MatRef::new(go, (og, width), (width, 1)),
+                            Threads::One,
+                        );
+                        for i in 0..count {
+                            let img = &mut dx_images[i * in_size..][..in_size];
+                            g.col2im_image(cols, gi, i, count, img);
+                        }
                     }
                 }
             }
-        }
+        })
     });
     let (dw, db) = Share::total(shares, needs);
     // SAFETY: with `needs.input`, every part zeroed (`init`) each of its images' gradients

@@ -12,7 +12,9 @@
 //! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
 //! is still in cache.
 
-use super::conv::{bias_relu, images_per_part, init, masked_copy, Geometry, Grads, Needs, Share};
+use super::conv::{
+    bias_relu, images_per_part, init, masked_copy, Geometry, Grads, Needs, Scratch, Share,
+};
 use super::elementwise::relu_in_place;
 use super::gemm::{gemm_into, MatRef, Threads};
 use crate::dtype::Float;
@@ -198,51 +200,56 @@ pub(crate) fn forward_nhwc<T: Float>(
     let (run, in_place) = (g.kw * g.c, g.in_place());
     let zeros = vec![T::ZERO; if bias.is_none() { o } else { 0 }];
     let bias_row = bias.unwrap_or(&zeros);
+    let scratch = Scratch::new([
+        if in_place { 0 } else { per * ohw * k },
+        if in_place { g.wide_span() * o } else { 0 },
+        0,
+    ]);
     super::parallel::for_each_chunk_mut(spare, step * out_size, |part, dst| {
-        let mut cols = vec![T::ZERO; if in_place { 0 } else { per * ohw * k }];
-        let mut wide = vec![T::ZERO; if in_place { g.wide_span() * o } else { 0 }];
-        let base = part * step;
-        let count_here = dst.len() / out_size.max(1);
-        for first in (0..count_here).step_by(per) {
-            let count = per.min(count_here - first);
-            let rows = count * ohw;
-            if in_place {
+        scratch.with(|[cols, wide, _]| {
+            let base = part * step;
+            let count_here = dst.len() / out_size.max(1);
+            for first in (0..count_here).step_by(per) {
+                let count = per.min(count_here - first);
+                let rows = count * ohw;
+                if in_place {
+                    for i in 0..count {
+                        let img = &x[(base + first + i) * in_size..][..in_size];
+                        for r in 0..g.kh {
+                            gemm_into(
+                                wide,
+                                o,
+                                r > 0,
+                                g.kernel_row(img, r, false),
+                                MatRef::new(&wt[r * run * o..][..run * o], (run, o), (o, 1)),
+                                Threads::One,
+                            );
+                        }
+                        let image = &mut dst[(first + i) * out_size..][..out_size];
+                        g.store_wide(image, wide, bias_row, relu);
+                    }
+                    continue;
+                }
                 for i in 0..count {
                     let img = &x[(base + first + i) * in_size..][..in_size];
-                    for r in 0..g.kh {
-                        gemm_into(
-                            &mut wide,
-                            o,
-                            r > 0,
-                            g.kernel_row(img, r, false),
-                            MatRef::new(&wt[r * run * o..][..run * o], (run, o), (o, 1)),
-                            Threads::One,
-                        );
-                    }
-                    let image = &mut dst[(first + i) * out_size..][..out_size];
-                    g.store_wide(image, &wide, bias_row, relu);
+                    g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
                 }
-                continue;
+                // Each block is written (bias or zeros) just before its product adds to it, while
+                // it is in cache.
+                let block = init(&mut dst[first * out_size..][..rows * o], bias);
+                gemm_into(
+                    block,
+                    o,
+                    true,
+                    MatRef::new(&cols[..rows * k], (rows, k), (k, 1)),
+                    MatRef::new(wt, (k, o), (o, 1)),
+                    Threads::One,
+                );
+                if relu {
+                    relu_in_place(block);
+                }
             }
-            for i in 0..count {
-                let img = &x[(base + first + i) * in_size..][..in_size];
-                g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
-            }
-            // Each block is written (bias or zeros) just before its product adds to it, while
-            // it is in cache.
-            let block = init(&mut dst[first * out_size..][..rows * o], bias);
-            gemm_into(
-                block,
-                o,
-                true,
-                MatRef::new(&cols[..rows * k], (rows, k), (k, 1)),
-                MatRef::new(wt, (k, o), (o, 1)),
-                Threads::One,
-            );
-            if relu {
-                relu_in_place(block);
-            }
-        }
+        })
     });
     // SAFETY: the parts' blocks cover every element, and `init` wrote each block.
     unsafe { out.set_len(total) };
@@ -271,87 +278,91 @@ pub(crate) fn backward_nhwc<T: Float>(
     let spare = &mut dx.spare_capacity_mut()[..dx_len];
     let mut shares = Share::split(spare, in_size, step, parts, k * o, o, needs);
     let (run, in_place) = (g.kw * g.c, g.in_place());
+    let scratch = Scratch::new([
+        per * ohw * k,
+        if y.is_some() { per * ohw * o } else { 0 },
+        if in_place { g.wide_span() * o } else { 0 },
+    ]);
     super::parallel::for_each_chunk_mut(&mut shares, 1, |part, share| {
-        let Share { dx, dw, db } = &mut share[0];
-        let mut cols = vec![T::ZERO; per * ohw * k];
-        let mut masked = vec![T::ZERO; if y.is_some() { per * ohw * o } else { 0 }];
-        let mut wide = vec![T::ZERO; if in_place { g.wide_span() * o } else { 0 }];
-        let base = part * step;
-        let count_here = step.min(g.n - base);
-        for first in (0..count_here).step_by(per) {
-            let count = per.min(count_here - first);
-            let rows = count * ohw;
-            let at = (base + first) * out_size;
-            let mut go = &gout[at..][..rows * o];
-            if let Some(y) = y {
-                let m = &mut masked[..rows * o];
-                let yb = &y[at..][..rows * o];
-                super::cpu::vectorized(
-                    #[inline(always)]
-                    || masked_copy(m, go, yb),
-                );
-                go = m;
-            }
-            if needs.bias {
-                super::cpu::vectorized(
-                    #[inline(always)]
-                    || {
-                        for r in go.chunks_exact(o) {
-                            db.iter_mut().zip(r).for_each(|(a, &v)| *a += v.to_f64());
+        scratch.with(|[cols, masked, wide]| {
+            let Share { dx, dw, db } = &mut share[0];
+            let base = part * step;
+            let count_here = step.min(g.n - base);
+            for first in (0..count_here).step_by(per) {
+                let count = per.min(count_here - first);
+                let rows = count * ohw;
+                let at = (base + first) * out_size;
+                let mut go = &gout[at..][..rows * o];
+                if let Some(y) = y {
+                    let m = &mut masked[..rows * o];
+                    let yb = &y[at..][..rows * o];
+                    super::cpu::vectorized(
+                        #[inline(always)]
+                        || masked_copy(m, go, yb),
+                    );
+                    go = m;
+                }
+                if needs.bias {
+                    super::cpu::vectorized(
+                        #[inline(always)]
+                        || {
+                            for r in go.chunks_exact(o) {
+                                db.iter_mut().zip(r).for_each(|(a, &v)| *a += v.to_f64());
+                            }
+                        },
+                    );
+                }
+                if needs.weight && in_place {
+                    for i in 0..count {
+                        let img = &x[(base + first + i) * in_size..][..in_size];
+                        g.spread_wide(&go[i * out_size..][..out_size], wide);
+                        for r in 0..g.kh {
+                            gemm_into(
+                                &mut dw[r * run * o..][..run * o],
+                                o,
+                                true,
+                                g.kernel_row(img, r, true),
+                                MatRef::new(wide, (g.wide_span(), o), (o, 1)),
+                                Threads::One,
+                            );
                         }
-                    },
-                );
-            }
-            if needs.weight && in_place {
-                for i in 0..count {
-                    let img = &x[(base + first + i) * in_size..][..in_size];
-                    g.spread_wide(&go[i * out_size..][..out_size], &mut wide);
-                    for r in 0..g.kh {
-                        gemm_into(
-                            &mut dw[r * run * o..][..run * o],
-                            o,
-                            true,
-                            g.kernel_row(img, r, true),
-                            MatRef::new(&wide, (g.wide_span(), o), (o, 1)),
-                            Threads::One,
+                    }
+                } else if needs.weight {
+                    for i in 0..count {
+                        let img = &x[(base + first + i) * in_size..][..in_size];
+                        g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
+                    }
+                    // unfold(x)ᵀ is [K, rows]: row stride 1, column stride K.
+                    gemm_into(
+                        dw,
+                        o,
+                        true,
+                        MatRef::new(&cols[..rows * k], (k, rows), (1, k)),
+                        MatRef::new(go, (rows, o), (o, 1)),
+                        Threads::One,
+                    );
+                }
+                if needs.input {
+                    // Wᵀ is [O, K]: row stride 1, column stride O.
+                    gemm_into(
+                        &mut cols[..rows * k],
+                        k,
+                        false,
+                        MatRef::new(go, (rows, o), (o, 1)),
+                        MatRef::new(wt, (o, k), (1, o)),
+                        Threads::One,
+                    );
+                    for i in 0..count {
+                        let d = init(&mut dx[(first + i) * in_size..][..in_size], None);
+                        let c = &cols[i * ohw * k..][..ohw * k];
+                        super::cpu::vectorized(
+                            #[inline(always)]
+                            || g.col2im_nhwc(c, d),
                         );
                     }
                 }
-            } else if needs.weight {
-                for i in 0..count {
-                    let img = &x[(base + first + i) * in_size..][..in_size];
-                    g.im2col_nhwc(img, &mut cols[i * ohw * k..][..ohw * k]);
-                }
-                // unfold(x)ᵀ is [K, rows]: row stride 1, column stride K.
-                gemm_into(
-                    dw,
-                    o,
-                    true,
-                    MatRef::new(&cols[..rows * k], (k, rows), (1, k)),
-                    MatRef::new(go, (rows, o), (o, 1)),
-                    Threads::One,
-                );
             }
-            if needs.input {
-                // Wᵀ is [O, K]: row stride 1, column stride O.
-                gemm_into(
-                    &mut cols[..rows * k],
-                    k,
-                    false,
-                    MatRef::new(go, (rows, o), (o, 1)),
-                    MatRef::new(wt, (o, k), (1, o)),
-                    Threads::One,
-                );
-                for i in 0..count {
-                    let d = init(&mut dx[(first + i) * in_size..][..in_size], None);
-                    let c = &cols[i * ohw * k..][..ohw * k];
-                    super::cpu::vectorized(
-                        #[inline(always)]
-                        || g.col2im_nhwc(c, d),
-                    );
-                }
-            }
-        }
+        })
     });
     let (dw, db) = Share::total(shares, needs);
     // SAFETY: with `needs.input`, every part zeroed (`init`) each of its images' gradients

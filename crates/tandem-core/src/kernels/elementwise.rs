@@ -12,7 +12,10 @@ use std::mem::MaybeUninit;
 /// takes fewer.
 fn pool_chunk(n: usize) -> Option<usize> {
     let threads = super::parallel::num_threads();
-    (n >= PAR_MIN && threads > 1).then(|| n.div_ceil(threads * 4).next_multiple_of(64))
+    (n >= PAR_MIN && threads > 1).then(|| {
+        n.div_ceil(threads * super::PARTS_PER_THREAD)
+            .next_multiple_of(64)
+    })
 }
 
 /// Allocates `n` elements and lets `fill(start, chunk)` write every one of them, in parallel

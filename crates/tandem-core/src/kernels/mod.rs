@@ -57,6 +57,11 @@ pub(crate) fn deterministic() -> bool {
     DETERMINISTIC.load(Ordering::Relaxed)
 }
 
+/// Parts per thread for work whose parts are claimed as threads come free (elementwise fills,
+/// convolution and pooling images): with one part per thread, a thread the host slows down
+/// holds up the other for the difference; with four, it takes fewer parts.
+pub(crate) const PARTS_PER_THREAD: usize = 4;
+
 /// How many parts a kernel splits work into when parts are combined afterwards (partial sums,
 /// scan carries, product column blocks): the pool's thread count, or in deterministic mode a
 /// fixed count, so that the order of every floating-point sum is the same on 1, 2 or 4 threads

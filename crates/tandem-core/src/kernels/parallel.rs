@@ -47,6 +47,8 @@ unsafe impl Send for JobPtr {}
 
 thread_local! {
     static IS_HELPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// 0 on a calling thread, `i + 1` on helper `i`.
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 const PARTS_MAX: usize = 0xFFFF;
@@ -81,7 +83,10 @@ fn pool() -> &'static Pool {
         for i in 0..helpers {
             std::thread::Builder::new()
                 .name(format!("tandem-worker-{i}"))
-                .spawn(move || pool.helper_loop())
+                .spawn(move || {
+                    WORKER.with(|w| w.set(i + 1));
+                    pool.helper_loop()
+                })
                 .expect("spawn a worker thread");
         }
         pool
@@ -92,6 +97,12 @@ fn pool() -> &'static Pool {
 /// nested job themselves).
 pub(crate) fn on_helper() -> bool {
     IS_HELPER.with(|h| h.get())
+}
+
+/// Which of the threads running a job the calling thread is: 0 for the thread that started
+/// it, `1..num_threads()` for the helpers. Distinct among the threads of one job.
+pub(crate) fn worker_index() -> usize {
+    WORKER.with(|w| w.get())
 }
 
 /// Threads a kernel may split over (the caller plus the pool's helpers).

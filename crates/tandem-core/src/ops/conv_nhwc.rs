@@ -228,4 +228,57 @@ mod tests {
             "{got} vs {tap}"
         );
     }
+
+    /// A batch cut into several parts per thread, the last one short, each thread reusing its
+    /// buffers from part to part: every image's output and input gradient are what the image
+    /// gives alone, and the weight gradient is the sum of the images' own, in both layouts,
+    /// unfolded (padding) and read in place (none), with the ReLU fused.
+    #[test]
+    fn parts_give_each_image_what_it_gives_alone() {
+        crate::manual_seed(5);
+        let n = 13;
+        let x = crate::randn(&[n, 6, 5, 3]).to_dtype(DType::Float64);
+        let k = crate::randn(&[3, 3, 3, 4]).to_dtype(DType::Float64);
+        for padding in [(0, 0), (1, 1)] {
+            let args = Conv2dArgs {
+                padding,
+                ..Conv2dArgs::default()
+            };
+            for channels_last in [true, false] {
+                // (output, input gradient, weight gradient) of `(y * y).sum()`.
+                let run = |x: &Tensor| {
+                    let (x, k) = (
+                        x.detach().requires_grad_(true),
+                        k.detach().requires_grad_(true),
+                    );
+                    let y = if channels_last {
+                        conv2d_nhwc(&x, &k, None, args, Fused::Relu)
+                    } else {
+                        let w = k.permute(&[3, 2, 0, 1]);
+                        conv2d(&x.permute(&[0, 3, 1, 2]), &w, None, args).relu()
+                    };
+                    (&y * &y).sum().backward();
+                    let grad = |t: &Tensor| t.grad().unwrap().to_vec::<f64>();
+                    (y.to_vec::<f64>(), grad(&x), grad(&k))
+                };
+                let (y, dx, dk) = run(&x);
+                let (mut y1, mut dx1, mut dk1) = (Vec::new(), Vec::new(), vec![0.0; dk.len()]);
+                for i in 0..n {
+                    let (y, dx, dk) = run(&x.narrow(0, i, 1));
+                    y1.extend(y);
+                    dx1.extend(dx);
+                    dk1.iter_mut().zip(dk).for_each(|(a, b)| *a += b);
+                }
+                let close = |a: &[f64], b: &[f64], tol: f64| {
+                    assert_eq!(a.len(), b.len());
+                    for (u, v) in a.iter().zip(b) {
+                        assert!((u - v).abs() <= tol * (1.0 + v.abs()), "{u} vs {v}");
+                    }
+                };
+                close(&y, &y1, 1e-12);
+                close(&dx, &dx1, 1e-12);
+                close(&dk, &dk1, 1e-10);
+            }
+        }
+    }
 }

@@ -109,7 +109,8 @@ pub(crate) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usi
 
 fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u32>) {
     let per = p.oh * p.ow;
-    let chunk = p.planes.div_ceil(crate::parallel::num_threads()).max(1) * per;
+    let parts = crate::parallel::num_threads() * crate::kernels::PARTS_PER_THREAD;
+    let chunk = p.planes.div_ceil(parts).max(1) * per;
     let two_by_two = a.kernel == (2, 2)
         && a.stride == (2, 2)
         && a.padding == (0, 0)
