@@ -8,9 +8,9 @@
 //! block of the unfolded matrix is the image itself read with row stride `C`, so the forward
 //! product and the weight gradient are `KH` products over the input in place, with output
 //! positions counted over the input's width and the extra ones dropped when the output is
-//! stored. Each thread takes a share of the images and works through them a few
-//! at a time, so the bias, the fused ReLU and the ReLU mask in backward touch a block while it
-//! is still in cache.
+//! stored. The batch is cut into a few parts per thread, claimed as threads come free, and
+//! each part works through its images a few at a time, so the bias, the fused ReLU and the
+//! ReLU mask in backward touch a block while it is still in cache.
 
 use super::conv::{
     bias_relu, images_per_part, init, masked_copy, Geometry, Grads, Needs, Scratch, Share,
