@@ -3,8 +3,9 @@
 //!
 //! Two virtual CPUs need not be equally fast: each shares a physical core with whatever else
 //! the host runs there, so one of them can run the same microkernel 20–25% slower than the
-//! other, for stretches of tens of milliseconds to minutes, and which one is slower changes. Cut into equal parts, every product then waits for the slower
-//! thread while the faster one idles; cut finer, every extra part repacks the shared operand.
+//! other, for stretches of tens of milliseconds to minutes, and which one is slower changes.
+//! Cut into equal parts, every product then waits for the slower thread while the faster one
+//! idles; cut finer, every extra part repacks the shared operand.
 //! So products are cut once per thread, in proportion to the speeds measured on the products
 //! before: the calling thread takes part 0, and after each product its rate (rows or columns
 //! per second) over the helpers' rate moves a running ratio a quarter of the way towards the

@@ -177,10 +177,10 @@ impl Geometry {
 }
 
 /// Images per parallel part: [`PARTS_PER_THREAD`](super::PARTS_PER_THREAD) parts per
-/// thread, at least one image each.
-/// The cut depends only on the batch and the thread count, never on which thread runs a part,
-/// so the partial sums of the weight gradients, and with them the results, do not change from
-/// run to run.
+/// thread (of [`split_count`](super::split_count), which deterministic mode fixes), at least
+/// one image each. The cut depends only on the batch and the thread count, never on which
+/// thread runs a part, so the partial sums of the weight gradients, and with them the
+/// results, do not change from run to run.
 pub(super) fn images_per_part(n: usize) -> usize {
     n.div_ceil(super::split_count() * super::PARTS_PER_THREAD)
         .max(1)

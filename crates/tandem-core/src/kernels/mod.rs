@@ -62,6 +62,14 @@ pub(crate) fn deterministic() -> bool {
 /// holds up the other for the difference; with four, it takes fewer parts.
 pub(crate) const PARTS_PER_THREAD: usize = 4;
 
+/// Units (images, planes) per part when `units` are cut into [`PARTS_PER_THREAD`] parts per
+/// thread of the pool, at least one each.
+pub(crate) fn units_per_part(units: usize) -> usize {
+    units
+        .div_ceil(parallel::num_threads() * PARTS_PER_THREAD)
+        .max(1)
+}
+
 /// How many parts a kernel splits work into when parts are combined afterwards (partial sums,
 /// scan carries, product column blocks): the pool's thread count, or in deterministic mode a
 /// fixed count, so that the order of every floating-point sum is the same on 1, 2 or 4 threads

@@ -221,8 +221,7 @@ pub(crate) fn route_to_winners<T: Float>(
     let total = units * per_in;
     let mut dx: Vec<T> = crate::storage::result_vec(total);
     let spare = &mut dx.spare_capacity_mut()[..total];
-    let parts = super::parallel::num_threads() * super::PARTS_PER_THREAD;
-    let per_part = units.div_ceil(parts).max(1);
+    let per_part = super::units_per_part(units);
     super::parallel::for_each_chunk_mut(spare, (per_part * per_in).max(1), |part, dpart| {
         for (j, d) in dpart.chunks_mut(per_in.max(1)).enumerate() {
             // Zeroed here, one unit at a time, so that the sums below land in cache.

@@ -109,8 +109,7 @@ pub(crate) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usi
 
 fn max_forward<T: Float>(x: &[T], p: &Planes, a: &Pool2dArgs) -> (Vec<T>, Vec<u32>) {
     let per = p.oh * p.ow;
-    let parts = crate::parallel::num_threads() * crate::kernels::PARTS_PER_THREAD;
-    let chunk = p.planes.div_ceil(parts).max(1) * per;
+    let chunk = crate::kernels::units_per_part(p.planes) * per;
     let two_by_two = a.kernel == (2, 2)
         && a.stride == (2, 2)
         && a.padding == (0, 0)

@@ -58,8 +58,7 @@ pub fn max_pool2d_nhwc(x: &Tensor, args: Pool2dArgs) -> Tensor {
     );
     let (in_size, out_size) = f.sizes();
     let xc = x.contiguous();
-    let parts = crate::parallel::num_threads() * crate::kernels::PARTS_PER_THREAD;
-    let per_part = f.n.div_ceil(parts).max(1);
+    let per_part = crate::kernels::units_per_part(f.n);
     let (out, idx) = dispatch_float!(x.dtype(), op, T => {
         let (out, idx) = xc.with_slice::<T, _>(|xs| {
             zeroed_pair(f.n * out_size, (per_part * out_size).max(1), |part, o: &mut [T], ix: &mut [u32]| {
