@@ -61,6 +61,17 @@ pub use tandem_distributed as distributed;
 pub use tandem_nn as nn;
 pub use tandem_nn::Module;
 
+/// mimalloc serves every allocation of a program that uses tandem (the default `mimalloc`
+/// feature). An eager step allocates a handful of small blocks per op (the tensor, its storage,
+/// its graph node), and a training step frees and asks again for the same large buffers each
+/// iteration: mimalloc's per-thread free lists serve both from memory it already holds, where
+/// the system allocator takes its slower paths and hands large blocks back to the kernel.
+/// A program with its own `#[global_allocator]` depends on tandem with
+/// `default-features = false`.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The names most programs need: `Tensor`, `DType`, `Device` and the two idiom modules.
 pub mod prelude {
     pub use crate::{tf, torch};

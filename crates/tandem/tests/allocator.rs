@@ -1,0 +1,21 @@
+//! A program that uses tandem allocates from mimalloc (the default `mimalloc` feature).
+
+#![cfg(feature = "mimalloc")]
+
+use tandem::torch;
+
+#[test]
+fn tensors_and_boxes_come_from_mimalloc() {
+    let boxed = Box::new([0u8; 64]);
+    let t = torch::ones(&[1000]);
+    let data = t.to_vec::<f32>();
+    for p in [boxed.as_ptr(), data.as_ptr().cast()] {
+        // SAFETY: `mi_is_in_heap_region` only compares the address with mimalloc's regions;
+        // it reads nothing behind it.
+        let ours = unsafe { libmimalloc_sys::mi_is_in_heap_region(p.cast()) };
+        assert!(ours, "{p:?} was not allocated by mimalloc");
+    }
+    let foreign = [0u8; 16];
+    // SAFETY: as above; a stack address is never in mimalloc's heap.
+    assert!(!unsafe { libmimalloc_sys::mi_is_in_heap_region(foreign.as_ptr().cast()) });
+}
