@@ -9,6 +9,13 @@ pub type Dims = SmallVec<[usize; 6]>;
 #[inline]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     let n = shape.len();
+    // Scalars, vectors and matrices, the shapes of most small ops, without the general loop.
+    match n {
+        0 => return Dims::new(),
+        1 => return Dims::from_buf_and_len([1, 0, 0, 0, 0, 0], 1),
+        2 => return Dims::from_buf_and_len([shape[1].max(1), 1, 0, 0, 0, 0], 2),
+        _ => {}
+    }
     if n <= 6 {
         // A fully unrolled loop over a plain array keeps the strides in registers; writing
         // them one by one into memory and reading the array back whole stalls store
@@ -151,6 +158,27 @@ pub fn walk_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_major_strides_of_every_rank() {
+        let cases: [(&[usize], &[usize]); 8] = [
+            (&[], &[]),
+            (&[5], &[1]),
+            (&[3, 4], &[4, 1]),
+            (&[3, 0], &[1, 1]),
+            (&[2, 3, 4], &[12, 4, 1]),
+            (&[2, 0, 4], &[4, 4, 1]),
+            (&[2, 1, 3, 1, 2, 2], &[12, 12, 4, 4, 2, 1]),
+            (&[2, 2, 2, 2, 2, 2, 3], &[96, 48, 24, 12, 6, 3, 1]),
+        ];
+        for (shape, strides) in cases {
+            assert_eq!(
+                contiguous_strides(shape).as_slice(),
+                strides,
+                "shape {shape:?}"
+            );
+        }
+    }
 
     #[test]
     fn broadcasting_rules() {
