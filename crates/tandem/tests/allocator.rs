@@ -8,8 +8,8 @@ use tandem::torch;
 fn tensors_and_boxes_come_from_mimalloc() {
     let boxed = Box::new([0u8; 64]);
     let t = torch::ones(&[1000]);
-    let data = t.to_vec::<f32>();
-    for p in [boxed.as_ptr(), data.as_ptr().cast()] {
+    let data = t.with_slice::<f32, _>(|s| s.as_ptr());
+    for p in [boxed.as_ptr(), data.cast()] {
         // SAFETY: `mi_is_in_heap_region` only compares the address with mimalloc's regions;
         // it reads nothing behind it.
         let ours = unsafe { libmimalloc_sys::mi_is_in_heap_region(p.cast()) };

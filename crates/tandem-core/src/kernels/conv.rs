@@ -182,8 +182,7 @@ impl Geometry {
 /// thread runs a part, so the partial sums of the weight gradients, and with them the
 /// results, do not change from run to run.
 pub(super) fn images_per_part(n: usize) -> usize {
-    n.div_ceil(super::split_count() * super::PARTS_PER_THREAD)
-        .max(1)
+    super::units_per_part_of(n, super::split_count())
 }
 
 /// Work buffers for the parts of one pass, one set per thread: a part uses its thread's set

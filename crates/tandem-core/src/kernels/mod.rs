@@ -65,9 +65,13 @@ pub(crate) const PARTS_PER_THREAD: usize = 4;
 /// Units (images, planes) per part when `units` are cut into [`PARTS_PER_THREAD`] parts per
 /// thread of the pool, at least one each.
 pub(crate) fn units_per_part(units: usize) -> usize {
-    units
-        .div_ceil(parallel::num_threads() * PARTS_PER_THREAD)
-        .max(1)
+    units_per_part_of(units, parallel::num_threads())
+}
+
+/// [`units_per_part`] for a cut over `threads` threads: work whose parts' partial sums are
+/// added afterwards passes [`split_count`], which deterministic mode fixes.
+pub(crate) fn units_per_part_of(units: usize, threads: usize) -> usize {
+    units.div_ceil(threads * PARTS_PER_THREAD).max(1)
 }
 
 /// How many parts a kernel splits work into when parts are combined afterwards (partial sums,
