@@ -34,6 +34,8 @@ pub mod testing;
 pub use dtype::{Buffer, DType, Element, Float};
 pub use kernels::cpu::{kernel_path, vectorized};
 pub use kernels::parallel;
+#[cfg(feature = "mimalloc")]
+pub use storage::Mimalloc;
 
 /// `torch.use_deterministic_algorithms(mode)` (`tf.config.experimental.enable_op_determinism()`
 /// in the TensorFlow idiom): with `true`, every kernel that combines partial results (sums,

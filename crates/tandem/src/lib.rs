@@ -66,11 +66,12 @@ pub use tandem_nn::Module;
 /// its graph node), and a training step frees and asks again for the same large buffers each
 /// iteration: mimalloc's per-thread free lists serve both from memory it already holds, where
 /// the system allocator takes its slower paths and hands large blocks back to the kernel.
+/// [`tandem_core::Mimalloc`] also keeps freed memory with the process (see its documentation).
 /// A program with its own `#[global_allocator]` depends on tandem with
 /// `default-features = false`.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tandem_core::Mimalloc = tandem_core::Mimalloc;
 
 /// The names most programs need: `Tensor`, `DType`, `Device` and the two idiom modules.
 pub mod prelude {
