@@ -113,7 +113,8 @@ fn vec_f32(n: usize) -> Vec<f32> {
 ///   `MIMALLOC_PURGE_DELAY` environment variable says otherwise. With mimalloc's default of one
 ///   second, a training loop's buffers that happen to be free when the purge runs are handed
 ///   back to the kernel, and the next step faults them in again and has them zeroed: about
-///   80 page faults per iteration of the GPT benchmark, 1,600 a second in the MLP's epoch.
+///   80 page faults per iteration of the GPT benchmark, some 8,000 over the MLP benchmark's
+///   three epochs.
 ///
 /// ```
 /// #[global_allocator]
@@ -153,9 +154,24 @@ mod mimalloc_impl {
         }
     }
 
+    /// A new block for `layout` from `plain` (word-aligned requests) or `aligned`: mimalloc's
+    /// `malloc`/`malloc_aligned` pair or its zeroing `zalloc` pair.
     #[inline]
-    fn word_aligned(layout: Layout) -> bool {
-        layout.align() <= WORD
+    fn block(
+        layout: Layout,
+        plain: unsafe extern "C" fn(usize) -> *mut c_void,
+        aligned: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+    ) -> *mut u8 {
+        tune();
+        // SAFETY: plain FFI calls that take a size (and an alignment, a power of two as
+        // `Layout` guarantees); a null return is passed on as allocation failure.
+        unsafe {
+            if layout.align() <= WORD {
+                plain(layout.size()).cast()
+            } else {
+                aligned(layout.size(), layout.align()).cast()
+            }
+        }
     }
 
     // SAFETY: every block comes from mimalloc with at least the requested alignment (word
@@ -164,28 +180,12 @@ mod mimalloc_impl {
     unsafe impl GlobalAlloc for Mimalloc {
         #[inline]
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            tune();
-            // SAFETY: plain FFI calls; a null return is passed on as allocation failure.
-            unsafe {
-                if word_aligned(layout) {
-                    mi::mi_malloc(layout.size()).cast()
-                } else {
-                    mi::mi_malloc_aligned(layout.size(), layout.align()).cast()
-                }
-            }
+            block(layout, mi::mi_malloc, mi::mi_malloc_aligned)
         }
 
         #[inline]
         unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            tune();
-            // SAFETY: as in `alloc`.
-            unsafe {
-                if word_aligned(layout) {
-                    mi::mi_zalloc(layout.size()).cast()
-                } else {
-                    mi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-                }
-            }
+            block(layout, mi::mi_zalloc, mi::mi_zalloc_aligned)
         }
 
         #[inline]
@@ -199,7 +199,7 @@ mod mimalloc_impl {
             // SAFETY: the caller passes a block this allocator returned with `layout`; the new
             // block keeps its alignment.
             unsafe {
-                if word_aligned(layout) {
+                if layout.align() <= WORD {
                     mi::mi_realloc(ptr.cast(), new_size).cast()
                 } else {
                     mi::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
