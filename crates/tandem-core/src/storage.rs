@@ -127,6 +127,22 @@ fn vec_f32(n: usize) -> Vec<f32> {
 pub struct Mimalloc;
 
 #[cfg(feature = "mimalloc")]
+impl Mimalloc {
+    /// How many milliseconds mimalloc waits before it hands freed memory back to the kernel
+    /// (−1: never). Once this allocator has served a block, −1 unless `MIMALLOC_PURGE_DELAY`
+    /// set another value.
+    ///
+    /// ```
+    /// let _warm = vec![0u8; 64];
+    /// let delay = tandem_core::Mimalloc::purge_delay_ms();
+    /// assert!(delay >= -1);
+    /// ```
+    pub fn purge_delay_ms() -> i64 {
+        mimalloc_impl::purge_delay_ms()
+    }
+}
+
+#[cfg(feature = "mimalloc")]
 mod mimalloc_impl {
     use super::Mimalloc;
     use libmimalloc_sys as mi;
@@ -142,6 +158,13 @@ mod mimalloc_impl {
     const PURGE_DELAY: mi::mi_option_t = 15;
 
     static TUNED: AtomicBool = AtomicBool::new(false);
+
+    // `c_long` is 64 bits here but 32 on some targets.
+    #[allow(clippy::useless_conversion)]
+    pub(super) fn purge_delay_ms() -> i64 {
+        // SAFETY: reads one of mimalloc's option values.
+        i64::from(unsafe { mi::mi_option_get(PURGE_DELAY) })
+    }
 
     /// Sets the purge delay once, before the first block is handed out; `mi_option_set_default`
     /// leaves a value that came from the environment in place.

@@ -24,10 +24,7 @@ fn tensors_and_boxes_come_from_mimalloc() {
 fn freed_memory_stays_with_the_process_unless_the_environment_says_otherwise() {
     let t = torch::ones(&[1 << 20]);
     drop(t);
-    // mimalloc's `mi_option_purge_delay`.
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: reads one of mimalloc's option values.
-    let delay = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
+    let delay = tandem_core::Mimalloc::purge_delay_ms();
     match std::env::var("MIMALLOC_PURGE_DELAY") {
         Ok(v) => assert_eq!(delay.to_string(), v.trim()),
         Err(_) => assert_eq!(delay, -1, "freed memory would go back to the kernel"),
