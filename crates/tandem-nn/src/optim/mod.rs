@@ -384,29 +384,3 @@ pub(crate) fn par_zip2(p: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Syn
         body(p, &g[i * chunk..i * chunk + p.len()])
     });
 }
-
-/// `f(p, g, state)` over three buffers, split across threads for large parameters.
-pub(crate) fn par_zip3(
-    p: &mut [f32],
-    g: &[f32],
-    s: &mut [f32],
-    f: impl Fn(&mut f32, f32, &mut f32) + Sync,
-) {
-    let body = |p: &mut [f32], g: &[f32], s: &mut [f32]| {
-        tandem_core::vectorized(
-            #[inline(always)]
-            || {
-                for ((pv, &gv), sv) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-                    f(pv, gv, sv)
-                }
-            },
-        )
-    };
-    if p.len() < PAR_UPDATE {
-        return body(p, g, s);
-    }
-    let chunk = p.len().div_ceil(tandem_core::parallel::num_threads());
-    tandem_core::parallel::for_each_chunk_mut2(p, s, chunk, |i, p, s| {
-        body(p, &g[i * chunk..i * chunk + p.len()], s)
-    });
-}

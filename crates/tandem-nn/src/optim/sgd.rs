@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
-use super::{for_each_param, par_zip2, par_zip3, Optimizer, ParamGroup, Slots};
+use super::{for_each_param, par_update, par_zip2, Optimizer, ParamGroup, Slots};
 use tandem_core::Tensor;
 
 /// `torch.optim.SGD`'s hyper-parameters.
@@ -89,32 +89,42 @@ impl Optimizer for SGD {
                 c.dampening as f32,
                 c.weight_decay as f32,
             );
-            for_each_param(&group.params, |i, p, g| {
-                slots.steps[i] += 1;
-                let buf = &mut slots.bufs[i][0];
-                if mom == 0.0 {
+            if mom == 0.0 {
+                for_each_param(&group.params, |i, p, g| {
+                    slots.steps[i] += 1;
                     par_zip2(p, g, |pv, gv| *pv -= lr * (gv + wd * *pv));
-                } else if buf.is_empty() {
-                    // first step: the buffer is the gradient itself (no dampening)
-                    buf.extend(g.iter().zip(p.iter()).map(|(&gv, &pv)| gv + wd * pv));
-                    let nesterov = c.nesterov;
-                    par_zip3(p, g, buf, |pv, gv, b| {
-                        let d = gv + wd * *pv;
-                        *pv -= lr * if nesterov { d + mom * *b } else { *b };
-                    });
-                } else if c.nesterov {
-                    par_zip3(p, g, buf, |pv, gv, b| {
-                        let d = gv + wd * *pv;
-                        *b = mom * *b + (1.0 - damp) * d;
-                        *pv -= lr * (d + mom * *b);
-                    });
-                } else {
-                    par_zip3(p, g, buf, |pv, gv, b| {
-                        *b = mom * *b + (1.0 - damp) * (gv + wd * *pv);
-                        *pv -= lr * *b;
-                    });
+                });
+                continue;
+            }
+            // `par_update` counts this update: make the count 1 exactly when the momentum
+            // buffer starts with it (as PyTorch's, which is the gradient itself on that step).
+            for (i, p) in group.params.iter().enumerate() {
+                if p.grad().is_some() {
+                    let fresh = slots.bufs[i][0].is_empty();
+                    slots.steps[i] = if fresh { 0 } else { slots.steps[i].max(1) };
                 }
-            });
+            }
+            let nesterov = c.nesterov;
+            par_update(
+                &group.params,
+                slots,
+                #[inline(always)]
+                |t, p, g, state| {
+                    let [buf] = state else {
+                        unreachable!("one buffer")
+                    };
+                    let first = t == 1;
+                    for ((pv, &gv), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                        let d = gv + wd * *pv;
+                        *b = if first {
+                            d
+                        } else {
+                            mom * *b + (1.0 - damp) * d
+                        };
+                        *pv -= lr * if nesterov { d + mom * *b } else { *b };
+                    }
+                },
+            );
         }
     }
 
