@@ -6,6 +6,7 @@ use crate::shape::{contiguous_strides, numel, Dims};
 use crate::storage::Storage;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use triomphe::Arc;
 
 /// Where a tensor's data lives. Only the CPU is implemented; `cuda_if_available` falls back to it,
@@ -53,23 +54,45 @@ pub(crate) struct TensorImpl {
     pub(crate) dtype: DType,
     /// The op that produced this tensor.
     pub(crate) grad_fn: Option<Arc<Node>>,
-    /// Set once an in-place op has rebased the tensor; its op is then in `rebased_fn`.
+    /// Set once an in-place op has rebased the tensor; its op is then in the extras'
+    /// `rebased_fn`.
     pub(crate) rebased: AtomicBool,
-    /// The op of the last in-place update, when `rebased` is set.
-    pub(crate) rebased_fn: Mutex<Option<Arc<Node>>>,
     pub(crate) meta: AutogradMeta,
 }
 
+/// A tensor's autograd flags, and what only leaves, named or rebased tensors use, allocated
+/// the first time one of them is set: the intermediate results of an eager step carry only
+/// the flags and an empty pointer, which keeps each handle small to build and to drop.
 #[derive(Default)]
 pub(crate) struct AutogradMeta {
     pub(crate) requires_grad: AtomicBool,
     pub(crate) retains_grad: AtomicBool,
     /// Set for `tf::Variable`s: watched automatically by every active `GradientTape`.
     pub(crate) trainable_variable: AtomicBool,
+    extras: OnceLock<Box<MetaExtras>>,
+}
+
+/// The rarely used part of [`AutogradMeta`].
+#[derive(Default)]
+pub(crate) struct MetaExtras {
+    /// The op of the last in-place update, when `rebased` is set.
+    pub(crate) rebased_fn: Mutex<Option<Arc<Node>>>,
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) name: Mutex<Option<String>>,
     /// Hooks run after `backward()` accumulates into `.grad` (only leaves have any).
     pub(crate) post_accumulate_hooks: Mutex<Option<Box<crate::autograd::Hooks>>>,
+}
+
+impl AutogradMeta {
+    /// The extras, allocated on first use.
+    pub(crate) fn extras(&self) -> &MetaExtras {
+        self.extras.get_or_init(Default::default)
+    }
+
+    /// The extras, if anything has used them yet.
+    pub(crate) fn extras_if_made(&self) -> Option<&MetaExtras> {
+        self.extras.get().map(|e| &**e)
+    }
 }
 
 impl Tensor {
@@ -88,7 +111,6 @@ impl Tensor {
             dtype,
             grad_fn: None,
             rebased: AtomicBool::new(false),
-            rebased_fn: Mutex::new(None),
             meta: AutogradMeta::default(),
         }))
     }
@@ -294,12 +316,12 @@ impl Tensor {
 
     /// Sets the name shown by `tf::Variable`s.
     pub fn set_name(&self, name: &str) {
-        *self.0.meta.name.lock() = Some(name.to_string());
+        *self.0.meta.extras().name.lock() = Some(name.to_string());
     }
 
     /// The name given with `set_name` or `tf::Variable::with_name`.
     pub fn name(&self) -> Option<String> {
-        self.0.meta.name.lock().clone()
+        self.0.meta.extras_if_made()?.name.lock().clone()
     }
 }
 

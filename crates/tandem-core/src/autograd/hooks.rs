@@ -23,7 +23,10 @@ pub struct RemovableHandle {
 impl RemovableHandle {
     /// Unregisters the hook.
     pub fn remove(self) {
-        if let Some(hooks) = self.tensor.0.meta.post_accumulate_hooks.lock().as_mut() {
+        let Some(extras) = self.tensor.0.meta.extras_if_made() else {
+            return;
+        };
+        if let Some(hooks) = extras.post_accumulate_hooks.lock().as_mut() {
             hooks.0.retain(|(id, _)| *id != self.id);
         }
     }
@@ -62,6 +65,7 @@ impl Tensor {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         self.0
             .meta
+            .extras()
             .post_accumulate_hooks
             .lock()
             .get_or_insert_with(Default::default)
@@ -76,7 +80,10 @@ impl Tensor {
     /// Runs the post-accumulate hooks (outside the lock, so a hook may read `.grad` or
     /// register another hook).
     pub(crate) fn run_post_accumulate_grad_hooks(&self) {
-        let hooks: Vec<Hook> = match self.0.meta.post_accumulate_hooks.lock().as_ref() {
+        let Some(extras) = self.0.meta.extras_if_made() else {
+            return;
+        };
+        let hooks: Vec<Hook> = match extras.post_accumulate_hooks.lock().as_ref() {
             Some(h) if !h.0.is_empty() => h.0.iter().map(|(_, f)| f.clone()).collect(),
             _ => return,
         };

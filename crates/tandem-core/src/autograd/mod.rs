@@ -165,7 +165,8 @@ impl Tensor {
     #[inline]
     pub(crate) fn has_grad_fn(&self) -> bool {
         if self.0.rebased.load(Ordering::Acquire) {
-            return self.0.rebased_fn.lock().is_some();
+            let extras = self.0.meta.extras_if_made();
+            return extras.is_some_and(|e| e.rebased_fn.lock().is_some());
         }
         self.0.grad_fn.is_some()
     }
@@ -174,25 +175,29 @@ impl Tensor {
     #[inline]
     pub(crate) fn grad_fn(&self) -> Option<Arc<Node>> {
         if self.0.rebased.load(Ordering::Acquire) {
-            return self.0.rebased_fn.lock().clone();
+            return self.0.meta.extras_if_made()?.rebased_fn.lock().clone();
         }
         self.0.grad_fn.clone()
     }
 
     /// Rebases this tensor onto `node` (an in-place op recorded over its old value).
     pub(crate) fn set_grad_fn(&self, node: Option<Arc<Node>>) {
-        *self.0.rebased_fn.lock() = node;
+        *self.0.meta.extras().rebased_fn.lock() = node;
         self.0.rebased.store(true, Ordering::Release);
     }
 
     /// The accumulated gradient (`.grad`), if any.
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.meta.grad.lock().clone()
+        self.0.meta.extras_if_made()?.grad.lock().clone()
     }
 
     /// Replaces `.grad` (`t.grad = None` is `t.set_grad(None)`).
     pub fn set_grad(&self, g: Option<Tensor>) {
-        *self.0.meta.grad.lock() = g;
+        match (self.0.meta.extras_if_made(), g) {
+            (None, None) => {}
+            (Some(e), g) => *e.grad.lock() = g,
+            (None, g) => *self.0.meta.extras().grad.lock() = g,
+        }
     }
 
     /// Clears `.grad` (as `optimizer.zero_grad(set_to_none=True)`).
@@ -240,14 +245,13 @@ impl Tensor {
             dtype: self.0.dtype,
             grad_fn: Some(node),
             rebased: Default::default(),
-            rebased_fn: Default::default(),
             meta: Default::default(),
         }))
     }
 
     pub(crate) fn accumulate_grad(&self, g: &Tensor, create_graph: bool) {
         let g = if create_graph { g.clone() } else { g.detach() };
-        let mut slot = self.0.meta.grad.lock();
+        let mut slot = self.0.meta.extras().grad.lock();
         *slot = Some(match slot.take() {
             Some(prev) => &prev + &g,
             None => {

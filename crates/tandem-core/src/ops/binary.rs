@@ -204,7 +204,7 @@ fn fusable(g: &Tensor, x: &Tensor) -> bool {
 }
 
 /// `g * p * a^(p-1)` in one pass when nothing records; `None` otherwise.
-fn pow_grad_fused(g: &Tensor, a: &Tensor, p: f64) -> Option<Tensor> {
+pub(super) fn pow_grad_fused(g: &Tensor, a: &Tensor, p: f64) -> Option<Tensor> {
     if !fusable(g, a) || p == 0.0 {
         return None;
     }

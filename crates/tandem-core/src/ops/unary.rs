@@ -169,7 +169,9 @@ impl Tensor {
             |v| v * v,
             IntRule::Keep(|v| v * v),
         );
-        record(out, self, "PowBackward0", |g, x| g * &(x * 2.0))
+        record(out, self, "PowBackward0", |g, x| {
+            super::binary::pow_grad_fused(g, x, 2.0).unwrap_or_else(|| g * &(x * 2.0))
+        })
     }
 
     /// Square root (`torch.sqrt`).
