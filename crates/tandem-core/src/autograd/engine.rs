@@ -1,7 +1,7 @@
 //! Reverse-mode traversal: topological order, gradient accumulation, graph freeing.
 
 use super::mode::GradModeGuard;
-use super::node::{BackwardFn, Node, SliceRegion};
+use super::node::{BackwardFn, Grads, Node, SliceRegion};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::collections::HashMap;
@@ -82,22 +82,29 @@ impl<V> KeyMap<V> {
         }
     }
 
-    fn drain(self) -> Vec<(usize, V)> {
+    fn drain(self) -> SmallVec<[(usize, V); 16]> {
         match self {
-            KeyMap::Small(items) => items.into_vec(),
+            KeyMap::Small(items) => items,
             KeyMap::Large(map) => map.into_iter().collect(),
         }
     }
 }
 
 /// Attaches a backward function to a freshly computed output if any input needs a gradient.
-pub(crate) fn attach(
+/// `backward` returns the gradients as a `Vec` or, without allocating, as [`Grads`].
+pub(crate) fn attach<R: Into<Grads>>(
     out: Tensor,
     name: &'static str,
     inputs: &[&Tensor],
-    backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+    backward: impl Fn(&Tensor, &[bool]) -> R + Send + Sync + 'static,
 ) -> Tensor {
-    attach_node(out, name, inputs, Box::new(backward), None)
+    attach_node(
+        out,
+        name,
+        inputs,
+        Box::new(move |g, n| backward(g, n).into()),
+        None,
+    )
 }
 
 /// [`attach`] for a basic slice of `input` at `region`, whose gradient the engine may add
@@ -106,7 +113,7 @@ pub(crate) fn attach_slice(
     out: Tensor,
     input: &Tensor,
     region: SliceRegion,
-    backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+    backward: impl Fn(&Tensor, &[bool]) -> Grads + Send + Sync + 'static,
 ) -> Tensor {
     attach_node(
         out,

@@ -3,9 +3,13 @@
 use crate::tensor::Tensor;
 use parking_lot::Mutex;
 
+/// One gradient per input of a node, in input order; most ops have one or two inputs, whose
+/// gradients then travel without a heap allocation.
+pub(crate) type Grads = smallvec::SmallVec<[Option<Tensor>; 2]>;
+
 /// A backward function: given the output's gradient and which inputs need one, returns one
 /// gradient per input (in input order).
-pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + Send + Sync>;
+pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Grads + Send + Sync>;
 
 /// One recorded operation: its inputs and how to send a gradient back to them.
 pub struct Node {

@@ -342,7 +342,7 @@ impl Tensor {
                 ScalarArith::Div => g.scalar_op(v, true, ScalarArith::Div),
                 ScalarArith::SubFrom => g.neg(),
             };
-            vec![Some(d.to_dtype(from))]
+            smallvec::smallvec![Some(d.to_dtype(from))]
         });
         crate::autograd::trace::set_attrs(&traced, || {
             vec![("scalar", crate::autograd::trace::Attr::Float(v))]
@@ -363,7 +363,7 @@ impl Tensor {
         }
         let (a2, b2) = (self.clone(), b.clone());
         attach(out, "AddBackward0", &[self, &b], move |g, n| {
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| reduce_grad(g.clone(), &a2)),
                 n[1].then(|| reduce_grad(g.clone(), &b2)),
             ]
@@ -383,7 +383,7 @@ impl Tensor {
         }
         let (a2, b2) = (self.clone(), b.clone());
         attach(out, "SubBackward0", &[self, &b], move |g, n| {
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| reduce_grad(g.clone(), &a2)),
                 n[1].then(|| reduce_grad(g.neg(), &b2)),
             ]
@@ -409,7 +409,7 @@ impl Tensor {
         let (sa, sb) = (Saved::new(self), Saved::new(&b));
         attach(out, "MulBackward0", &[self, &b], move |g, n| {
             let (a, b) = (sa.get(), sb.get());
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| mul_grad(g, b, a)),
                 n[1].then(|| mul_grad(g, a, b)),
             ]
@@ -435,7 +435,7 @@ impl Tensor {
         let (sa, sb) = (Saved::new(self), Saved::new(&b));
         attach(out, "DivBackward0", &[self, &b], move |g, n| {
             let (a, b) = (sa.get(), sb.get());
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| reduce_grad(g / b, a)),
                 n[1].then(|| reduce_grad(-(g * a) / b.square(), b)),
             ]
@@ -461,7 +461,7 @@ impl Tensor {
         let (sa, sb) = (Saved::new(self), Saved::new(&b));
         attach(out, "PowBackward1", &[self, &b], move |g, n| {
             let (a, b) = (sa.get(), sb.get());
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| reduce_grad(g * &(b * &a.pow(&(b - 1.0))), a)),
                 n[1].then(|| {
                     // d/db a^b = a^b ln a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
@@ -503,7 +503,7 @@ impl Tensor {
         attach(out, "PowBackward0", &[self], move |g, _| {
             let a = sa.get();
             if let Some(d) = pow_grad_fused(g, a, p) {
-                return vec![Some(d)];
+                return smallvec::smallvec![Some(d)];
             }
             let d = if p == 0.0 {
                 a.zeros_like()
@@ -512,7 +512,7 @@ impl Tensor {
             } else {
                 &a.pow_scalar(p - 1.0) * p
             };
-            vec![Some(g * &d)]
+            smallvec::smallvec![Some(g * &d)]
         })
     }
 
@@ -544,7 +544,7 @@ impl Tensor {
             let half = &ties.to_dtype(dt) * 0.5;
             let wa = &wins_a.to_dtype(dt) + &half;
             let wb = &(1.0 - &wins_a.to_dtype(dt)) - &ties.to_dtype(dt) + &half;
-            vec![
+            smallvec::smallvec![
                 n[0].then(|| reduce_grad(g * &wa, &a)),
                 n[1].then(|| reduce_grad(g * &wb, &b)),
             ]

@@ -90,7 +90,7 @@ pub(crate) fn slice_backward(
         return out;
     }
     attach(out, "SliceBackwardBackward0", &[g], move |gg, _| {
-        vec![Some(gg.slice(dim as isize, start as isize, end, step))]
+        smallvec::smallvec![Some(gg.slice(dim as isize, start as isize, end, step))]
     })
 }
 
@@ -147,7 +147,7 @@ impl Tensor {
                     at += n;
                     part
                 })
-                .collect()
+                .collect::<Vec<_>>()
         });
         crate::autograd::trace::set_attrs(&traced, || {
             vec![("dim", crate::autograd::trace::Attr::Int(d as i64))]

@@ -56,7 +56,7 @@ fn record(
     }
     let saved = Saved::new(x);
     attach(out, name, &[x], move |g, _| {
-        vec![Some(grad(g, saved.get()))]
+        smallvec::smallvec![Some(grad(g, saved.get()))]
     })
 }
 
@@ -79,7 +79,7 @@ fn record_with_output(
         } else {
             sy.get().clone()
         };
-        vec![Some(grad(g, &y))]
+        smallvec::smallvec![Some(grad(g, &y))]
     })
 }
 
@@ -325,7 +325,7 @@ impl Tensor {
         }
         let sy = Saved::output(&out);
         attach(out, "ReluBackward0", &[self], move |g, _| {
-            vec![Some(relu_backward(g, sy.get()))]
+            smallvec::smallvec![Some(relu_backward(g, sy.get()))]
         })
     }
 

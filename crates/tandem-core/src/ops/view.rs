@@ -68,7 +68,7 @@ impl Tensor {
         }
         let orig: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
         attach(out, "ViewBackward0", &[self], move |g, _| {
-            vec![Some(g.reshape(&orig))]
+            smallvec::smallvec![Some(g.reshape(&orig))]
         })
     }
 
@@ -306,7 +306,7 @@ impl Tensor {
             step,
         };
         let traced = crate::autograd::attach_slice(out, self, region, move |g, _| {
-            vec![Some(super::index::slice_backward(g, &orig, d, s, step))]
+            smallvec::smallvec![Some(super::index::slice_backward(g, &orig, d, s, step))]
         });
         crate::autograd::trace::set_attrs(&traced, || {
             vec![

@@ -37,7 +37,7 @@ impl Tensor {
             "SumBackward1"
         };
         attach(out, name, &[self], move |g, _| {
-            vec![Some(expand_back(g, &in_shape, &d, keepdim))]
+            smallvec::smallvec![Some(expand_back(g, &in_shape, &d, keepdim))]
         })
     }
 
@@ -108,9 +108,13 @@ impl Tensor {
                 // A small full reduction: a contiguous gradient is cheaper downstream than a
                 // stride-0 view.
                 let v = g.item::<f64>() / count as f64;
-                return vec![Some(crate::ops::create::full(&in_shape, v, g.dtype()))];
+                return smallvec::smallvec![Some(crate::ops::create::full(
+                    &in_shape,
+                    v,
+                    g.dtype()
+                ))];
             }
-            vec![Some(expand_back(
+            smallvec::smallvec![Some(expand_back(
                 &(g / count as f64),
                 &in_shape,
                 &d,
@@ -180,7 +184,7 @@ impl Tensor {
                 sy.get().clone()
             };
             let gy = expand_back(&(g * &y), &in_shape, &d, keepdim);
-            vec![Some(&gy / x)]
+            smallvec::smallvec![Some(&gy / x)]
         })
     }
 }
