@@ -193,10 +193,9 @@ impl Tensor {
 
     /// Replaces `.grad` (`t.grad = None` is `t.set_grad(None)`).
     pub fn set_grad(&self, g: Option<Tensor>) {
-        match (self.0.meta.extras_if_made(), g) {
-            (None, None) => {}
-            (Some(e), g) => *e.grad.lock() = g,
-            (None, g) => *self.0.meta.extras().grad.lock() = g,
+        // Clearing a `.grad` that was never set allocates nothing.
+        if g.is_some() || self.0.meta.extras_if_made().is_some() {
+            *self.0.meta.extras().grad.lock() = g;
         }
     }
 

@@ -116,7 +116,7 @@ pub fn composite(
     inputs: &[&Tensor],
     attrs: Vec<(&'static str, Attr)>,
 ) -> Tensor {
-    let out = super::engine::attach(output, name, inputs, move |_, _| -> Vec<Option<Tensor>> {
+    let out = super::engine::attach(output, name, inputs, move |_, _| -> super::node::Grads {
         panic!("{name}: an op recorded for export has no gradient")
     });
     set_attrs(&out, || attrs);

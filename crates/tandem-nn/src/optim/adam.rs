@@ -126,7 +126,7 @@ impl Optimizer for Adam {
                 &group.params,
                 slots,
                 #[inline(always)]
-                |t, p, g, state| {
+                |step, p, g, state| {
                     let [m, v] = state else {
                         unreachable!("two buffers")
                     };
@@ -135,7 +135,7 @@ impl Optimizer for Adam {
                     if eps_uncorrected {
                         // Keras's update_step, operation for operation in float32 (its bias
                         // corrections are float32 powers too).
-                        let tf = t as f32;
+                        let tf = step.count as f32;
                         let alpha = lr * (1.0 - b2.powf(tf)).sqrt() / (1.0 - b1.powf(tf));
                         let (one_b1, one_b2) = ((1.0 - c.betas.0) as f32, (1.0 - c.betas.1) as f32);
                         for (((pv, &gv), mv), vv) in
@@ -154,7 +154,7 @@ impl Optimizer for Adam {
                         }
                         return;
                     }
-                    let t = t as i32;
+                    let t = step.count as i32;
                     let bc1 = 1.0 - c.betas.0.powi(t);
                     let bc2 = 1.0 - c.betas.1.powi(t);
                     let step_size = (c.lr / bc1) as f32;

@@ -298,31 +298,45 @@ pub(crate) fn for_each_param(params: &[Tensor], mut f: impl FnMut(usize, &mut [f
 /// Elements per part of an update spread over the pool by [`par_update`].
 const UPDATE_PART: usize = 1 << 14;
 
+/// Where one parameter's update stands, as [`par_update`] tells its update function.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UpdateStep {
+    /// The parameter's updates so far, this one included.
+    pub(crate) count: u64,
+    /// Whether the parameter's slot buffers were created (as zeros) for this update, rather
+    /// than carried over from earlier updates or a loaded state.
+    pub(crate) fresh: bool,
+}
+
 /// Runs `f(step, param, grad, state)` over every parameter that has a gradient, in one job
 /// over the pool (PyTorch's multi-tensor, `foreach`, form of an update): each parameter's
 /// elements go in parts of [`UPDATE_PART`], each part vectorized. `state` holds the part's
-/// range of each of the parameter's slot buffers (sized to it on first use); `step` counts the
-/// parameter's updates, this one included. Mark `f` `#[inline(always)]` so that it is compiled
-/// into the vector builds.
+/// range of each of the parameter's slot buffers (sized to it on first use). Mark `f`
+/// `#[inline(always)]` so that it is compiled into the vector builds.
 pub(crate) fn par_update(
     params: &[Tensor],
     slots: &mut Slots,
-    f: impl Fn(u64, &mut [f32], &[f32], &mut [&mut [f32]]) + Sync,
+    f: impl Fn(UpdateStep, &mut [f32], &[f32], &mut [&mut [f32]]) + Sync,
 ) {
     let mut which = Vec::new();
-    let (mut ps, mut gs) = (Vec::new(), Vec::new());
+    let (mut ps, mut gs, mut steps) = (Vec::new(), Vec::new(), Vec::new());
     for (i, p, g) in with_grads(params) {
         slots.steps[i] += 1;
+        let mut fresh = false;
         for buf in &mut slots.bufs[i] {
             if buf.is_empty() {
                 buf.resize(p.numel(), 0.0);
+                fresh = true;
             }
         }
         which.push(i);
         ps.push(p.clone());
         gs.push(g);
+        steps.push(UpdateStep {
+            count: slots.steps[i],
+            fresh,
+        });
     }
-    let steps: Vec<u64> = which.iter().map(|&i| slots.steps[i]).collect();
     let mut state: Vec<&mut Vec<Vec<f32>>> = slots
         .bufs
         .iter_mut()
@@ -353,8 +367,7 @@ pub(crate) fn par_update(
     });
     if done.is_none() {
         // The same parameter listed twice: update it once per listing, as PyTorch does.
-        for ((&i, p), g) in which.iter().zip(&ps).zip(&gs) {
-            let step = slots.steps[i];
+        for (((&i, p), g), &step) in which.iter().zip(&ps).zip(&gs).zip(&steps) {
             let mut state: Vec<&mut [f32]> = slots.bufs[i].iter_mut().map(|b| &mut b[..]).collect();
             g.with_slice::<f32, _>(|g| p.update_slice::<f32, _>(|p| f(step, p, g, &mut state)));
         }

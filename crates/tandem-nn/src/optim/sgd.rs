@@ -96,24 +96,17 @@ impl Optimizer for SGD {
                 });
                 continue;
             }
-            // `par_update` counts this update: make the count 1 exactly when the momentum
-            // buffer starts with it (as PyTorch's, which is the gradient itself on that step).
-            for (i, p) in group.params.iter().enumerate() {
-                if p.grad().is_some() {
-                    let fresh = slots.bufs[i][0].is_empty();
-                    slots.steps[i] = if fresh { 0 } else { slots.steps[i].max(1) };
-                }
-            }
             let nesterov = c.nesterov;
             par_update(
                 &group.params,
                 slots,
                 #[inline(always)]
-                |t, p, g, state| {
+                |step, p, g, state| {
                     let [buf] = state else {
                         unreachable!("one buffer")
                     };
-                    let first = t == 1;
+                    // PyTorch's buffer starts as the gradient itself, without dampening.
+                    let first = step.fresh;
                     for ((pv, &gv), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
                         let d = gv + wd * *pv;
                         *b = if first {
