@@ -11,7 +11,9 @@ use crate::dtype::{Buffer, Element};
 use parking_lot::RwLock;
 use std::any::TypeId;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The memory behind one or more tensors (views share it).
 #[derive(Debug)]
@@ -43,6 +45,130 @@ impl Drop for Storage {
         if let Buffer::F32(v) = self.data.get_mut() {
             recycle_f32(std::mem::take(v));
         }
+    }
+}
+
+/// A thread-safe reference-counted pointer: `std::sync::Arc` without weak references, whose
+/// last handle frees the value without an atomic read-modify-write.
+///
+/// Tensors, their storages and their graph nodes live behind these. An eager step makes and
+/// drops a dozen of each, and most are dropped by their only handle. On the machines we measure,
+/// a locked decrement costs 25–30 cycles, more than the rest of a small op's bookkeeping per
+/// handle. A plain load that reads a count of one proves the handle is the last (no other
+/// handle exists to clone it from), so the value can be freed at once.
+pub(crate) struct Shared<T> {
+    ptr: NonNull<SharedInner<T>>,
+    _owns: PhantomData<SharedInner<T>>,
+}
+
+struct SharedInner<T> {
+    count: AtomicUsize,
+    value: T,
+}
+
+// SAFETY: as for `std::sync::Arc`: handles on several threads share `&T` (so `T: Sync`), and the
+// last one may drop `T` on any thread (so `T: Send`).
+unsafe impl<T: Send + Sync> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// A new value with one handle.
+    #[inline]
+    pub(crate) fn new(value: T) -> Self {
+        let inner = Box::new(SharedInner {
+            count: AtomicUsize::new(1),
+            value,
+        });
+        Shared {
+            ptr: NonNull::from(Box::leak(inner)),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn inner(&self) -> &SharedInner<T> {
+        // SAFETY: the allocation lives as long as any handle, and this is one.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// Whether this is the only handle. Acquire: whatever the other handles' threads did
+    /// before dropping them is visible after a `true`.
+    #[inline]
+    pub(crate) fn is_unique(this: &Self) -> bool {
+        this.inner().count.load(Ordering::Acquire) == 1
+    }
+
+    /// The value, mutably, when this is the only handle.
+    #[inline]
+    pub(crate) fn get_mut(this: &mut Self) -> Option<&mut T> {
+        if Shared::is_unique(this) {
+            // SAFETY: no other handle exists, and `&mut this` excludes borrows through this one;
+            // no new handle can appear while the borrow lasts.
+            Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+        } else {
+            None
+        }
+    }
+
+    /// Whether two handles point to the same value.
+    #[inline]
+    pub(crate) fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// The address of the value (stable while any handle lives).
+    #[inline]
+    pub(crate) fn as_ptr(this: &Self) -> *const T {
+        &this.inner().value
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        // Relaxed, as `Arc`: a new handle is made from an existing one, which already keeps
+        // the value alive; no other memory needs ordering.
+        let old = self.inner().count.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            std::process::abort();
+        }
+        Shared {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.inner().value
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    #[inline]
+    fn drop(&mut self) {
+        let count = &self.inner().count;
+        // A count of one read through a live handle is final: only a handle can make another.
+        // Otherwise decrement; the handle that takes the count to zero frees, after an acquire
+        // fence that orders the other handles' releases before it.
+        if count.load(Ordering::Acquire) != 1 {
+            if count.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            std::sync::atomic::fence(Ordering::Acquire);
+        }
+        // SAFETY: this was the last handle; the allocation came from `Box::new` in `new`.
+        unsafe { drop(Box::from_raw(self.ptr.as_ptr())) }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 
@@ -261,5 +387,61 @@ mod tests {
         let tiny = Storage::new(Buffer::F32(vec![0.0; 8]));
         drop(tiny);
         assert!(FREE_F32.with(|c| c.borrow().iter().all(|v| v.capacity() >= MIN_ELEMENTS)));
+    }
+
+    /// Counts its drops, to show a shared value is dropped once, by the last handle.
+    struct Counted(std::sync::Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_shared_value_is_dropped_once_by_its_last_handle_on_any_thread() {
+        for threads in [1, 2, 8] {
+            let drops = std::sync::Arc::new(AtomicUsize::new(0));
+            let first = Shared::new(Counted(drops.clone()));
+            let handles: Vec<Shared<Counted>> = (0..threads * 100).map(|_| first.clone()).collect();
+            assert!(!Shared::is_unique(&first));
+            let mut chunks: Vec<Vec<Shared<Counted>>> = (0..threads).map(|_| Vec::new()).collect();
+            for (i, h) in handles.into_iter().enumerate() {
+                chunks[i % threads].push(h);
+            }
+            std::thread::scope(|s| {
+                for chunk in chunks {
+                    s.spawn(move || {
+                        for h in chunk {
+                            let again = h.clone();
+                            drop(h);
+                            drop(again);
+                        }
+                    });
+                }
+            });
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                0,
+                "dropped while a handle lives"
+            );
+            let mut last = first;
+            assert!(Shared::is_unique(&last));
+            assert!(Shared::get_mut(&mut last).is_some());
+            drop(last);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    #[test]
+    fn a_shared_value_is_not_mutable_while_another_handle_lives() {
+        let mut a = Shared::new(vec![1, 2]);
+        let b = a.clone();
+        assert!(Shared::ptr_eq(&a, &b));
+        assert_eq!(Shared::as_ptr(&a), Shared::as_ptr(&b));
+        assert!(Shared::get_mut(&mut a).is_none());
+        drop(b);
+        Shared::get_mut(&mut a).expect("unique").push(3);
+        assert_eq!(*a, vec![1, 2, 3]);
+        assert!(!Shared::ptr_eq(&a, &Shared::new(vec![1, 2, 3])));
     }
 }

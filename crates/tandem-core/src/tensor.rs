@@ -3,11 +3,11 @@
 use crate::autograd::Node;
 use crate::dtype::{Buffer, DType, Element};
 use crate::shape::{contiguous_strides, numel, Dims};
+use crate::storage::Shared;
 use crate::storage::Storage;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
-use triomphe::Arc;
 
 /// Where a tensor's data lives. Only the CPU is implemented; `cuda_if_available` falls back to it,
 /// so programs written for a GPU run unchanged.
@@ -44,16 +44,16 @@ impl Device {
 /// assert_eq!(t.t().to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
 /// ```
 #[derive(Clone)]
-pub struct Tensor(pub(crate) Arc<TensorImpl>);
+pub struct Tensor(pub(crate) Shared<TensorImpl>);
 
 pub(crate) struct TensorImpl {
-    pub(crate) storage: Arc<Storage>,
+    pub(crate) storage: Shared<Storage>,
     pub(crate) shape: Dims,
     pub(crate) strides: Dims,
     pub(crate) offset: usize,
     pub(crate) dtype: DType,
     /// The op that produced this tensor.
-    pub(crate) grad_fn: Option<Arc<Node>>,
+    pub(crate) grad_fn: Option<Shared<Node>>,
     /// Set once an in-place op has rebased the tensor; its op is then in the extras'
     /// `rebased_fn`.
     pub(crate) rebased: AtomicBool,
@@ -76,7 +76,7 @@ pub(crate) struct AutogradMeta {
 #[derive(Default)]
 pub(crate) struct MetaExtras {
     /// The op of the last in-place update, when `rebased` is set.
-    pub(crate) rebased_fn: Mutex<Option<Arc<Node>>>,
+    pub(crate) rebased_fn: Mutex<Option<Shared<Node>>>,
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) name: Mutex<Option<String>>,
     /// Hooks run after `backward()` accumulates into `.grad` (only leaves have any).
@@ -97,13 +97,13 @@ impl AutogradMeta {
 
 impl Tensor {
     pub(crate) fn from_parts(
-        storage: Arc<Storage>,
+        storage: Shared<Storage>,
         shape: Dims,
         strides: Dims,
         offset: usize,
         dtype: DType,
     ) -> Tensor {
-        Tensor(Arc::new(TensorImpl {
+        Tensor(Shared::new(TensorImpl {
             storage,
             shape,
             strides,
@@ -125,7 +125,7 @@ impl Tensor {
         );
         let dtype = buf.dtype();
         Tensor::from_parts(
-            Arc::new(Storage::new(buf)),
+            Shared::new(Storage::new(buf)),
             Dims::from_slice(shape),
             contiguous_strides(shape),
             0,
@@ -212,11 +212,11 @@ impl Tensor {
 
     /// Whether two handles are the same tensor (Python's `is`).
     pub fn same(&self, other: &Tensor) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Shared::ptr_eq(&self.0, &other.0)
     }
 
     pub(crate) fn key(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        Shared::as_ptr(&self.0) as usize
     }
 
     pub(crate) fn version(&self) -> u64 {

@@ -2,11 +2,11 @@
 
 use super::mode::GradModeGuard;
 use super::node::{BackwardFn, Grads, Node, SliceRegion};
+use crate::storage::Shared;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use triomphe::Arc;
 
 /// Hasher for pointer keys: they are already unique, so a multiply is enough.
 #[derive(Default)]
@@ -138,14 +138,17 @@ fn attach_node(
     let node = Node {
         name,
         inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-        input_fns: inputs.iter().map(|t| t.grad_fn()).collect(),
+        rebased_fns: inputs
+            .iter()
+            .any(|t| t.0.rebased.load(std::sync::atomic::Ordering::Acquire))
+            .then(|| inputs.iter().map(|t| t.grad_fn()).collect()),
         needs,
         backward: parking_lot::Mutex::new(Some(f)),
         traced: std::sync::OnceLock::new(),
         slice,
     };
     super::trace::on_attach(&node, &out);
-    out.with_grad_fn(Arc::new(node))
+    out.with_grad_fn(Shared::new(node))
 }
 
 /// Whether an op over `inputs` records (grad mode on and some input needs a gradient).
@@ -165,7 +168,7 @@ fn node_key(n: &Node) -> usize {
 /// `root_fns` keeps every node alive.
 fn topo_order<'a>(
     roots: &[&'a Tensor],
-    root_fns: &'a [Option<Arc<Node>>],
+    root_fns: &'a [Option<Shared<Node>>],
 ) -> SmallVec<[(&'a Tensor, &'a Node); 16]> {
     let mut order: SmallVec<[(&'a Tensor, &'a Node); 16]> = SmallVec::new();
     let mut seen: KeyMap<()> = KeyMap::new();
@@ -180,7 +183,7 @@ fn topo_order<'a>(
         while let Some((t, node, i)) = stack.pop() {
             if i < node.inputs.len() {
                 stack.push((t, node, i + 1));
-                if let (true, Some(c)) = (node.needs[i], node.input_fns[i].as_deref()) {
+                if let (true, Some(c)) = (node.needs[i], node.input_fn(i).map(|n| &**n)) {
                     if seen.insert_new(node_key(c), ()) {
                         stack.push((&node.inputs[i], c, 0));
                     }
@@ -215,8 +218,8 @@ fn add_grad(map: &mut KeyMap<Tensor>, key: usize, g: Tensor) {
 /// buffer, it is contiguous, and no graph is being recorded (`create_graph` off).
 fn owned_buffer(t: &Tensor) -> bool {
     !super::mode::is_grad_enabled()
-        && Arc::is_unique(&t.0)
-        && Arc::is_unique(&t.0.storage)
+        && Shared::is_unique(&t.0)
+        && Shared::is_unique(&t.0.storage)
         && t.is_contiguous()
         && t.dtype().is_float()
         && t.grad_fn().is_none()
@@ -281,7 +284,7 @@ pub(crate) fn run_backward(
     create_graph: bool,
 ) -> Vec<Option<Tensor>> {
     let _mode = GradModeGuard::new(create_graph);
-    let root_fns: SmallVec<[Option<Arc<Node>>; 2]> = roots.iter().map(|r| r.grad_fn()).collect();
+    let root_fns: SmallVec<[Option<Shared<Node>>; 2]> = roots.iter().map(|r| r.grad_fn()).collect();
     let order = topo_order(roots, &root_fns);
     let mut grads: KeyMap<Tensor> = KeyMap::new();
     for ((r, f), s) in roots.iter().zip(&root_fns).zip(seeds) {
@@ -322,8 +325,8 @@ pub(crate) fn run_backward(
     };
     let mut leaves: KeyMap<PendingLeaf> = KeyMap::new();
     for &(_, node) in &order {
-        for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
-            if *need && input_fn.is_none() && wanted(input) {
+        for (input, input_fn, need) in node.edges() {
+            if need && input_fn.is_none() && wanted(input) {
                 pending_edge(&mut leaves, input);
             }
         }
@@ -369,10 +372,8 @@ pub(crate) fn run_backward(
         let key = node_key(node);
         let Some(g) = grads.remove(key) else {
             // No gradient reached this node: its edges into leaves carry nothing.
-            for ((input, input_fn), need) in
-                node.inputs.iter().zip(&node.input_fns).zip(&node.needs)
-            {
-                if *need && input_fn.is_none() {
+            for (input, input_fn, need) in node.edges() {
+                if need && input_fn.is_none() {
                     arrive(input, None, &mut collected);
                 }
             }
@@ -397,14 +398,13 @@ pub(crate) fn run_backward(
             )
         };
         // A slice whose input already has a gradient to add into: no zero-filled copy.
-        if let (Some(region), Some(Some(input_fn)), false) =
-            (node.slice, node.input_fns.first(), create_graph)
-        {
-            if node.needs[0]
-                && grads
-                    .get_mut(node_key(input_fn))
-                    .is_some_and(|prev| add_to_region(prev, region, &g))
-            {
+        if let (Some(region), false) = (node.slice, create_graph) {
+            let added = node
+                .input_fn(0)
+                .filter(|_| node.needs[0])
+                .and_then(|input_fn| grads.get_mut(node_key(input_fn)))
+                .is_some_and(|prev| add_to_region(prev, region, &g));
+            if added {
                 if !retain_graph {
                     node.backward.lock().take();
                 }
@@ -421,9 +421,9 @@ pub(crate) fn run_backward(
             f(&g, &node.needs)
         };
         let mut input_grads = input_grads.into_iter();
-        for ((input, input_fn), need) in node.inputs.iter().zip(&node.input_fns).zip(&node.needs) {
+        for (input, input_fn, need) in node.edges() {
             let ig = input_grads.next().flatten();
-            if !*need {
+            if !need {
                 continue;
             }
             if let Some(ig) = &ig {

@@ -48,10 +48,10 @@ pub use node::Node;
 pub(crate) use node::Saved;
 pub use tape::{GradientTape, UnconnectedGradients};
 
+use crate::storage::Shared;
 use crate::tensor::{check_can_require_grad, Tensor, TensorImpl};
 use engine::{run_backward, Sink};
 use std::sync::atomic::Ordering;
-use triomphe::Arc;
 
 /// Options of [`grad_with`] (`torch.autograd.grad`'s keyword arguments).
 #[derive(Clone, Copy, Debug, Default)]
@@ -173,7 +173,7 @@ impl Tensor {
 
     /// The recorded op, if any.
     #[inline]
-    pub(crate) fn grad_fn(&self) -> Option<Arc<Node>> {
+    pub(crate) fn grad_fn(&self) -> Option<Shared<Node>> {
         if self.0.rebased.load(Ordering::Acquire) {
             return self.0.meta.extras_if_made()?.rebased_fn.lock().clone();
         }
@@ -181,7 +181,7 @@ impl Tensor {
     }
 
     /// Rebases this tensor onto `node` (an in-place op recorded over its old value).
-    pub(crate) fn set_grad_fn(&self, node: Option<Arc<Node>>) {
+    pub(crate) fn set_grad_fn(&self, node: Option<Shared<Node>>) {
         *self.0.meta.extras().rebased_fn.lock() = node;
         self.0.rebased.store(true, Ordering::Release);
     }
@@ -230,13 +230,13 @@ impl Tensor {
         )
     }
 
-    pub(crate) fn with_grad_fn(mut self, node: Arc<Node>) -> Tensor {
-        if let Some(inner) = Arc::get_mut(&mut self.0) {
+    pub(crate) fn with_grad_fn(mut self, node: Shared<Node>) -> Tensor {
+        if let Some(inner) = Shared::get_mut(&mut self.0) {
             inner.grad_fn = Some(node);
             *inner.rebased.get_mut() = false;
             return self;
         }
-        Tensor(Arc::new(TensorImpl {
+        Tensor(Shared::new(TensorImpl {
             storage: self.0.storage.clone(),
             shape: self.0.shape.clone(),
             strides: self.0.strides.clone(),

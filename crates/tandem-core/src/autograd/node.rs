@@ -1,5 +1,6 @@
 //! Graph nodes and saved tensors.
 
+use crate::storage::Shared;
 use crate::tensor::Tensor;
 use parking_lot::Mutex;
 
@@ -15,9 +16,10 @@ pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &[bool]) -> Grads + Send + Sync
 pub struct Node {
     pub(crate) name: &'static str,
     pub(crate) inputs: smallvec::SmallVec<[Tensor; 2]>,
-    /// Each input's recorded op when this node was made (an edge of the graph): an in-place op
-    /// that later rebases an input does not change where this node's gradient goes.
-    pub(crate) input_fns: smallvec::SmallVec<[Option<triomphe::Arc<Node>>; 2]>,
+    /// Each input's recorded op when this node was made, kept only when an in-place op had
+    /// already rebased one of the inputs then. Otherwise an input's op at that time is the one
+    /// it was made by, which never changes (see [`Node::input_fn`]).
+    pub(crate) rebased_fns: Option<Box<[Option<Shared<Node>>]>>,
     pub(crate) needs: smallvec::SmallVec<[bool; 2]>,
     pub(crate) backward: Mutex<Option<BackwardFn>>,
     /// The output shape and export attributes, kept only while tracing.
@@ -40,6 +42,29 @@ impl Node {
     /// PyTorch's name for the backward function (`MulBackward0`).
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The recorded op of input `i` when this node was made (an edge of the graph), or `None`
+    /// for a leaf. An in-place op that rebases the input later does not change where this
+    /// node's gradient goes: it sets the input's current op apart and leaves the one the input
+    /// was made by in place.
+    #[inline]
+    pub(crate) fn input_fn(&self, i: usize) -> Option<&Shared<Node>> {
+        match &self.rebased_fns {
+            Some(fns) => fns[i].as_ref(),
+            None => self.inputs[i].0.grad_fn.as_ref(),
+        }
+    }
+
+    /// Each input with its recorded op (see [`Node::input_fn`]) and whether it needs a
+    /// gradient, in input order.
+    #[inline]
+    pub(crate) fn edges(&self) -> impl Iterator<Item = (&Tensor, Option<&Shared<Node>>, bool)> {
+        self.inputs
+            .iter()
+            .zip(&self.needs)
+            .enumerate()
+            .map(|(i, (t, &need))| (t, self.input_fn(i), need))
     }
 }
 

@@ -4,10 +4,10 @@
 //! trace nothing extra is kept.
 
 use super::node::Node;
+use crate::storage::Shared;
 use crate::tensor::Tensor;
 use parking_lot::Mutex;
 use std::cell::Cell;
-use triomphe::Arc;
 
 thread_local! {
     static TRACING: Cell<bool> = const { Cell::new(false) };
@@ -125,7 +125,7 @@ pub fn composite(
 
 /// One op of a traced graph.
 #[derive(Clone)]
-pub struct TracedOp(Arc<Node>);
+pub struct TracedOp(Shared<Node>);
 
 impl TracedOp {
     /// The op's recorded name (PyTorch's backward name, `AddmmBackward0`).
@@ -139,7 +139,11 @@ impl TracedOp {
     /// The op that produced input `i` (`None` for a leaf: a parameter, a constant, the graph's
     /// input).
     pub fn input_op(&self, i: usize) -> Option<TracedOp> {
-        self.0.input_fns.get(i).cloned().flatten().map(TracedOp)
+        if i < self.0.inputs.len() {
+            self.0.input_fn(i).cloned().map(TracedOp)
+        } else {
+            None
+        }
     }
     /// The output's shape in the traced pass.
     pub fn output_shape(&self) -> &[usize] {
@@ -164,7 +168,7 @@ impl TracedOp {
     }
     /// A key that identifies the op within one graph.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        Shared::as_ptr(&self.0) as usize
     }
 }
 

@@ -183,9 +183,30 @@ impl Tensor {
 
 /// The gradient for input `x` from the output gradient `g`: summed to `x`'s shape and dtype.
 fn reduce_grad(g: Tensor, x: &Tensor) -> Tensor {
-    let g = g.sum_to_shape(x.shape());
-    if g.dtype() != x.dtype() {
-        g.to_dtype(x.dtype())
+    reduce_grad_to(g, &InputLike::of(x))
+}
+
+/// What a gradient must be reduced to for an input: its shape and dtype. A backward formula
+/// that needs no more of an input keeps this instead of a handle to it.
+struct InputLike {
+    shape: crate::shape::Dims,
+    dtype: DType,
+}
+
+impl InputLike {
+    fn of(t: &Tensor) -> Self {
+        InputLike {
+            shape: t.0.shape.clone(),
+            dtype: t.dtype(),
+        }
+    }
+}
+
+/// [`reduce_grad`] for an input known by its shape and dtype only.
+fn reduce_grad_to(g: Tensor, x: &InputLike) -> Tensor {
+    let g = g.sum_to_shape(&x.shape);
+    if g.dtype() != x.dtype {
+        g.to_dtype(x.dtype)
     } else {
         g
     }
@@ -310,7 +331,13 @@ impl Tensor {
         if kind == ScalarArith::Div && !dt.is_float() {
             dt = DType::Float32;
         }
-        let x = self.to_dtype(dt);
+        // Borrowed when already of `dt`: a handle clone and its drop are two locked
+        // instructions, a noticeable part of a scalar op on a small tensor.
+        let x = if self.dtype() == dt {
+            Cow::Borrowed(self)
+        } else {
+            Cow::Owned(self.to_dtype(dt))
+        };
         let out = dispatch_num!(dt, "scalar op", T => {
             let s = T::from_f64(v);
             x.with_slice::<T, _>(|xs| {
@@ -361,11 +388,11 @@ impl Tensor {
         if !should_record(&[self, &b]) {
             return out;
         }
-        let (a2, b2) = (self.clone(), b.clone());
+        let (a2, b2) = (InputLike::of(self), InputLike::of(&b));
         attach(out, "AddBackward0", &[self, &b], move |g, n| {
             smallvec::smallvec![
-                n[0].then(|| reduce_grad(g.clone(), &a2)),
-                n[1].then(|| reduce_grad(g.clone(), &b2)),
+                n[0].then(|| reduce_grad_to(g.clone(), &a2)),
+                n[1].then(|| reduce_grad_to(g.clone(), &b2)),
             ]
         })
     }
@@ -381,11 +408,11 @@ impl Tensor {
         if !should_record(&[self, &b]) {
             return out;
         }
-        let (a2, b2) = (self.clone(), b.clone());
+        let (a2, b2) = (InputLike::of(self), InputLike::of(&b));
         attach(out, "SubBackward0", &[self, &b], move |g, n| {
             smallvec::smallvec![
-                n[0].then(|| reduce_grad(g.clone(), &a2)),
-                n[1].then(|| reduce_grad(g.neg(), &b2)),
+                n[0].then(|| reduce_grad_to(g.clone(), &a2)),
+                n[1].then(|| reduce_grad_to(g.neg(), &b2)),
             ]
         })
     }

@@ -12,7 +12,7 @@ pub(crate) fn copy_into(dst: &Tensor, src: &Tensor) {
     let direct = src.dtype() == dst.dtype()
         && src.shape() == dst.shape()
         && src.is_contiguous()
-        && !triomphe::Arc::ptr_eq(&src.0.storage, &dst.0.storage);
+        && !crate::storage::Shared::ptr_eq(&src.0.storage, &dst.0.storage);
     let src = if direct {
         src.clone()
     } else {
@@ -30,7 +30,7 @@ pub(crate) fn add_into(dst: &Tensor, src: &Tensor) {
     assert!(
         src.dtype() == dst.dtype()
             && src.shape() == dst.shape()
-            && !triomphe::Arc::ptr_eq(&src.0.storage, &dst.0.storage),
+            && !crate::storage::Shared::ptr_eq(&src.0.storage, &dst.0.storage),
         "add_into: {} {:?} into {} {:?}",
         src.dtype(),
         src.shape(),

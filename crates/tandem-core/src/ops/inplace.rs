@@ -215,7 +215,7 @@ impl Tensor {
                 if t.dtype() == crate::DType::Float32
                     && t.shape() == self.shape()
                     && t.is_contiguous()
-                    && !triomphe::Arc::ptr_eq(&t.0.storage, &self.0.storage) =>
+                    && !crate::storage::Shared::ptr_eq(&t.0.storage, &self.0.storage) =>
             {
                 t.with_slice::<f32, _>(|o| {
                     self.update_slice::<f32, _>(|s| {
@@ -279,7 +279,7 @@ impl Tensor {
                     t.is_contiguous(),
                     "update_slices: tensors must be contiguous"
                 );
-                triomphe::Arc::as_ptr(&t.0.storage) as usize
+                crate::storage::Shared::as_ptr(&t.0.storage) as usize
             })
             .collect();
         buffers.sort_unstable();
