@@ -344,3 +344,15 @@ fn split_gradients_land_in_their_regions_and_shared_gradients_are_not_overwritte
         vec![10.0, 0.0, 11.0, 1.0, 10.0, 0.0, 11.0, 1.0]
     );
 }
+
+#[test]
+fn a_leaf_named_twice_among_the_inputs_gets_its_gradient_at_both_places() {
+    // d(w³ + 2w)/dw = 3w² + 2 = 14 at w = 2, for each time w is named.
+    let w = Tensor::new(2.0).requires_grad_(true);
+    let y = &(&w * &w) * &w + &w * 2.0;
+    let g = autograd::grad(&y, &[&w, &w]);
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[0].item::<f32>(), 14.0);
+    assert_eq!(g[1].item::<f32>(), 14.0);
+    assert!(w.grad().is_none(), "autograd::grad does not touch .grad");
+}

@@ -5,6 +5,7 @@ use super::node::{BackwardFn, Grads, Node, SliceRegion};
 use crate::storage::Shared;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -168,7 +169,7 @@ fn node_key(n: &Node) -> usize {
 /// `root_fns` keeps every node alive.
 fn topo_order<'a>(
     roots: &[&'a Tensor],
-    root_fns: &'a [Option<Shared<Node>>],
+    root_fns: &'a [Option<Cow<'a, Shared<Node>>>],
 ) -> SmallVec<[(&'a Tensor, &'a Node); 16]> {
     let mut order: SmallVec<[(&'a Tensor, &'a Node); 16]> = SmallVec::new();
     let mut seen: KeyMap<()> = KeyMap::new();
@@ -284,11 +285,12 @@ pub(crate) fn run_backward(
     create_graph: bool,
 ) -> Vec<Option<Tensor>> {
     let _mode = GradModeGuard::new(create_graph);
-    let root_fns: SmallVec<[Option<Shared<Node>>; 2]> = roots.iter().map(|r| r.grad_fn()).collect();
+    let root_fns: SmallVec<[Option<Cow<'_, Shared<Node>>>; 2]> =
+        roots.iter().map(|r| r.grad_fn_ref()).collect();
     let order = topo_order(roots, &root_fns);
     let mut grads: KeyMap<Tensor> = KeyMap::new();
     for ((r, f), s) in roots.iter().zip(&root_fns).zip(seeds) {
-        let key = f.as_deref().map_or_else(|| r.key(), node_key);
+        let key = f.as_deref().map_or_else(|| r.key(), |n| node_key(n));
         add_grad(&mut grads, key, s);
     }
     let targets: &[&Tensor] = match sink {
@@ -338,12 +340,23 @@ pub(crate) fn run_backward(
         }
     }
     let finish_leaf = |leaf: &Tensor, g: Tensor, collected: &mut Vec<Option<Tensor>>| {
-        for i in 0..targets.len() {
-            if is_leaf_target(i, leaf) {
-                record(i, &g, collected);
+        if !accumulate {
+            // The last target naming this leaf takes the gradient itself, the others a handle.
+            let last = (0..targets.len()).rev().find(|&i| is_leaf_target(i, leaf));
+            for i in 0..last.unwrap_or(0) {
+                if is_leaf_target(i, leaf) {
+                    record(i, &g, collected);
+                }
             }
+            if let Some(i) = last {
+                match &mut collected[i] {
+                    Some(prev) => sum_into(prev, &g),
+                    slot => *slot = Some(g),
+                }
+            }
+            return;
         }
-        if accumulate && leaf.requires_grad_flag() {
+        if leaf.requires_grad_flag() {
             leaf.accumulate_grad(&g, create_graph);
             leaf.run_post_accumulate_grad_hooks();
         }

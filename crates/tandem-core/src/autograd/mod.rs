@@ -180,6 +180,16 @@ impl Tensor {
         self.0.grad_fn.clone()
     }
 
+    /// [`grad_fn`](Tensor::grad_fn) borrowed where it can be: only the op of an in-place
+    /// rebase, kept behind a lock, comes as a new handle.
+    #[inline]
+    pub(crate) fn grad_fn_ref(&self) -> Option<std::borrow::Cow<'_, Shared<Node>>> {
+        if self.0.rebased.load(Ordering::Acquire) {
+            return self.grad_fn().map(std::borrow::Cow::Owned);
+        }
+        self.0.grad_fn.as_ref().map(std::borrow::Cow::Borrowed)
+    }
+
     /// Rebases this tensor onto `node` (an in-place op recorded over its old value).
     pub(crate) fn set_grad_fn(&self, node: Option<Shared<Node>>) {
         *self.0.meta.extras().rebased_fn.lock() = node;

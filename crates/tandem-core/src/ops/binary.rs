@@ -204,7 +204,12 @@ impl InputLike {
 
 /// [`reduce_grad`] for an input known by its shape and dtype only.
 fn reduce_grad_to(g: Tensor, x: &InputLike) -> Tensor {
-    let g = g.sum_to_shape(&x.shape);
+    // Handed on as it is when nothing was broadcast (no second handle to make and drop).
+    let g = if g.shape() == x.shape.as_slice() {
+        g
+    } else {
+        g.sum_to_shape(&x.shape)
+    };
     if g.dtype() != x.dtype {
         g.to_dtype(x.dtype)
     } else {
