@@ -30,38 +30,45 @@ pub fn kernel_path() -> &'static str {
     }
 }
 
+/// The widest kernel build usable here, 2 (AVX-512), 1 (AVX2 + FMA) or 0 (portable): the
+/// CPU's features capped by `TANDEM_CPU`, worked out on the first call. Every kernel asks, so
+/// the answer is one load rather than six feature checks.
+#[inline]
+fn level() -> u8 {
+    static LEVEL: OnceLock<u8> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let avx2 = has!("avx2") && has!("fma");
+            let avx512 =
+                avx2 && has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512dq");
+            allowed().min(if avx512 {
+                2
+            } else if avx2 {
+                1
+            } else {
+                0
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            0
+        }
+    })
+}
+
 /// Whether the AVX-512 builds of the kernels can run here: AVX-512 F, BW, VL and DQ, plus the
 /// AVX2 and FMA that those builds also enable.
 #[inline]
 pub(crate) fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        allowed() >= 2
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && has_avx2()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    level() >= 2
 }
 
 /// Whether the AVX2 + FMA builds of the kernels can run here.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        allowed() >= 1
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    level() >= 1
 }
 
 /// Runs `body` compiled for the widest vector instruction set allowed here: loops inlined into
