@@ -1,19 +1,9 @@
 //! Which vector instruction sets the kernels use: what the running CPU has, capped by the
 //! `TANDEM_CPU` environment variable (`avx2` leaves out the AVX-512 builds, `portable` every
-//! vector build), so each path can be tested on one machine. The standard library caches each
-//! check and the variable is read once, so these are cheap enough to call per kernel.
+//! vector build), so each path can be tested on one machine. Both are read once, on the first
+//! kernel call, so asking is cheap enough to do per kernel.
 
 use std::sync::OnceLock;
-
-/// The widest kernel builds `TANDEM_CPU` allows: 2 for AVX-512, 1 for AVX2, 0 for portable.
-fn allowed() -> u8 {
-    static LEVEL: OnceLock<u8> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("TANDEM_CPU").as_deref() {
-        Ok("avx2") => 1,
-        Ok("portable") => 0,
-        _ => 2,
-    })
-}
 
 /// The kernel path in use: `"avx512"`, `"avx2"` or `"portable"`.
 ///
@@ -31,19 +21,25 @@ pub fn kernel_path() -> &'static str {
 }
 
 /// The widest kernel build usable here, 2 (AVX-512), 1 (AVX2 + FMA) or 0 (portable): the
-/// CPU's features capped by `TANDEM_CPU`, worked out on the first call. Every kernel asks, so
-/// the answer is one load rather than six feature checks.
+/// CPU's features capped by `TANDEM_CPU` (`avx2` leaves out the AVX-512 builds, `portable`
+/// every vector build), worked out on the first call. Every kernel asks, so the answer is one
+/// load rather than six feature checks.
 #[inline]
 fn level() -> u8 {
     static LEVEL: OnceLock<u8> = OnceLock::new();
     *LEVEL.get_or_init(|| {
+        let allowed = match std::env::var("TANDEM_CPU").as_deref() {
+            Ok("avx2") => 1,
+            Ok("portable") => 0,
+            _ => 2,
+        };
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
             let avx2 = has!("avx2") && has!("fma");
             let avx512 =
                 avx2 && has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512dq");
-            allowed().min(if avx512 {
+            allowed.min(if avx512 {
                 2
             } else if avx2 {
                 1
@@ -53,6 +49,7 @@ fn level() -> u8 {
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
+            let _ = allowed;
             0
         }
     })

@@ -183,7 +183,7 @@ impl Tensor {
 
 /// The gradient for input `x` from the output gradient `g`: summed to `x`'s shape and dtype.
 fn reduce_grad(g: Tensor, x: &Tensor) -> Tensor {
-    reduce_grad_to(g, &InputLike::of(x))
+    reduce_grad_to(g, x.shape(), x.dtype())
 }
 
 /// What a gradient must be reduced to for an input: its shape and dtype. A backward formula
@@ -200,18 +200,22 @@ impl InputLike {
             dtype: t.dtype(),
         }
     }
+
+    fn reduce(&self, g: Tensor) -> Tensor {
+        reduce_grad_to(g, &self.shape, self.dtype)
+    }
 }
 
 /// [`reduce_grad`] for an input known by its shape and dtype only.
-fn reduce_grad_to(g: Tensor, x: &InputLike) -> Tensor {
+fn reduce_grad_to(g: Tensor, shape: &[usize], dtype: DType) -> Tensor {
     // Handed on as it is when nothing was broadcast (no second handle to make and drop).
-    let g = if g.shape() == x.shape.as_slice() {
+    let g = if g.shape() == shape {
         g
     } else {
-        g.sum_to_shape(&x.shape)
+        g.sum_to_shape(shape)
     };
-    if g.dtype() != x.dtype {
-        g.to_dtype(x.dtype)
+    if g.dtype() != dtype {
+        g.to_dtype(dtype)
     } else {
         g
     }
@@ -396,8 +400,8 @@ impl Tensor {
         let (a2, b2) = (InputLike::of(self), InputLike::of(&b));
         attach(out, "AddBackward0", &[self, &b], move |g, n| {
             smallvec::smallvec![
-                n[0].then(|| reduce_grad_to(g.clone(), &a2)),
-                n[1].then(|| reduce_grad_to(g.clone(), &b2)),
+                n[0].then(|| a2.reduce(g.clone())),
+                n[1].then(|| b2.reduce(g.clone())),
             ]
         })
     }
@@ -416,8 +420,8 @@ impl Tensor {
         let (a2, b2) = (InputLike::of(self), InputLike::of(&b));
         attach(out, "SubBackward0", &[self, &b], move |g, n| {
             smallvec::smallvec![
-                n[0].then(|| reduce_grad_to(g.clone(), &a2)),
-                n[1].then(|| reduce_grad_to(g.neg(), &b2)),
+                n[0].then(|| a2.reduce(g.clone())),
+                n[1].then(|| b2.reduce(g.neg())),
             ]
         })
     }
